@@ -1,0 +1,273 @@
+"""The ``iom`` command line: publish and tail records, manage topics, replay dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+from rich.progress import Progress
+
+from iomkit import headers as h
+from iomkit import kafka
+from iomkit.codec import Codec, DecodeError, SchemaRegistry
+from iomkit.jsonconv import RecordError, from_json, to_json
+from iomkit.settings import Settings, load
+from iomkit.topics import ALL, DEAD_LETTERS, TopicSpec, key_of, spec
+
+app = typer.Typer(help="Throughcare: publish, read and manage IOM records on Kafka.",
+                  no_args_is_help=True, add_completion=False)
+topics_app = typer.Typer(help="Create or describe the contract's topics.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    raise typer.Exit(code)
+
+
+def _topic(name: str) -> TopicSpec:
+    try:
+        return spec(name)
+    except KeyError as exc:
+        _fail(str(exc.args[0]), 2)
+        raise  # unreachable: _fail exits
+
+
+def _codec(settings: Settings) -> Codec:
+    return Codec(SchemaRegistry(settings.schemas_dir))
+
+
+# -- publish --------------------------------------------------------------------------------
+
+
+def validate_lines(
+    codec: Codec, topic: TopicSpec, lines: list[bytes]
+) -> tuple[list[tuple[bytes | None, bytes]], list[str]]:
+    """Every line as (key, Avro value), or the problems with their line numbers."""
+    assert topic.record is not None
+    schema = codec.registry.current(topic.record).raw
+    encoded: list[tuple[bytes | None, bytes]] = []
+    problems: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            problems.append(f"line {number}: {topic.record}: not valid JSON ({exc})")
+            continue
+        try:
+            value = from_json(schema, obj)
+        except RecordError as exc:
+            problems += [f"line {number}: {topic.record}.{_field(e.field)}: {e.problem}"
+                         for e in exc.errors]
+            continue
+        encoded.append((key_of(topic, value), codec.encode(topic.record, value)))
+    return encoded, problems
+
+
+def _field(path: str) -> str:
+    return path.split(".", 1)[1] if "." in path else path
+
+
+async def _produce(
+    settings: Settings, topic: str, records: list[tuple[bytes | None, bytes]],
+    record_name: str,
+) -> None:
+    producer = kafka.producer(settings, enable_idempotence=True)
+    await producer.start()
+    try:
+        with Progress(transient=True, disable=len(records) < 1000) as progress:
+            task = progress.add_task(f"publishing to {topic}", total=len(records))
+            futures = []
+            for key, value in records:
+                futures.append(await producer.send(
+                    topic, value=value, key=key, headers=h.record_headers(record_name)
+                ))
+                progress.advance(task)
+            await producer.flush()
+            for future in futures:
+                await future
+    finally:
+        await producer.stop()
+
+
+@app.command()
+def publish(topic: str, file: Path) -> None:
+    """Validate every line of FILE (JSON lines) and publish them all, or none."""
+    settings = load()
+    spec_ = _topic(topic)
+    if spec_.record is None:
+        _fail(f"{topic} carries original bytes, not records: use replay-dead-letters", 2)
+    try:
+        lines = file.read_bytes().splitlines()
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}", 2)
+    records, problems = validate_lines(_codec(settings), spec_, lines)
+    if problems:
+        _fail(f"{file}: refused, nothing published ({len(problems)} problems):\n"
+              + "\n".join(problems))
+    asyncio.run(_produce(settings, topic, records, spec_.record or ""))
+    sys.stdout.write(f"published {len(records)} {spec_.record} records to {topic}\n")
+
+
+# -- tail -----------------------------------------------------------------------------------
+
+
+def render(codec: Codec, message: Any, meta: bool) -> bytes:
+    headers = h.as_dict(message.headers)
+    try:
+        value: Any = codec.decode(message.value).value
+    except DecodeError as exc:
+        value = {"undecodable": str(exc), "hex": (message.value or b"").hex()}
+    if not meta:
+        return to_json(value)
+    return to_json({
+        "topic": message.topic, "partition": message.partition, "offset": message.offset,
+        "key": message.key.decode(errors="replace") if message.key else None,
+        "headers": headers, "value": value,
+    })
+
+
+async def _tail(settings: Settings, topic: str, limit: int, idle: float, follow: bool,
+                meta: bool) -> int:
+    codec = _codec(settings)
+    consumer = kafka.consumer(settings, topic, group_id=None)
+    await consumer.start()
+    seen = 0
+    try:
+        quiet_since = asyncio.get_running_loop().time()
+        while limit <= 0 or seen < limit:
+            batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+            now = asyncio.get_running_loop().time()
+            if not batches:
+                if not follow and now - quiet_since > idle:
+                    break
+                continue
+            quiet_since = now
+            for records in batches.values():
+                for message in records:
+                    sys.stdout.buffer.write(render(codec, message, meta) + b"\n")
+                    seen += 1
+                    if 0 < limit <= seen:
+                        break
+            sys.stdout.flush()
+    finally:
+        await consumer.stop()
+    return seen
+
+
+@app.command()
+def tail(
+    topic: str,
+    limit: int = typer.Option(0, "--max", help="stop after this many records (0: no limit)"),
+    idle: float = typer.Option(3.0, help="without --follow, stop after this many quiet seconds"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="keep waiting for new records"),
+    meta: bool = typer.Option(False, "--meta", help="wrap each value with topic, offset, key"),
+) -> None:
+    """Print TOPIC's records from the beginning, decoded, as JSON lines."""
+    settings = load()
+    _topic(topic)
+    asyncio.run(_tail(settings, topic, limit, idle, follow, meta))
+
+
+# -- topics ---------------------------------------------------------------------------------
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every topic of the contract that does not exist yet (idempotent)."""
+    settings = load()
+    for state in asyncio.run(kafka.create_topics(settings, ALL)):
+        status = "created" if state.created else "exists"
+        sys.stdout.write(f"{state.name:<24} {status:<8} partitions={state.partitions} "
+                         f"{' '.join(f'{k}={v}' for k, v in sorted(state.config.items()))}\n")
+
+
+@topics_app.command("describe")
+def topics_describe() -> None:
+    """Show partitions and retention of every contract topic on the broker."""
+    settings = load()
+    states = {s.name: s for s in asyncio.run(kafka.describe_topics(settings, BY_ORDER))}
+    for name in BY_ORDER:
+        state = states.get(name)
+        if state is None:
+            sys.stdout.write(f"{name:<24} missing\n")
+            continue
+        sys.stdout.write(f"{name:<24} partitions={state.partitions} "
+                         f"{' '.join(f'{k}={v}' for k, v in sorted(state.config.items()))}\n")
+
+
+BY_ORDER = [t.name for t in ALL]
+
+
+# -- dead letters ---------------------------------------------------------------------------
+
+
+async def _replay(settings: Settings, only_topic: str | None, dry_run: bool,
+                  group: str) -> tuple[int, int]:
+    codec = _codec(settings)
+    consumer = kafka.consumer(settings, DEAD_LETTERS.name, group_id=group)
+    producer = kafka.producer(settings, enable_idempotence=True)
+    await consumer.start()
+    await producer.start()
+    replayed = skipped = 0
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1500, max_records=1000)
+            if not batches:
+                break
+            for records in batches.values():
+                for message in records:
+                    headers = h.as_dict(message.headers)
+                    origin = headers.get(h.DLQ_TOPIC, "")
+                    where = f"{DEAD_LETTERS.name}/{message.partition}/{message.offset}"
+                    if only_topic and origin != only_topic:
+                        continue
+                    try:
+                        codec.decode(message.value)
+                    except DecodeError as exc:
+                        skipped += 1
+                        sys.stderr.write(f"{where}: still not decodable, kept: {exc}\n")
+                        continue
+                    if not dry_run:
+                        kept = [(k, v) for k, v in (message.headers or ())
+                                if not k.startswith("iom-dlq-")]
+                        kept.append(("iom-replayed-from", where.encode()))
+                        await producer.send(origin, value=message.value, key=message.key,
+                                            headers=kept)
+                    replayed += 1
+                    sys.stdout.write(f"{where} -> {origin}\n")
+            await producer.flush()
+            if not dry_run:
+                await consumer.commit()
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return replayed, skipped
+
+
+@app.command("replay-dead-letters")
+def replay_dead_letters(
+    topic: str = typer.Option(None, help="only records that came from this topic"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="list, publish nothing"),
+    group: str = typer.Option("iom-replay-dead-letters",
+                              help="consumer group: each dead letter is replayed once per group"),
+) -> None:
+    """Put dead letters that now decode back on the topic they came from."""
+    settings = load()
+    replayed, skipped = asyncio.run(_replay(settings, topic, dry_run, group))
+    verb = "would replay" if dry_run else "replayed"
+    sys.stdout.write(f"{verb} {replayed}; {skipped} still undecodable\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Structured logging: one event per line, key=value. Never print in services."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    text = str(value)
+    if text == "" or any(c in text for c in ' ="'):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {
+            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        fields.update(getattr(record, "kv", {}))
+        line = " ".join(f"{k}={_fmt(v)}" for k, v in fields.items())
+        if record.exc_info:
+            line += " exc=" + _fmt(self.formatException(record.exc_info).replace("\n", " | "))
+        return line
+
+
+class Logger:
+    """``log.info("grade.published", rag="RED")`` writes one key=value line."""
+
+    def __init__(self, name: str) -> None:
+        self._log = logging.getLogger(name)
+
+    def _emit(self, level: int, event: str, kv: dict[str, Any], exc: bool = False) -> None:
+        if self._log.isEnabledFor(level):
+            self._log.log(level, event, extra={"kv": kv}, exc_info=exc)
+
+    def debug(self, event: str, **kv: Any) -> None:
+        self._emit(logging.DEBUG, event, kv)
+
+    def info(self, event: str, **kv: Any) -> None:
+        self._emit(logging.INFO, event, kv)
+
+    def warning(self, event: str, **kv: Any) -> None:
+        self._emit(logging.WARNING, event, kv)
+
+    def error(self, event: str, exc: bool = False, **kv: Any) -> None:
+        self._emit(logging.ERROR, event, kv, exc)
+
+
+def setup(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def get(name: str) -> Logger:
+    return Logger(name)

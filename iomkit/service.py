@@ -1,0 +1,181 @@
+"""A Faust app with the plumbing every service needs: typed records from Avro, dead
+letters for any record that fails, metrics, health and consumer lag.
+
+Agents registered with :meth:`Service.agent` receive one typed record at a time with its
+:class:`Context`; whatever fails (decoding or the handler) goes to ``iom.dead-letters`` and
+the stream carries on. Concurrency is 1: order and state matter in every service.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import faust
+from faust.types import EventT
+
+from iomkit import headers as h
+from iomkit import log as logging
+from iomkit import metrics
+from iomkit.codec import Codec, DecodeError, SchemaRegistry
+from iomkit.deadletters import Clock, DeadLetters, utc_now
+from iomkit.records import RECORD_TYPES
+from iomkit.settings import Settings, get
+from iomkit.topics import TopicSpec, key_of
+
+R = TypeVar("R", bound=faust.Record)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a record came from, so outputs can name their cause."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: dict[str, str]
+
+    @property
+    def cause(self) -> str:
+        return h.cause(self.topic, self.partition, self.offset)
+
+
+Handler = Callable[[Any, Context], Awaitable[None]]
+
+
+class Service:
+    def __init__(
+        self, name: str, settings: Settings | None = None, clock: Clock = utc_now
+    ) -> None:
+        self.name = name
+        self.settings = settings or get()
+        logging.setup(self.settings.log_level)
+        self.log = logging.get(f"services.{name}")
+        self.clock = clock
+        self.codec = Codec(SchemaRegistry(self.settings.schemas_dir))
+        self.app = faust.App(
+            f"throughcare-{name}",
+            broker=[f"kafka://{s.strip()}" for s in self.settings.bootstrap_servers.split(",")],
+            store=self.settings.store,
+            datadir=str(self.settings.store_dir / name),
+            processing_guarantee="at_least_once",
+            consumer_auto_offset_reset="earliest",
+            topic_partitions=self.settings.partitions,
+            topic_replication_factor=self.settings.replication_factor,
+            topic_disable_leader=True,
+            producer_acks=-1,
+            key_serializer="raw",
+            value_serializer="raw",
+            web_port=self.settings.port_of(name),
+            web_bind="127.0.0.1",
+            web_host="127.0.0.1",
+            loghandlers=[],
+        )
+        self.dead_letters = DeadLetters(name, self._send_raw, clock)
+        self._topics: dict[str, faust.TopicT] = {}
+        self._consumed: list[str] = []
+        self._install_pages()
+        self.app.task(self._watch_lag)
+
+    # -- topics and outputs -------------------------------------------------------------
+
+    def topic(self, spec: TopicSpec) -> faust.TopicT:
+        if spec.name not in self._topics:
+            self._topics[spec.name] = self.app.topic(
+                spec.name, key_type=bytes, value_type=bytes,
+                key_serializer="raw", value_serializer="raw",
+            )
+        return self._topics[spec.name]
+
+    async def publish(
+        self, spec: TopicSpec, value: faust.Record | dict[str, Any], cause: Context | None = None
+    ) -> None:
+        """Encode and send one record; Faust flushes the producer before it commits."""
+        assert spec.record is not None
+        data = value.asdict() if isinstance(value, faust.Record) else value
+        payload = self.codec.encode(spec.record, data)
+        headers = h.record_headers(spec.record, cause.cause if cause else None)
+        await self._send_raw(spec.name, key_of(spec, data), payload, headers)
+
+    async def _send_raw(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: h.Headers
+    ) -> None:
+        await self.app.topic(topic, key_serializer="raw", value_serializer="raw").send(
+            key=key, value=value, headers=headers
+        )
+        metrics.RECORDS_OUT.labels(self.name, topic).inc()
+
+    # -- agents -------------------------------------------------------------------------
+
+    def agent(self, spec: TopicSpec) -> Callable[[Handler], Handler]:
+        """Register ``handler(record, context)`` for every record of ``spec``'s topic."""
+
+        def register(handler: Handler) -> Handler:
+            self._consumed.append(spec.name)
+
+            async def run(stream: faust.StreamT) -> None:
+                async for event in stream.events():
+                    await self.handle(spec, event, handler)
+
+            self.app.agent(
+                self.topic(spec), name=f"{self.name}.{handler.__name__}", concurrency=1
+            )(run)
+            return handler
+
+        return register
+
+    async def handle(self, spec: TopicSpec, event: EventT, handler: Handler) -> None:
+        message = event.message
+        context = Context(
+            message.topic, message.partition, message.offset, message.key,
+            h.as_dict(message.headers),
+        )
+        metrics.RECORDS_IN.labels(self.name, spec.name).inc()
+        started = time.perf_counter()
+        try:
+            decoded = self.codec.decode(message.value, expect=spec.record)
+            record = RECORD_TYPES[decoded.name](**decoded.value)
+        except DecodeError as exc:
+            await self._dead_letter(context, message, str(exc), "decode")
+            return
+        try:
+            await handler(record, context)
+        except Exception as exc:  # one bad record must never stop the stream
+            reason = f"{spec.record}: {type(exc).__name__}: {exc}"
+            self.log.debug("handler.failed", topic=spec.name, offset=message.offset, exc=True)
+            await self._dead_letter(context, message, reason, "handler")
+        finally:
+            metrics.PROCESSING_SECONDS.labels(self.name, spec.name).observe(
+                time.perf_counter() - started
+            )
+
+    async def _dead_letter(
+        self, context: Context, message: Any, reason: str, kind: str
+    ) -> None:
+        await self.dead_letters(
+            topic=context.topic, partition=context.partition, offset=context.offset,
+            key=message.key, value=message.value, reason=reason, kind=kind,
+            original_headers=list(message.headers or ()),
+        )
+
+    # -- web ----------------------------------------------------------------------------
+
+    def _install_pages(self) -> None:
+        @self.app.page("/metrics")
+        async def metrics_page(web: Any, request: Any) -> Any:
+            return web.bytes(metrics.exposition(), content_type=metrics.CONTENT_TYPE)
+
+        @self.app.page("/health")
+        async def health(web: Any, request: Any) -> Any:
+            return web.json({"service": self.name, "status": "ok"})
+
+    async def _watch_lag(self) -> None:
+        await metrics.watch_lag(
+            self.settings, self.name, self.app.conf.id, sorted(set(self._consumed))
+        )
+
+    def main(self) -> None:
+        self.app.main()

@@ -1,0 +1,84 @@
+"""Settings from the environment (prefix ``IOM_``), validated once at start."""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(SystemExit):
+    """A wrong setting: the service stops at start with a message naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IOM_", extra="ignore", frozen=True)
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]"
+    )
+    partitions: int = Field(6, ge=1, le=1024, description="partitions for topics we create")
+    replication_factor: int = Field(1, ge=1, le=7)
+    schemas_dir: Path = Field(ROOT / "schemas", description="where the .avsc files live")
+    store_dir: Path = Field(ROOT / "var" / "state", description="RocksDB state folders")
+    store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://")
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    lag_interval_s: float = Field(5.0, gt=0, description="how often consumer lag is measured")
+
+    referrals_port: int = Field(6061, ge=1, le=65535)
+    risk_port: int = Field(6062, ge=1, le=65535)
+    gps_stream_port: int = Field(6063, ge=1, le=65535)
+    notifications_port: int = Field(6064, ge=1, le=65535)
+
+    complete_grades: bool = Field(
+        False, description="also publish unchanged grades (changed = false)"
+    )
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _servers(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"expected host:port[,host:port], got {server!r}")
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        if value not in ("rocksdb://", "memory://"):
+            raise ValueError(f"expected rocksdb:// or memory://, got {value!r}")
+        return value
+
+    def port_of(self, service: str) -> int:
+        return int(getattr(self, f"{service}_port"))
+
+
+def describe_error(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        name = "IOM_" + "_".join(str(part) for part in problem["loc"]).upper()
+        lines.append(f"setting {name}: {problem['msg']} (got {problem.get('input')!r})")
+    return "; ".join(lines)
+
+
+def load() -> Settings:
+    """Read the settings, or stop with a message naming each wrong one."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(f"throughcare: {describe_error(error)}") from None
+
+
+@lru_cache(maxsize=1)
+def get() -> Settings:
+    return load()
+
+
+if __name__ == "__main__":  # `python -m iomkit.settings` checks the environment.
+    sys.stdout.write(get().model_dump_json(indent=2) + "\n")
