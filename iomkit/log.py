@@ -14,16 +14,20 @@ def _fmt(value: Any) -> str:
     return text
 
 
+def line(event: str, kv: dict[str, Any]) -> str:
+    """``event k=v k=v``: the message itself carries the fields, so any formatter (Faust's
+    worker installs its own) keeps them."""
+    return " ".join([event, *(f"{k}={_fmt(v)}" for k, v in kv.items())])
+
+
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        fields = {
+        head = {
             "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": record.getMessage(),
         }
-        fields.update(getattr(record, "kv", {}))
-        line = " ".join(f"{k}={_fmt(v)}" for k, v in fields.items())
+        line = " ".join(f"{k}={_fmt(v)}" for k, v in head.items()) + " event=" + record.getMessage()
         if record.exc_info:
             line += " exc=" + _fmt(self.formatException(record.exc_info).replace("\n", " | "))
         return line
@@ -37,7 +41,7 @@ class Logger:
 
     def _emit(self, level: int, event: str, kv: dict[str, Any], exc: bool = False) -> None:
         if self._log.isEnabledFor(level):
-            self._log.log(level, event, extra={"kv": kv}, exc_info=exc)
+            self._log.log(level, line(event, kv), exc_info=exc)
 
     def debug(self, event: str, **kv: Any) -> None:
         self._emit(logging.DEBUG, event, kv)

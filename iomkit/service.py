@@ -56,11 +56,13 @@ class Service:
         self.log = logging.get(f"services.{name}")
         self.clock = clock
         self.codec = Codec(SchemaRegistry(self.settings.schemas_dir))
+        datadir = self.settings.store_dir / name
+        datadir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             f"throughcare-{name}",
             broker=[f"kafka://{s.strip()}" for s in self.settings.bootstrap_servers.split(",")],
             store=self.settings.store,
-            datadir=str(self.settings.store_dir / name),
+            datadir=str(datadir),
             processing_guarantee="at_least_once",
             consumer_auto_offset_reset="earliest",
             topic_partitions=self.settings.partitions,
@@ -79,6 +81,13 @@ class Service:
         self._consumed: list[str] = []
         self._install_pages()
         self.app.task(self._watch_lag)
+
+    def table(self, name: str, help: str = "") -> faust.Table:
+        """A table of JSON values keyed by string, co-partitioned with our input topics and
+        rebuilt from its changelog topic after a crash."""
+        return self.app.Table(
+            name, default=None, key_type=str, partitions=self.settings.partitions, help=help
+        )
 
     # -- topics and outputs -------------------------------------------------------------
 
@@ -166,7 +175,8 @@ class Service:
     def _install_pages(self) -> None:
         @self.app.page("/metrics")
         async def metrics_page(web: Any, request: Any) -> Any:
-            return web.bytes(metrics.exposition(), content_type=metrics.CONTENT_TYPE)
+            # aiohttp refuses a charset inside content_type, so the header is set whole.
+            return web.bytes(metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE})
 
         @self.app.page("/health")
         async def health(web: Any, request: Any) -> Any:

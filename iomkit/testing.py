@@ -1,0 +1,120 @@
+"""Helpers for tests that talk to the real broker: produce, consume, wait."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from iomkit import headers as h
+from iomkit import kafka
+from iomkit.codec import Codec, DecodeError
+from iomkit.settings import Settings
+from iomkit.topics import TopicSpec, key_of
+
+
+@dataclass(frozen=True)
+class Received:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    raw: bytes | None
+    headers: dict[str, str]
+    record: str | None
+    value: dict[str, Any] | None
+
+
+async def produce(
+    settings: Settings, codec: Codec, spec: TopicSpec, values: list[dict[str, Any]]
+) -> None:
+    assert spec.record is not None
+    producer = kafka.producer(settings)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(
+                spec.name, codec.encode(spec.record, value), key=key_of(spec, value),
+                headers=h.record_headers(spec.record),
+            )
+    finally:
+        await producer.stop()
+
+
+async def produce_raw(
+    settings: Settings, topic: str, items: list[tuple[bytes | None, bytes]]
+) -> None:
+    producer = kafka.producer(settings)
+    await producer.start()
+    try:
+        for key, value in items:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+class Reader:
+    """Reads a topic from the beginning (no group) and keeps everything it saw."""
+
+    def __init__(self, settings: Settings, codec: Codec, topic: str) -> None:
+        self.settings = settings
+        self.codec = codec
+        self.topic = topic
+        self.seen: list[Received] = []
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def __aenter__(self) -> Reader:
+        self._consumer = kafka.consumer(self.settings, self.topic, group_id=None)
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._consumer is not None
+        await self._consumer.stop()
+
+    async def poll(self) -> None:
+        assert self._consumer is not None
+        batches = await self._consumer.getmany(timeout_ms=200)
+        for records in batches.values():
+            for m in records:
+                try:
+                    decoded = self.codec.decode(m.value)
+                    name, value = decoded.name, decoded.value
+                except DecodeError:
+                    name, value = None, None
+                self.seen.append(Received(
+                    m.topic, m.partition, m.offset, m.key, m.value, h.as_dict(m.headers),
+                    name, value,
+                ))
+
+    async def wait_for(
+        self, condition: Callable[[list[Received]], bool], within: float = 30.0
+    ) -> list[Received]:
+        deadline = time.monotonic() + within
+        while not condition(self.seen):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{self.topic}: condition not met within {within}s; saw {len(self.seen)} "
+                    f"records: {[r.value for r in self.seen][:10]}"
+                )
+            await self.poll()
+        return self.seen
+
+    async def settle(self, quiet: float = 2.0) -> list[Received]:
+        """Keep reading until nothing new arrives for ``quiet`` seconds."""
+        last = len(self.seen)
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < quiet:
+            await self.poll()
+            if len(self.seen) != last:
+                last = len(self.seen)
+                quiet_since = time.monotonic()
+        return self.seen
+
+
+async def sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)

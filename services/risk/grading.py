@@ -1,0 +1,84 @@
+"""From a person's facts to a RAG grade with reasons, and to the RiskGrade record. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.risk import ogrs3
+
+BAND_TO_RAG = {"LOW": "GREEN", "MEDIUM": "AMBER", "HIGH": "RED", "VERY_HIGH": "RED"}
+# Without a static score and with no dynamic factor, nothing raises the grade.
+NO_EVIDENCE_RAG = "GREEN"
+
+
+@dataclass(frozen=True)
+class Grade:
+    rag: str
+    reasons: tuple[str, ...]
+    static: ogrs3.Ogrs3Score | None
+
+
+def facts_of(person: Mapping[str, Any]) -> ogrs3.StaticFacts:
+    return ogrs3.StaticFacts(
+        sex=person["sex"],
+        date_of_birth=person["date_of_birth"],
+        first_sanction_date=person.get("first_sanction_date"),
+        previous_sanctions=person.get("previous_sanctions"),
+        current_offence=person.get("current_offence"),
+        current_conviction_date=person.get("current_conviction_date"),
+    )
+
+
+def grade(facts: ogrs3.StaticFacts, on: datetime) -> Grade:
+    """The static part of the grade. Invalid facts raise ``Ogrs3InputError``."""
+    today = on.date()
+    ogrs3.validate(facts, today)
+    missing = ogrs3.missing_facts(facts)
+    if missing:
+        return Grade(
+            NO_EVIDENCE_RAG,
+            (f"static score unavailable: {', '.join(missing)}",),
+            None,
+        )
+    score = ogrs3.score(facts, today)
+    rag = BAND_TO_RAG[score.band]
+    return Grade(
+        rag,
+        (f"OGRS3 two-year reoffending probability {score.p_two_year:.1%} "
+         f"(band {score.band}) gives {rag}",),
+        score,
+    )
+
+
+def risk_grade_record(
+    person_id: str, force: str | None, new: Grade, previous: Mapping[str, Any] | None,
+    graded_at: datetime, cause_event_id: str | None, complete: bool,
+) -> dict[str, Any] | None:
+    """The RiskGrade to publish, or None when nothing changed and only changes are wanted.
+
+    ``previous`` is the last published grade ({"rag", "revision", "reasons", ...}).
+    """
+    previous_rag = previous["rag"] if previous else None
+    changed = new.rag != previous_rag
+    same_reasons = previous is not None and tuple(previous["reasons"]) == new.reasons
+    if not changed and (not complete or same_reasons):
+        return None
+    score = new.static
+    return {
+        "person_id": person_id,
+        "rag": new.rag,
+        "previous_rag": previous_rag,
+        "changed": changed,
+        "static_score": score.p_two_year if score else None,
+        "reasons": list(new.reasons),
+        "model_version": ogrs3.MODEL_VERSION,
+        "graded_at": graded_at,
+        "cause_event_id": cause_event_id,
+        "p_one_year": score.p_one_year if score else None,
+        "static_band": score.band if score else None,
+        "force": force,
+        "revision": (previous["revision"] + 1) if previous else 1,
+    }

@@ -1,0 +1,75 @@
+"""Session fixtures: a real Kafka broker (KRaft) started by deploy/kafka/kafka.sh on its own
+ports and data folder, the contract's topics on it, and service workers as subprocesses.
+Unit tests never touch these, so they stay fast."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from iomkit import kafka
+from iomkit.codec import Codec, SchemaRegistry
+from iomkit.processes import Broker, ServiceProcess, free_port
+from iomkit.settings import ROOT, Settings
+from iomkit.topics import ALL
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    data = tmp_path_factory.mktemp("kafka")
+    broker = Broker(port=free_port(), data_dir=data, controller_port=free_port())
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(broker: Broker) -> Settings:
+    settings = Settings(bootstrap_servers=broker.bootstrap)
+    asyncio.run(kafka.create_topics(settings, ALL))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def codec() -> Codec:
+    return Codec(SchemaRegistry(ROOT / "schemas"))
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Point the iom command line (run in-process) at the test broker."""
+    monkeypatch.setenv("IOM_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
+    return settings
+
+
+@pytest.fixture
+def start_service(
+    broker: Broker, settings: Settings, tmp_path: Path
+) -> Iterator[Callable[..., ServiceProcess]]:
+    """Start service workers as subprocesses against the test broker; stopped after."""
+    started: list[ServiceProcess] = []
+
+    def start(name: str, **env: str) -> ServiceProcess:
+        proc_env = broker.env()
+        proc_env.update({
+            "IOM_STORE_DIR": str(tmp_path / "state" / f"{name}-{len(started)}"),
+            "IOM_LAG_INTERVAL_S": "1",
+            "PYTHONUNBUFFERED": "1",
+        })
+        proc_env.update(env)
+        service = ServiceProcess(
+            name, proc_env, tmp_path / "logs" / f"{name}-{len(started)}.log", free_port()
+        )
+        service.start()
+        started.append(service)
+        service.wait_healthy()
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
