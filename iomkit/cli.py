@@ -74,7 +74,7 @@ def _field(path: str) -> str:
     return path.split(".", 1)[1] if "." in path else path
 
 
-async def _produce(
+async def produce_records(
     settings: Settings, topic: str, records: list[tuple[bytes | None, bytes]],
     record_name: str,
 ) -> None:
@@ -111,7 +111,7 @@ def publish(topic: str, file: Path) -> None:
     if problems:
         _fail(f"{file}: refused, nothing published ({len(problems)} problems):\n"
               + "\n".join(problems))
-    asyncio.run(_produce(settings, topic, records, spec_.record or ""))
+    asyncio.run(produce_records(settings, topic, records, spec_.record or ""))
     sys.stdout.write(f"published {len(records)} {spec_.record} records to {topic}\n")
 
 

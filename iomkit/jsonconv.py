@@ -6,6 +6,7 @@ milliseconds; unions as the plain value or null; enums as their symbol.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -123,7 +124,7 @@ def _record(
         if name in obj:
             out[name] = _convert(field["type"], obj[name], where, errors, named, ns)
         elif "default" in field:
-            out[name] = field["default"]
+            out[name] = copy.deepcopy(field["default"])  # never hand out the schema's own
         else:
             errors.append(FieldError(where, "missing required field"))
     return out
@@ -188,7 +189,10 @@ def _primitive(kind: str, logical: str | None, obj: Any) -> Any:
 
 def _timestamp(obj: Any) -> datetime:
     if isinstance(obj, int) and not isinstance(obj, bool):
-        return datetime.fromtimestamp(obj / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(obj / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _Invalid(f"epoch milliseconds {obj} are out of range") from None
     if isinstance(obj, str):
         try:
             parsed = datetime.fromisoformat(obj)
