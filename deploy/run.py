@@ -26,7 +26,6 @@ from iomkit.settings import load  # noqa: E402
 from iomkit.topics import ALL, RISK_GRADES, spec  # noqa: E402
 
 DEMO = ROOT / "deploy" / "demo"
-LOGS = ROOT / "var" / "logs"
 
 
 def say(line: str) -> None:
@@ -69,6 +68,7 @@ def main() -> int:
     args = parser.parse_args()
 
     settings = load()
+    logs = settings.store_dir.parent / "logs"
     port = int(settings.bootstrap_servers.rsplit(":", 1)[1].split(",")[0])
     import os
 
@@ -85,18 +85,18 @@ def main() -> int:
         env = broker.env()
         env["PYTHONUNBUFFERED"] = "1"
         for name in SERVICES:
-            service = ServiceProcess(name, env, LOGS / f"{name}.log", settings.port_of(name))
+            service = ServiceProcess(name, env, logs / f"{name}.log", settings.port_of(name))
             service.start()
             services.append(service)
         for service in services:
             service.wait_healthy()
             say(f"service {service.name:<14} up: http://127.0.0.1:{service.port}/metrics "
-                f"(log {service.log_file.relative_to(ROOT)})")
+                f"(log {service.log_file})")
         codec = Codec(SchemaRegistry(settings.schemas_dir))
         people = asyncio.run(publish_demo(settings, codec))
         asyncio.run(show_grades(settings, codec, people, args.timeout))
         say("\nnotifications received them:")
-        for line in (LOGS / "notifications.log").read_text().splitlines():
+        for line in (logs / "notifications.log").read_text().splitlines():
             if "grade.received" in line:
                 say("  " + line.split("] ", 3)[-1])
         if args.exit_after_demo:

@@ -1,0 +1,45 @@
+# Throughcare: two commands on a fresh machine.
+#   make run    the broker, the four services and a demo (Ctrl-C stops everything)
+#   make test   lint, unit, integration on a real broker, end to end
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint unit broker-fetch broker-start broker-stop clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+broker-fetch:
+	deploy/kafka/kafka.sh fetch
+
+broker-start: broker-fetch
+	deploy/kafka/kafka.sh start
+
+broker-stop:
+	deploy/kafka/kafka.sh stop
+
+run: $(STAMP) broker-fetch
+	$(PY) deploy/run.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+# The session fixture starts its own broker (own port and data folder) and stops it.
+test: $(STAMP) broker-fetch lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP) broker-fetch
+	$(PY) -m bench
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache .hypothesis

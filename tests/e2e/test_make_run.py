@@ -1,0 +1,52 @@
+"""The `make run` flow, as a newcomer sees it: broker, topics, four services as separate
+processes, the demo published, and a RiskGrade out of the risk service."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from iomkit.processes import free_port
+from iomkit.settings import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings, tmp_path):
+    env = broker.env()
+    env.update({
+        "IOM_STORE_DIR": str(tmp_path / "state"),
+        "IOM_REFERRALS_PORT": str(free_port()),
+        "IOM_RISK_PORT": str(free_port()),
+        "IOM_GPS_STREAM_PORT": str(free_port()),
+        "IOM_NOTIFICATIONS_PORT": str(free_port()),
+    })
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "run.py"), "--exit-after-demo", "--keep-broker"],
+        env=env, capture_output=True, text=True, timeout=240, cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    for name in ("referrals", "risk", "gps_stream", "notifications"):
+        assert f"service {name}" in run.stdout
+    grades = {}
+    for line in run.stdout.splitlines():
+        if line.startswith('  {"person_id"'):
+            grade = json.loads(line)
+            grades[grade["person_id"]] = grade
+    assert set(grades) == {"P-1001", "P-1002", "P-1003", "P-1004"}
+    # P-1001 is risk-model.md's worked example woman, graded today (age band 50+).
+    assert grades["P-1001"]["static_band"] == "LOW"
+    assert grades["P-1001"]["rag"] == "GREEN"
+    assert grades["P-1002"]["static_band"] == "HIGH"
+    assert grades["P-1002"]["rag"] == "RED"
+    assert grades["P-1004"]["static_score"] is None
+    assert grades["P-1004"]["reasons"][0].startswith("static score unavailable:")
+    assert all(g["revision"] == 1 and g["changed"] for g in grades.values())
+    # notifications consumed them and logged without the person id
+    received = [line for line in run.stdout.splitlines() if "grade.received" in line]
+    assert len(received) >= 4
+    assert not any("P-100" in line for line in received)
+    assert "stopping" in run.stdout
