@@ -8,17 +8,21 @@ the stream carries on. Concurrency is 1: order and state matter in every service
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import faust
+import orjson
 from faust.types import EventT
 
 from iomkit import headers as h
+from iomkit import kafka, metrics
 from iomkit import log as logging
-from iomkit import metrics
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.deadletters import Clock, DeadLetters, utc_now
 from iomkit.records import RECORD_TYPES
@@ -46,15 +50,23 @@ class Context:
 Handler = Callable[[Any, Context], Awaitable[None]]
 
 
+def offset_clock(offset_s: float) -> Clock:
+    """The wall clock, shifted: tests move a service's time without touching the host's."""
+    if not offset_s:
+        return utc_now
+    shift = timedelta(seconds=offset_s)
+    return lambda: utc_now() + shift
+
+
 class Service:
     def __init__(
-        self, name: str, settings: Settings | None = None, clock: Clock = utc_now
+        self, name: str, settings: Settings | None = None, clock: Clock | None = None
     ) -> None:
         self.name = name
         self.settings = settings or get()
         logging.setup(self.settings.log_level)
         self.log = logging.get(f"services.{name}")
-        self.clock = clock
+        self.clock = clock or offset_clock(self.settings.clock_offset_s)
         self.codec = Codec(SchemaRegistry(self.settings.schemas_dir))
         datadir = self.settings.store_dir / name
         datadir.mkdir(parents=True, exist_ok=True)
@@ -69,6 +81,8 @@ class Service:
             topic_replication_factor=self.settings.replication_factor,
             topic_disable_leader=True,
             producer_acks=-1,
+            broker_session_timeout=self.settings.session_timeout_s,
+            broker_heartbeat_interval=self.settings.session_timeout_s / 3,
             key_serializer="raw",
             value_serializer="raw",
             web_port=self.settings.port_of(name),
@@ -76,28 +90,23 @@ class Service:
             web_host="127.0.0.1",
             loghandlers=[],
         )
-        self.dead_letters = DeadLetters(name, self._send_raw, clock)
-        self._topics: dict[str, faust.TopicT] = {}
+        self.dead_letters = DeadLetters(name, self._send_raw, self.clock)
         self._consumed: list[str] = []
+        self._internal: list[TopicSpec] = []
         self._install_pages()
         self.app.task(self._watch_lag)
 
     def table(self, name: str, help: str = "") -> faust.Table:
-        """A table of JSON values keyed by string, co-partitioned with our input topics and
-        rebuilt from its changelog topic after a crash."""
+        """A table of JSON values, rebuilt from its changelog topic after a crash.
+
+        Keys are the input records' message keys as bytes (e.g. ``person_id.encode()``), so
+        a key's table partition is its topic partition and web views can be routed to the
+        worker that owns it."""
         return self.app.Table(
-            name, default=None, key_type=str, partitions=self.settings.partitions, help=help
+            name, default=None, key_type=bytes, partitions=self.settings.partitions, help=help
         )
 
     # -- topics and outputs -------------------------------------------------------------
-
-    def topic(self, spec: TopicSpec) -> faust.TopicT:
-        if spec.name not in self._topics:
-            self._topics[spec.name] = self.app.topic(
-                spec.name, key_type=bytes, value_type=bytes,
-                key_serializer="raw", value_serializer="raw",
-            )
-        return self._topics[spec.name]
 
     async def publish(
         self, spec: TopicSpec, value: faust.Record | dict[str, Any], cause: Context | None = None
@@ -119,22 +128,38 @@ class Service:
 
     # -- agents -------------------------------------------------------------------------
 
-    def agent(self, spec: TopicSpec) -> Callable[[Handler], Handler]:
-        """Register ``handler(record, context)`` for every record of ``spec``'s topic."""
+    def agent(self, *specs: TopicSpec) -> Callable[[Handler], Handler]:
+        """Register ``handler(record, context)`` for every record of the specs' topics, in
+        one agent: records about one key arrive in order whatever topic they came by.
+
+        A spec without a record is an internal topic of JSON values (handed over as dicts).
+        """
 
         def register(handler: Handler) -> Handler:
-            self._consumed.append(spec.name)
+            by_topic = {spec.name: spec for spec in specs}
+            self._consumed.extend(by_topic)
+            channel = self.app.topic(
+                *by_topic, key_type=bytes, value_type=bytes,
+                key_serializer="raw", value_serializer="raw",
+            )
 
             async def run(stream: faust.StreamT) -> None:
                 async for event in stream.events():
-                    await self.handle(spec, event, handler)
+                    await self.handle(by_topic[event.message.topic], event, handler)
 
-            self.app.agent(
-                self.topic(spec), name=f"{self.name}.{handler.__name__}", concurrency=1
-            )(run)
+            self.app.agent(channel, name=f"{self.name}.{handler.__name__}", concurrency=1)(run)
             return handler
 
         return register
+
+    def internal_topic(self, spec: TopicSpec) -> faust.TopicT:
+        """A topic of this service's own (JSON values), created with our partitions before
+        the worker subscribes (see :meth:`main`)."""
+        self._internal.append(spec)
+        return self.app.topic(
+            spec.name, key_type=bytes, value_type=bytes, key_serializer="raw",
+            value_serializer="raw", partitions=self.settings.partitions, internal=True,
+        )
 
     async def handle(self, spec: TopicSpec, event: EventT, handler: Handler) -> None:
         message = event.message
@@ -145,15 +170,18 @@ class Service:
         metrics.RECORDS_IN.labels(self.name, spec.name).inc()
         started = time.perf_counter()
         try:
-            decoded = self.codec.decode(message.value, expect=spec.record)
-            record = RECORD_TYPES[decoded.name](**decoded.value)
-        except DecodeError as exc:
-            await self._dead_letter(context, message, str(exc), "decode")
+            if spec.record is None:
+                record: Any = orjson.loads(message.value)
+            else:
+                decoded = self.codec.decode(message.value, expect=spec.record)
+                record = RECORD_TYPES[decoded.name](**decoded.value)
+        except (DecodeError, orjson.JSONDecodeError) as exc:
+            await self._dead_letter(context, message, f"{spec.name}: {exc}", "decode")
             return
         try:
             await handler(record, context)
         except Exception as exc:  # one bad record must never stop the stream
-            reason = f"{spec.record}: {type(exc).__name__}: {exc}"
+            reason = f"{spec.record or spec.name}: {type(exc).__name__}: {exc}"
             self.log.debug("handler.failed", topic=spec.name, offset=message.offset, exc=True)
             await self._dead_letter(context, message, reason, "handler")
         finally:
@@ -188,4 +216,10 @@ class Service:
         )
 
     def main(self) -> None:
+        if self._internal and "worker" in sys.argv:
+            asyncio.run(self._create_internal_topics())
         self.app.main()
+
+    async def _create_internal_topics(self) -> None:
+        await kafka.wait_for_broker(self.settings)
+        await kafka.create_topics(self.settings, self._internal)

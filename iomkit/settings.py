@@ -35,8 +35,11 @@ class Settings(BaseSettings):
     gps_stream_port: int = Field(6063, ge=1, le=65535)
     notifications_port: int = Field(6064, ge=1, le=65535)
 
-    complete_grades: bool = Field(
-        False, description="also publish unchanged grades (changed = false)"
+    session_timeout_s: float = Field(
+        10.0, ge=6, le=300, description="a worker silent this long is replaced (failover)"
+    )
+    clock_offset_s: float = Field(
+        0.0, description="shifts this process's clock: for tests and drills that move time"
     )
 
     @field_validator("bootstrap_servers")

@@ -23,7 +23,7 @@ trails = TrailIndex()
 
 @service.agent(topics.TAG_ENROLMENTS)
 async def enrolment_changed(enrolment: TagEnrolment, context: Context) -> None:
-    enrolments[enrolment.device_id] = {
+    enrolments[enrolment.device_id.encode()] = {
         "enrolment_id": enrolment.enrolment_id, "status": enrolment.status,
         "effective_at": enrolment.effective_at.isoformat(),
     }

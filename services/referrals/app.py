@@ -19,10 +19,10 @@ open_referrals = service.table("open-referrals")
 
 @service.agent(topics.REFERRALS)
 async def referral_received(referral: Referral, context: Context) -> None:
-    existing = open_referrals.get(referral.person_id)
+    existing = open_referrals.get(referral.person_id.encode())
     outcome = check_referral(referral.asdict(), existing)
     if outcome.accepted:
-        open_referrals[referral.person_id] = outcome.kept
+        open_referrals[referral.person_id.encode()] = outcome.kept
     service.log.info(
         "referral.received", referral_id=referral.referral_id, outcome=outcome.summary,
         cohort=referral.proposed_cohort, urgent=referral.urgent,
