@@ -25,7 +25,8 @@ def test_defaults_load() -> None:
     assert loaded.store == "rocksdb://"
     assert loaded.log_level == "INFO"
     assert loaded.schemas_dir == settings.ROOT / "schemas"
-    assert loaded.complete_grades is False
+    assert loaded.clock_offset_s == 0.0
+    assert loaded.session_timeout_s == 10.0
     assert loaded.port_of("risk") == 6062
     assert len({loaded.port_of(s) for s in ("referrals", "risk", "gps_stream",
                                             "notifications")}) == 4
@@ -35,12 +36,12 @@ def test_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("IOM_PARTITIONS", "12")
     monkeypatch.setenv("IOM_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9093")
     monkeypatch.setenv("IOM_STORE", "memory://")
-    monkeypatch.setenv("IOM_COMPLETE_GRADES", "true")
+    monkeypatch.setenv("IOM_CLOCK_OFFSET_S", "86400")
     loaded = load()
     assert loaded.partitions == 12
     assert loaded.bootstrap_servers == "kafka-1:9092,kafka-2:9093"
     assert loaded.store == "memory://"
-    assert loaded.complete_grades is True
+    assert loaded.clock_offset_s == 86400.0
 
 
 @pytest.mark.parametrize(
