@@ -1,0 +1,78 @@
+"""The risk service's views for people: a person's grade with its history and the static
+score's arithmetic, the RED list for the MAP meeting, and an audit record per disclosure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import urllib.request
+
+import pytest
+
+from iomkit import testing, topics
+from iomkit.jsonconv import from_json
+from iomkit.settings import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def person(codec, person_id: str, **fields: object) -> dict[str, object]:
+    raw = json.loads((ROOT / "schemas/examples/Person.json").read_text())
+    raw.update(person_id=person_id, **fields)
+    return from_json(codec.registry.current("Person").raw, raw)
+
+
+def get(url: str, user: str = "DS Reid") -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"X-IOM-User": user})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+async def test_grade_views_explain_and_audit(settings, codec, start_service):
+    risk = start_service("risk")
+    low = person(codec, "P-view-low", force="Hampshire")
+    high = person(codec, "P-view-high", force="Hampshire", sex="MALE",
+                  date_of_birth="2004-03-14", first_sanction_date="2016-05-02",
+                  previous_sanctions=14, current_offence="THEFT_NON_MOTOR",
+                  current_conviction_date="2026-06-30")
+    elsewhere = dict(high, person_id="P-view-kent", force="Kent")
+    await testing.produce(settings, codec, topics.PEOPLE, [low, high, elsewhere])
+    async with testing.Reader(settings, codec, topics.RISK_GRADES.name) as grades:
+        await grades.wait_for(lambda seen: {"P-view-low", "P-view-high", "P-view-kent"} <= {
+            r.value["person_id"] for r in seen if r.value})
+    base = f"http://127.0.0.1:{risk.port}"
+
+    status, body = await asyncio.to_thread(get, f"{base}/people/P-view-low/grade")
+    assert status == 200
+    assert body["current"]["rag"] == "GREEN" and body["current"]["revision"] == 1
+    assert body["history"][0]["rag"] == "GREEN"
+    static = body["static_score"]
+    # The worked example's copas rate: 3 previous, convicted at 37, first sanctioned at 14.
+    assert math.isclose(static["copas_rate"], math.log(4 / 33), abs_tol=1e-12)
+    assert static["offence_weight"] == 0.204960477
+    assert static["age_sex_weight"] == -2.44983716  # female, 50 and over today
+    assert any(line.startswith("copas rate") for line in static["explanation"])
+
+    status, body = await asyncio.to_thread(get, f"{base}/grades?rag=RED&force=Hampshire")
+    assert status == 200
+    listed = [row["person_id"] for row in body["grades"]]
+    assert "P-view-high" in listed
+    assert "P-view-low" not in listed and "P-view-kent" not in listed
+    assert all(row["rag"] == "RED" and row["force"] == "Hampshire" for row in body["grades"])
+
+    status, body = await asyncio.to_thread(get, f"{base}/people/P-view-nobody/grade")
+    assert status == 404
+
+    async with testing.Reader(settings, codec, topics.AUDIT.name) as audit:
+        seen = await audit.wait_for(lambda s: {"P-view-low", "P-view-high"} <= {
+            r.value["person_id"] for r in s if r.value})
+    views = [r.value for r in seen if r.value and r.value["person_id"] in
+             {"P-view-low", "P-view-high"}]
+    assert all(v["actor"] == "DS Reid" and v["action"] == "VIEW" and v["service"] == "risk"
+               for v in views)
+    assert {v["purpose"] for v in views} == {"risk grade and its history",
+                                             "grade list for the MAP meeting"}
