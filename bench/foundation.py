@@ -1,0 +1,325 @@
+"""Foundation suite: the Avro codec and the Kafka path for TagPing, against JSON (orjson).
+
+* codec encode / decode: CPU only, ``Context.codec_n`` pings, best of ``Context.repeats``;
+  results are discarded as they are made (as a streaming consumer does), the input
+  objects are frozen out of the garbage collector's way.
+* produce: N pings encoded and sent with aiokafka (``send`` without awaiting each
+  delivery, acks=all, linger 20 ms, 1 MiB batches), clocked until ``flush`` returns.
+* consume + decode: a fresh consumer group reads the topic from the beginning with
+  ``getmany(max_records=5000)`` and decodes every record, until all N are read; clocked
+  from the first batch to the last (the group join is reported separately).
+* the same measures for the bench-only faster paths: ``bench.fastcodec`` (codec) and
+  ``bench.fastproduce`` (per-partition batches instead of one ``send`` a record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import random
+import sys
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from importlib.metadata import version
+from typing import Any
+
+import orjson
+from aiokafka.codec import has_lz4
+
+from bench import Context
+from bench.broker import fresh_topics
+from bench.fastcodec import CompiledCodec, LowLevelCodec, check_identical
+from bench.fastproduce import KeyedBatchProducer
+from bench.report import Row, SuiteResult, progress
+from iomkit import kafka
+from iomkit.codec import Codec, SchemaRegistry
+from iomkit.settings import Settings
+from iomkit.topics import TopicSpec, key_of
+
+NAME = "foundation"
+RECORD = "TagPing"
+PARTITIONS = 6
+TAG_PINGS = TopicSpec("bench.tag.pings", "device_id", RECORD, partitions=PARTITIONS)
+JSON_PINGS = TopicSpec("bench.json.pings", "device_id", RECORD, partitions=PARTITIONS)
+
+
+def _scratch(name: str) -> TopicSpec:
+    return TopicSpec(name, "device_id", RECORD, partitions=PARTITIONS)
+
+
+# bench-only variants write to their own topics
+COMPILED_PINGS = _scratch("bench.tag.pings.compiled")
+BATCH_PINGS = _scratch("bench.tag.pings.batch")
+BATCH_COMPILED_PINGS = _scratch("bench.tag.pings.batch-compiled")
+BATCH_JSON_PINGS = _scratch("bench.json.pings.batch")
+TOPICS = (TAG_PINGS, JSON_PINGS, COMPILED_PINGS, BATCH_PINGS, BATCH_COMPILED_PINGS,
+          BATCH_JSON_PINGS)
+
+TARGET_CODEC = 300_000
+TARGET_PRODUCE = 100_000
+TARGET_CONSUME = 200_000
+
+DEVICES = 2_000
+START = datetime(2026, 11, 1, tzinfo=UTC)
+STEP_MS = 15  # 2,000 tags each taking a fix every 30 s: one ping every 15 ms overall
+MAX_RECORDS = 5_000
+CALIBRATION_N = 100_000
+LZ4_MARGIN = 1.05
+STALL_S = 60.0  # a consumer that receives nothing for this long has failed
+
+Encode = Callable[[dict[str, Any]], bytes]
+Decode = Callable[[bytes], object]
+
+
+def make_pings(n: int, devices: int = DEVICES, seed: int = 20261101) -> list[dict[str, Any]]:
+    """n pings from ``devices`` tags in turn (TAG-0001, TAG-0002, ...): each tag stays near
+    its own home in England (lat 50..55, lon -3..0), accuracy 5..60 m, time increasing."""
+    rng = random.Random(seed)
+    ids = [f"TAG-{d:04d}" for d in range(1, devices + 1)]
+    homes = [(rng.uniform(50.2, 54.8), rng.uniform(-2.8, -0.2)) for _ in range(devices)]
+    gauss, uniform = rng.gauss, rng.uniform
+    pings = []
+    for i in range(n):
+        d = i % devices
+        lat, lon = homes[d]
+        pings.append({
+            "device_id": ids[d],
+            "recorded_at": START + timedelta(milliseconds=i * STEP_MS),
+            "lat": round(min(55.0, max(50.0, lat + gauss(0, 0.01))), 6),
+            "lon": round(min(0.0, max(-3.0, lon + gauss(0, 0.015))), 6),
+            "accuracy_m": round(uniform(5, 60), 1),
+        })
+    return pings
+
+
+def best_rate(fn: Callable[[Any], object], items: Sequence[Any], repeats: int) -> float:
+    """Records/s of ``fn`` over ``items``, best of ``repeats``; results are dropped."""
+    best = 0.0
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        deque(map(fn, items), maxlen=0)
+        best = max(best, len(items) / (time.perf_counter() - start))
+    return best
+
+
+@dataclass(frozen=True)
+class Produced:
+    rate: float
+    seconds: float
+    failed: int
+
+
+async def produce(
+    settings: Settings, topic: TopicSpec, pings: Sequence[dict[str, Any]], encode: Encode,
+    compression: str | None, batch_api: bool = False,
+) -> Produced:
+    """Encode and send every ping, keyed by device; clocked until flush returns.
+
+    ``batch_api``: the bench-only ``KeyedBatchProducer`` instead of one ``send`` a record.
+    """
+    producer = kafka.producer(
+        settings, acks="all", linger_ms=20, max_batch_size=1024 * 1024,
+        compression_type=compression, client_id="bench",
+    )
+    await producer.start()
+    futures: list[asyncio.Future[Any]] = []
+    try:
+        start = time.perf_counter()
+        if batch_api:
+            batches = KeyedBatchProducer(producer, topic.name, topic.partitions or PARTITIONS)
+            send_batched = batches.send
+            for ping in pings:
+                await send_batched(key_of(topic, ping), encode(ping))  # type: ignore[arg-type]
+            await batches.flush()  # raises if a batch failed
+        else:
+            send, name = producer.send, topic.name
+            for ping in pings:
+                futures.append(await send(name, encode(ping), key=key_of(topic, ping)))
+            await producer.flush()
+        seconds = time.perf_counter() - start
+    finally:
+        await producer.stop()
+    pending = [f for f in futures if not f.done()]
+    if pending:
+        await asyncio.wait(pending)
+    failed = sum(1 for f in futures if f.cancelled() or f.exception() is not None)
+    return Produced(len(pings) / seconds, seconds, failed)
+
+
+@dataclass(frozen=True)
+class Consumed:
+    rate: float
+    seconds: float
+    join_s: float
+    count: int
+
+
+async def consume(settings: Settings, topic: TopicSpec, n: int, decode: Decode) -> Consumed:
+    consumer = kafka.consumer(
+        settings, topic.name, group_id=f"bench-{uuid.uuid4().hex[:12]}", client_id="bench"
+    )
+    await consumer.start()
+    try:
+        getmany = consumer.getmany
+        count = 0
+        asked = time.perf_counter()
+        first = last = 0.0
+        while count < n:
+            batches = await getmany(timeout_ms=1000, max_records=MAX_RECORDS)
+            if not batches:
+                if time.perf_counter() - (last or asked) > STALL_S:
+                    raise RuntimeError(f"{topic.name}: nothing for {STALL_S:.0f} s at {count}/{n}")
+                continue
+            if not first:
+                first = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    decode(record.value)
+                count += len(records)
+            last = time.perf_counter()
+    finally:
+        await consumer.stop()
+    # The first batch's records are counted but its fetch is not clocked: at 200 batches
+    # and more, the error is below 0.5 %.
+    seconds = last - first
+    return Consumed(count / seconds if seconds > 0 else float("inf"), seconds, first - asked, count)
+
+
+async def choose_compression(settings: Settings, pings: Sequence[dict[str, Any]],
+                             encode: Encode) -> tuple[str | None, dict[str, float]]:
+    """none, or lz4 when aiokafka can (cramjam installed) and produces >= 5 % faster."""
+    candidates: list[str | None] = [None, "lz4"] if has_lz4() else [None]
+    if len(candidates) == 1:
+        return None, {}
+    rates: dict[str, float] = {}
+    for compression in candidates:
+        spec = _scratch(f"bench.calibrate.{compression or 'none'}")
+        await fresh_topics(settings, [spec])
+        result = await produce(settings, spec, pings, encode, compression)
+        rates[compression or "none"] = result.rate
+        progress(f"calibration: compression {compression or 'none'}: {result.rate:,.0f}/s")
+    # lz4 costs CPU on both sides: it must win clearly, not within the noise.
+    chosen = "lz4" if rates["lz4"] > LZ4_MARGIN * rates["none"] else None
+    return chosen, {k: round(v) for k, v in rates.items()}
+
+
+async def run(ctx: Context) -> SuiteResult:
+    result = SuiteResult(NAME)
+    settings, n, r = ctx.settings, ctx.n, ctx.repeats
+    codec = Codec(SchemaRegistry(settings.schemas_dir))
+    low = LowLevelCodec(codec, RECORD)
+    compiled = CompiledCodec(codec, RECORD)
+    encode: Encode = partial(codec.encode, RECORD)
+
+    progress(f"generating {n:,} pings from {DEVICES:,} tags")
+    pings = make_pings(n)
+    sample = pings[: ctx.codec_n]
+    for fast in (low, compiled):
+        check_identical(codec, RECORD, fast, sample[:20_000])
+    avro_values = [codec.encode(RECORD, p) for p in sample]
+    json_values = [orjson.dumps(p) for p in sample]
+    gc.collect()
+    gc.freeze()  # the inputs live all run long: keep them out of every collection
+    try:
+        progress(f"codec: {len(sample):,} pings, best of {r}")
+        json_enc = best_rate(orjson.dumps, sample, r)
+        json_dec = best_rate(orjson.loads, json_values, r)
+        codec_rows = [
+            Row("codec encode (Codec.encode)", best_rate(encode, sample, r), json_enc,
+                TARGET_CODEC),
+            Row("codec decode (Codec.decode)", best_rate(codec.decode, avro_values, r),
+                json_dec, TARGET_CODEC),
+        ]
+        fast_codec_rows = [
+            Row("[bench] encode, fastavro low-level", best_rate(low.encode, sample, r),
+                json_enc, TARGET_CODEC),
+            Row("[bench] decode, fastavro low-level", best_rate(low.decode, avro_values, r),
+                json_dec, TARGET_CODEC),
+            Row("[bench] encode, compiled flat record", best_rate(compiled.encode, sample, r),
+                json_enc, TARGET_CODEC),
+            Row("[bench] decode, compiled flat record",
+                best_rate(compiled.decode, avro_values, r), json_dec, TARGET_CODEC),
+        ]
+
+        await fresh_topics(settings, TOPICS)
+        compression, calibration = await choose_compression(
+            settings, pings[: min(n, CALIBRATION_N)], encode
+        )
+        label = compression or "none"
+
+        async def timed_produce(topic: TopicSpec, fn: Encode, batch_api: bool = False) -> Produced:
+            how = "batch API" if batch_api else "send()"
+            progress(f"produce: {n:,} to {topic.name} ({how}, compression {label})")
+            produced = await produce(settings, topic, pings, fn, compression, batch_api)
+            progress(f"produce: {produced.rate:,.0f}/s in {produced.seconds:.1f} s")
+            return produced
+
+        async def timed_consume(topic: TopicSpec, fn: Decode) -> Consumed:
+            progress(f"consume + decode: {topic.name}, fresh group")
+            consumed = await consume(settings, topic, n, fn)
+            progress(f"consume + decode: {consumed.rate:,.0f}/s in {consumed.seconds:.1f} s")
+            return consumed
+
+        avro_p = await timed_produce(TAG_PINGS, encode)
+        json_p = await timed_produce(JSON_PINGS, orjson.dumps)
+        avro_c = await timed_consume(TAG_PINGS, codec.decode)
+        json_c = await timed_consume(JSON_PINGS, orjson.loads)
+        compiled_p = await timed_produce(COMPILED_PINGS, compiled.encode)
+        batch_p = await timed_produce(BATCH_PINGS, encode, batch_api=True)
+        batch_compiled_p = await timed_produce(BATCH_COMPILED_PINGS, compiled.encode, True)
+        batch_json_p = await timed_produce(BATCH_JSON_PINGS, orjson.dumps, batch_api=True)
+        compiled_c = await timed_consume(TAG_PINGS, compiled.decode)
+    finally:
+        gc.unfreeze()
+
+    produce_label = f"produce, send() a record, acks=all, {label}"
+    result.rows += [
+        *codec_rows,
+        Row(produce_label, avro_p.rate, json_p.rate, TARGET_PRODUCE),
+        Row("consume + decode (getmany 5000)", avro_c.rate, json_c.rate, TARGET_CONSUME),
+        *fast_codec_rows,
+        Row("[bench] produce, send(), compiled encode", compiled_p.rate, json_p.rate,
+            TARGET_PRODUCE),
+        Row("[bench] produce, batch API, Codec.encode", batch_p.rate, batch_json_p.rate,
+            TARGET_PRODUCE),
+        Row("[bench] produce, batch API, compiled encode", batch_compiled_p.rate,
+            batch_json_p.rate, TARGET_PRODUCE),
+        Row("[bench] consume + compiled decode", compiled_c.rate, json_c.rate, TARGET_CONSUME),
+    ]
+
+    failed = avro_p.failed + json_p.failed + compiled_p.failed
+    if failed:
+        raise RuntimeError(f"{failed} sends failed")
+    placement = {}
+    for topic in TOPICS:
+        ends = await kafka.end_offsets(settings, topic.name)
+        placement[topic.name] = [ends[tp] for tp in sorted(ends, key=lambda tp: tp.partition)]
+        if sum(ends.values()) != n:
+            raise RuntimeError(f"{topic.name} holds {sum(ends.values())} records, not {n}")
+    if placement[BATCH_PINGS.name] != placement[TAG_PINGS.name]:
+        raise RuntimeError(f"batch API placed records differently: {placement}")
+
+    result.facts.update({
+        "n": n,
+        "codec_sample": len(sample),
+        "partitions": PARTITIONS,
+        "records_per_partition": placement[TAG_PINGS.name],
+        "compression": label,
+        "compression_tried": calibration or {"none": "only candidate (lz4 needs cramjam)"},
+        "avro_mean_bytes": round(sum(map(len, avro_values)) / len(avro_values), 1),
+        "json_mean_bytes": round(sum(map(len, json_values)) / len(json_values), 1),
+        "produce_seconds": {"avro": round(avro_p.seconds, 2), "json": round(json_p.seconds, 2)},
+        "consume_seconds": {"avro": round(avro_c.seconds, 2), "json": round(json_c.seconds, 2)},
+        "group_join_seconds": round(avro_c.join_s, 2),
+        "versions": {
+            "python": sys.version.split()[0],
+            **{p: version(p) for p in ("fastavro", "aiokafka", "orjson")},
+        },
+    })
+    return result
