@@ -14,6 +14,7 @@ from iomkit.settings import Settings
 # suite name -> module (imported only when selected)
 SUITES: dict[str, str] = {
     "foundation": "bench.foundation",
+    "risk": "bench.risk",
 }
 
 

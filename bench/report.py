@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-HEADERS = ("measure", "avro rec/s", "json baseline rec/s", "ratio avro/json", "target", "met")
+HEADERS = ("measure", "result", "baseline", "ratio", "target", "met", "unit")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Row:
     json: float | None = None
     target: float | None = None  # records/s the Avro figure must reach
     note: str = ""
+    unit: str = "rec/s"
+    lower_is_better: bool = False  # latencies and memory: the target is a ceiling
 
     @property
     def ratio(self) -> float | None:
@@ -38,7 +40,7 @@ class Row:
     def met(self) -> bool | None:
         if self.target is None or self.avro is None:
             return None
-        return self.avro >= self.target
+        return self.avro <= self.target if self.lower_is_better else self.avro >= self.target
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ratio": self.ratio, "met": self.met}
@@ -63,13 +65,16 @@ class SuiteResult:
 
 
 def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
 def _cells(row: Row) -> tuple[str, ...]:
     ratio = "-" if row.ratio is None else f"{row.ratio:.2f}"
     met = "-" if row.met is None else ("yes" if row.met else "no")
-    return (row.measure, _rate(row.avro), _rate(row.json), ratio, _rate(row.target), met)
+    return (row.measure, _rate(row.avro), _rate(row.json), ratio, _rate(row.target), met,
+            row.unit)
 
 
 def render_table(rows: Sequence[Row]) -> str:

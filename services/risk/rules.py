@@ -66,22 +66,35 @@ def parse(text: str, source: str = "rules") -> Rules:
     headers = [i + 1 for i, line in enumerate(text.splitlines())
                if line.strip().startswith("[[rule]]")]
 
-    def where(index: int, value: object = None) -> str:
-        """The line of rule ``index`` (1-based file lines) holding ``value`` if found."""
+    lines = text.splitlines()
+
+    def line_of(pattern: str, start: int, end: int) -> int | None:
+        found = re.compile(pattern)
+        return next((n for n in range(start, end) if found.search(lines[n - 1])), None)
+
+    def where(index: int, key: str | None = None, value: str | None = None) -> str:
+        """``source:line`` of rule ``index``'s ``key = ...`` line, or of the quoted
+        ``value`` inside the rule, or of the rule's header."""
         start = headers[index] if index < len(headers) else 1
-        end = headers[index + 1] if index + 1 < len(headers) else len(text.splitlines()) + 1
-        if value is not None:
-            pattern = re.compile(re.escape(str(value)))
-            for number in range(start, end):
-                if pattern.search(text.splitlines()[number - 1]):
-                    return f"{source}:{number}"
-        return f"{source}:{start}"
+        end = headers[index + 1] if index + 1 < len(headers) else len(lines) + 1
+        number = None
+        if key is not None:
+            number = line_of(rf"^\s*{re.escape(key)}\s*=", start, end)
+        elif value is not None:
+            number = line_of(rf"([\"']){re.escape(value)}\1", start, end)
+        return f"{source}:{number or start}"
+
+    def where_top(key: str) -> str:
+        first_rule = headers[0] if headers else len(lines) + 1
+        number = line_of(rf"^\s*{re.escape(key)}\s*=", 1, first_rule)
+        return f"{source}:{number}" if number else source
 
     unknown_top = set(data) - {"window_days", "step_down_days", "rule"}
     if unknown_top:
         raise RulesError(f"{source}: unknown setting(s) {', '.join(sorted(unknown_top))}")
-    window = _positive_int(data.get("window_days", 28), f"{source}: window_days")
-    step_down = _positive_int(data.get("step_down_days", 28), f"{source}: step_down_days")
+    window = _positive_int(data.get("window_days", 28), f"{where_top('window_days')}: window_days")
+    step_down = _positive_int(data.get("step_down_days", 28),
+                              f"{where_top('step_down_days')}: step_down_days")
     raw_rules = data.get("rule", [])
     if not isinstance(raw_rules, list) or not raw_rules:
         raise RulesError(f"{source}: no [[rule]] tables")
@@ -100,37 +113,39 @@ def _rule(raw: dict[str, Any], index: int, where: Any) -> Rule:
     unknown = set(raw) - RULE_KEYS
     if unknown:
         key = sorted(unknown)[0]
-        raise RulesError(f"{where(index, key)}: rule {name!r}: unknown key {key!r}")
+        raise RulesError(f"{where(index, key=key)}: rule {name!r}: unknown key {key!r}")
     events = raw.get("events")
     if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
         raise RulesError(f"{where(index)}: rule {name!r}: events must be a list of event types")
     for event in events:
         if event not in EVENT_TYPES:
-            raise RulesError(f"{where(index, event)}: rule {name!r}: unknown event type {event!r}")
+            raise RulesError(
+                f"{where(index, value=event)}: rule {name!r}: unknown event type {event!r}"
+            )
     effect = raw.get("effect")
     if effect not in EFFECTS:
-        raise RulesError(f"{where(index, 'effect')}: rule {name!r}: effect must be one of "
+        raise RulesError(f"{where(index, key='effect')}: rule {name!r}: effect must be one of "
                          f"{', '.join(EFFECTS)}, got {effect!r}")
     offences = raw.get("offences")
     if offences is not None:
         if not isinstance(offences, list) or not offences:
-            raise RulesError(f"{where(index, 'offences')}: rule {name!r}: offences must be a "
+            raise RulesError(f"{where(index, key='offences')}: rule {name!r}: offences must be a "
                              "non-empty list")
         for offence in offences:
             if offence not in OFFENCE_WEIGHTS:
-                raise RulesError(f"{where(index, offence)}: rule {name!r}: unknown offence "
+                raise RulesError(f"{where(index, value=offence)}: rule {name!r}: unknown offence "
                                  f"category {offence!r}")
     min_count = raw.get("min_count", 1)
     if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-        raise RulesError(f"{where(index, 'min_count')}: rule {name!r}: min_count must be a "
+        raise RulesError(f"{where(index, key='min_count')}: rule {name!r}: min_count must be a "
                          f"whole number >= 1, got {min_count!r}")
     reason = raw.get("reason", f"{name} on {{date}}")
     if not isinstance(reason, str):
-        raise RulesError(f"{where(index, 'reason')}: rule {name!r}: reason must be text")
+        raise RulesError(f"{where(index, key='reason')}: rule {name!r}: reason must be text")
     try:
         reason.format(date="", count=0, offence="", event="")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise RulesError(f"{where(index, 'reason')}: rule {name!r}: reason has an unknown "
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise RulesError(f"{where(index, key='reason')}: rule {name!r}: reason has an unknown "
                          f"placeholder {exc}") from None
     return Rule(str(name), frozenset(events), effect, reason,
                 frozenset(offences) if offences else None, min_count)
