@@ -78,20 +78,25 @@ async def produce_records(
     settings: Settings, topic: str, records: list[tuple[bytes | None, bytes]],
     record_name: str,
 ) -> None:
+    """Publish every record, keyed as given, with the ``iom-schema`` header; returns once
+    the broker has acknowledged them all, or raises. Batches per partition
+    (``kafka.KeyedBatchProducer``), so large files publish at batch speed."""
     producer = kafka.producer(settings, enable_idempotence=True)
     await producer.start()
     try:
+        batches = await kafka.KeyedBatchProducer.for_topic(
+            producer, topic, headers=h.record_headers(record_name)
+        )
         with Progress(transient=True, disable=len(records) < 1000) as progress:
             task = progress.add_task(f"publishing to {topic}", total=len(records))
-            futures = []
-            for key, value in records:
-                futures.append(await producer.send(
-                    topic, value=value, key=key, headers=h.record_headers(record_name)
-                ))
-                progress.advance(task)
-            await producer.flush()
-            for future in futures:
-                await future
+            send, step = batches.send, 1000
+            for start in range(0, len(records), step):
+                for key, value in records[start:start + step]:
+                    await send(key, value)
+                progress.advance(task, min(step, len(records) - start))
+            delivered = await batches.flush()  # raises the first delivery error
+        if delivered != len(records):
+            raise RuntimeError(f"{topic}: {delivered} of {len(records)} records acknowledged")
     finally:
         await producer.stop()
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.partitioner import murmur2
 from aiokafka.structs import TopicPartition
 
 from iomkit.settings import Settings
@@ -39,6 +40,116 @@ def consumer(settings: Settings, *topics: str, **overrides: Any) -> AIOKafkaCons
     }
     options.update(overrides)
     return AIOKafkaConsumer(*topics, **options)
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition that aiokafka's (and the Java client's) default partitioner gives
+    ``key`` on a topic of ``partitions`` partitions: murmur2, sign bit cleared, modulo."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class KeyedBatchProducer:
+    """Publish many records to one topic fast: one ``BatchBuilder`` per partition.
+
+    ``AIOKafkaProducer.send`` costs about 14 us a record in Python before any byte moves
+    (a coroutine, a metadata wait, the pure-Python murmur2, one future per record), which
+    caps a producer near 60,000 records a second. This fills the batches itself, with
+    aiokafka's public ``create_batch`` / ``send_batch``, and remembers each key's
+    partition, so a record costs one dict lookup and one append.
+
+    * Placement is the same as ``send(key=...)`` with the default partitioner (the one
+      ``producer()`` configures): ``partition_of(key, partitions)``, so a key's records
+      stay on one partition, in the order they were sent. A record without a key goes to
+      the partition currently filling up ("sticky"), then the next one.
+    * Headers: ``headers`` given here go on every record (for our topics,
+      ``iomkit.headers.record_headers(record)``); ``send(..., headers=...)`` overrides
+      them for one record. Either is a list of (str, bytes) pairs.
+    * Delivery is reported per batch, not per record: ``flush`` ships what is left and
+      waits for every batch, raising the first delivery error. A full batch ships as soon
+      as it fills, waiting while the partition's previous batch is still in flight.
+    * Use it after ``producer.start()``, and do not ``send`` on the same producer to the
+      same topic meanwhile. With ``enable_idempotence`` the sender numbers the batches.
+    """
+
+    KEY_CACHE = 100_000  # remembered key -> partition entries before starting over
+
+    def __init__(
+        self, producer: AIOKafkaProducer, topic: str, partitions: int,
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        if partitions < 1:
+            raise ValueError(f"{topic}: {partitions} partitions")
+        self.producer = producer
+        self.topic = topic
+        self.partitions = partitions
+        self.headers = list(headers)  # the builder wants a list
+        self._partition_of: dict[bytes, int] = {}
+        self._builders: list[Any] = [producer.create_batch() for _ in range(partitions)]
+        self._counts = [0] * partitions
+        self._sticky = 0  # where records without a key go
+        self._deliveries: list[tuple[asyncio.Future[Any], int]] = []
+
+    @classmethod
+    async def for_topic(
+        cls, producer: AIOKafkaProducer, topic: str, headers: Sequence[tuple[str, bytes]] = ()
+    ) -> KeyedBatchProducer:
+        """One for ``topic`` with its partition count from the broker's metadata."""
+        found = await producer.partitions_for(topic)
+        if not found or sorted(found) != list(range(len(found))):
+            raise RuntimeError(f"{topic}: unexpected partitions {sorted(found or ())}")
+        return cls(producer, topic, len(found), headers)
+
+    async def send(
+        self, key: bytes | None, value: bytes,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Queue one record; when its partition's batch is full, ship that batch first."""
+        if key is None:
+            partition = self._sticky
+        else:
+            cached = self._partition_of.get(key)
+            if cached is None:
+                if len(self._partition_of) >= self.KEY_CACHE:
+                    self._partition_of.clear()
+                cached = self._partition_of[key] = partition_of(key, self.partitions)
+            partition = cached
+        if headers is None:
+            headers = self.headers
+        if self._builders[partition].append(
+            timestamp=None, key=key, value=value, headers=headers
+        ) is None:
+            await self._ship(partition)
+            # a fresh batch takes any first record (the broker judges its size)
+            if self._builders[partition].append(
+                timestamp=None, key=key, value=value, headers=headers
+            ) is None:
+                raise RuntimeError(f"{self.topic}: an empty batch refused a record")
+        self._counts[partition] += 1
+
+    async def _ship(self, partition: int) -> None:
+        builder, count = self._builders[partition], self._counts[partition]
+        self._builders[partition] = self.producer.create_batch()
+        self._counts[partition] = 0
+        if partition == self._sticky:
+            self._sticky = (partition + 1) % self.partitions
+        builder.close()  # nothing else may add to it once queued
+        delivery = await self.producer.send_batch(builder, self.topic, partition=partition)
+        self._deliveries.append((delivery, count))
+
+    async def flush(self) -> int:
+        """Ship every partly filled batch, wait until every batch shipped so far is
+        acknowledged, and return how many records they held; raises the first delivery
+        error (after waiting for all of them)."""
+        for partition in range(self.partitions):
+            if self._counts[partition]:
+                await self._ship(partition)
+        await self.producer.flush()
+        deliveries, self._deliveries = self._deliveries, []
+        results = await asyncio.gather(*(d for d, _ in deliveries), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(count for _, count in deliveries)
 
 
 async def admin(settings: Settings) -> AIOKafkaAdminClient:
