@@ -162,7 +162,7 @@ async def _tail(settings: Settings, topic: str, limit: int, idle: float, follow:
                         break
             sys.stdout.flush()
     finally:
-        await consumer.stop()
+        await kafka.stop_consumer(consumer)
     return seen
 
 

@@ -57,7 +57,7 @@ async def measure_lag(settings: Settings, service: str, group: str, topics: Iter
     """Set CONSUMER_LAG once: end offset minus the group's committed offset."""
     from aiokafka.structs import TopicPartition
 
-    from iomkit.kafka import admin, consumer
+    from iomkit.kafka import admin, consumer, stop_consumer
 
     topics = list(topics)
     client = await admin(settings)
@@ -80,7 +80,7 @@ async def measure_lag(settings: Settings, service: str, group: str, topics: Iter
                 max(0, ends[tp] - position)
             )
     finally:
-        await probe.stop()
+        await stop_consumer(probe)
         await client.close()
 
 

@@ -93,6 +93,8 @@ class Service:
         self.dead_letters = DeadLetters(name, self._send_raw, self.clock)
         self._consumed: list[str] = []
         self._internal: list[TopicSpec] = []
+        self._lag_groups: list[tuple[str, list[str]]] = []
+        self._readiness: list[tuple[str, asyncio.Event]] = []
         self._install_pages()
         self.app.task(self._watch_lag)
 
@@ -138,6 +140,7 @@ class Service:
         def register(handler: Handler) -> Handler:
             by_topic = {spec.name: spec for spec in specs}
             self._consumed.extend(by_topic)
+            self.declare(*(spec for spec in specs if spec.record is None))
             channel = self.app.topic(
                 *by_topic, key_type=bytes, value_type=bytes,
                 key_serializer="raw", value_serializer="raw",
@@ -152,14 +155,10 @@ class Service:
 
         return register
 
-    def internal_topic(self, spec: TopicSpec) -> faust.TopicT:
-        """A topic of this service's own (JSON values), created with our partitions before
-        the worker subscribes (see :meth:`main`)."""
-        self._internal.append(spec)
-        return self.app.topic(
-            spec.name, key_type=bytes, value_type=bytes, key_serializer="raw",
-            value_serializer="raw", partitions=self.settings.partitions, internal=True,
-        )
+    def declare(self, *specs: TopicSpec) -> None:
+        """Topics of this service's own (changelogs, ticks, views): created before the
+        worker starts (see :meth:`main`)."""
+        self._internal.extend(specs)
 
     async def handle(self, spec: TopicSpec, event: EventT, handler: Handler) -> None:
         message = event.message
@@ -208,12 +207,27 @@ class Service:
 
         @self.app.page("/health")
         async def health(web: Any, request: Any) -> Any:
+            waiting = [name for name, ready in self._readiness if not ready.is_set()]
+            if waiting:
+                return web.json({"service": self.name, "status": "starting",
+                                 "waiting_for": waiting}, status=503)
             return web.json({"service": self.name, "status": "ok"})
 
+    def require_ready(self, name: str, ready: asyncio.Event) -> None:
+        """/health answers 503 until ``ready`` is set (e.g. a batch consumer's partitions
+        are assigned and restored)."""
+        self._readiness.append((name, ready))
+
+    def track_lag(self, group: str, topic_names: list[str]) -> None:
+        """Also report the lag of a consumer group of our own (a batch consumer)."""
+        self._lag_groups.append((group, topic_names))
+
     async def _watch_lag(self) -> None:
-        await metrics.watch_lag(
-            self.settings, self.name, self.app.conf.id, sorted(set(self._consumed))
-        )
+        groups = [(self.app.conf.id, sorted(set(self._consumed))), *self._lag_groups]
+        await asyncio.gather(*(
+            metrics.watch_lag(self.settings, self.name, group, names)
+            for group, names in groups if names
+        ))
 
     def main(self) -> None:
         if self._internal and "worker" in sys.argv:

@@ -74,7 +74,7 @@ class Reader:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._consumer is not None
-        await self._consumer.stop()
+        await kafka.stop_consumer(self._consumer)
 
     async def poll(self) -> None:
         assert self._consumer is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from iomkit import kafka, topics
+from iomkit import topics
 from iomkit.batch import BatchConsumer, Item
 from iomkit.records import TagEnrolment
 from iomkit.service import Context, Service
@@ -35,31 +35,23 @@ async def pings_received(items: Sequence[Item]) -> None:
         try:
             trails.add(fix_of(item.value))
         except InvalidFix as exc:
-            await service.dead_letters(
-                topic=item.topic, partition=item.partition, offset=item.offset, key=item.key,
-                value=service.codec.encode("TagPing", item.value), reason=f"TagPing: {exc}",
-                kind="invalid",
-            )
+            await pings.dead_letter(item.topic, item.partition, item.offset, item.key, item.raw,
+                                    f"TagPing: {exc}", "invalid", item.headers)
     service.log.info("pings.indexed", batch=len(items), fixes=trails.count,
                      cells=len(trails.cells))
 
 
+pings = BatchConsumer(
+    service.name, [topics.TAG_PINGS], service.settings, f"{app.conf.id}-pings", service.codec,
+    service.clock, handler=pings_received,
+)
+service.require_ready("pings", pings.ready)
+service.track_lag(f"{app.conf.id}-pings", [topics.TAG_PINGS.name])
+
+
 @app.task
 async def ping_hot_path() -> None:
-    settings = service.settings
-    consumer = kafka.consumer(settings, topics.TAG_PINGS.name,
-                              group_id=f"{app.conf.id}-pings", max_poll_records=5000)
-    producer = kafka.producer(settings)
-    await consumer.start()
-    await producer.start()
-    try:
-        await BatchConsumer(
-            service.name, topics.TAG_PINGS, consumer, producer, service.codec,
-            service.dead_letters, pings_received,
-        ).run()
-    finally:
-        await consumer.stop()
-        await producer.stop()
+    await pings.run()
 
 
 if __name__ == "__main__":

@@ -59,18 +59,22 @@ def apply(base_rag: str, history: Iterable[Event], as_of: datetime, rules: Rules
     base = level_of(base_rag)
     level = base
     last_raise: datetime | None = None
-    last_reasons: list[tuple[datetime, str]] = []
-    fired: dict[str, tuple[datetime, str]] = {}  # rule name -> latest firing within window
-    notes: dict[str, tuple[datetime, str]] = {}
+    last_raising: list[tuple[Rule, int]] = []
+    last_event: Event | None = None
+    # Reasons are worded at the end, only for what is said (formatting is the costly part).
+    fired: dict[str, tuple[datetime, Rule, Event, int]] = {}  # latest within the window
+    notes: dict[str, tuple[datetime, Rule, Event, int]] = {}
+    recent_from = as_of - window
     for event in events:
         raising = []
         for rule in rules.matching(event.type, event.offence):
-            count = _count_in_window(rule, events, event.occurred_at, window)
+            count = (_count_in_window(rule, events, event.occurred_at, window)
+                     if rule.min_count > 1 else 1)
             if count < rule.min_count:
                 continue
             if rule.effect == "protective":
-                if as_of - window < event.occurred_at:
-                    notes[rule.name] = (event.occurred_at, _reason(rule, event, count))
+                if recent_from < event.occurred_at:
+                    notes[rule.name] = (event.occurred_at, rule, event, count)
                 continue
             raising.append((rule, count))
         if not raising:
@@ -81,17 +85,20 @@ def apply(base_rag: str, history: Iterable[Event], as_of: datetime, rules: Rules
         target = RED if any(r.effect == "red" for r, _ in raising) else min(RED, level + 1)
         level = max(level, target)
         last_raise = event.occurred_at
-        last_reasons = [(event.occurred_at, _reason(r, event, c)) for r, c in raising]
-        if as_of - window < event.occurred_at:
+        last_raising, last_event = raising, event
+        if recent_from < event.occurred_at:
             for rule, count in raising:
-                fired[rule.name] = (event.occurred_at, _reason(rule, event, count))
+                fired[rule.name] = (event.occurred_at, rule, event, count)
+    last_reasons = ([_reason(r, last_event, c) for r, c in last_raising]
+                    if last_event is not None else [])
     peak = level
     if last_raise is not None:
         level = max(base, level - (as_of - last_raise) // quiet)
-    recent = [text for _, text in sorted(fired.values(), reverse=True)]
+    recent = [_reason(rule, event, count) for _, rule, event, count
+              in sorted(fired.values(), key=lambda f: (f[0], f[1].name), reverse=True)]
     said: list[str] = []
     if last_raise is not None and level < peak:
-        cause = last_reasons[0][1] if last_reasons else "the last raising event"
+        cause = last_reasons[0] if last_reasons else "the last raising event"
         said.append(f"stepped down from {LEVELS[peak]} to {LEVELS[level]}: no raising event "
                     f"for {(as_of - last_raise).days} days since {cause}")
     if level == base:
@@ -100,6 +107,7 @@ def apply(base_rag: str, history: Iterable[Event], as_of: datetime, rules: Rules
         raised_by: list[str] = []
     else:
         # Held up by recent events, or by an older one still stepping down.
-        raised_by = recent or [text for _, text in last_reasons]
-    said += [text for _, text in sorted(notes.values(), reverse=True)]
+        raised_by = recent or last_reasons
+    said += [_reason(rule, event, count) for _, rule, event, count
+             in sorted(notes.values(), key=lambda f: (f[0], f[1].name), reverse=True)]
     return Dynamic(LEVELS[level], tuple(raised_by), tuple(said))

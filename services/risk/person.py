@@ -32,6 +32,10 @@ class PersonState:
     last: dict[str, Any] | None = None  # the last published grade
     changes: list[dict[str, Any]] = field(default_factory=list)  # published grades, newest last
     cohort: dict[str, Any] | None = None  # set while registered on IOM
+    # Parsed forms, rebuilt only when what they come from changes: the hot path grades
+    # a person on every event and must not re-parse their history each time.
+    _history: list[Event] | None = field(default=None, repr=False, compare=False)
+    _facts: tuple[Any, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> PersonState:
@@ -44,15 +48,21 @@ class PersonState:
     def person_facts(self) -> dict[str, Any] | None:
         if self.person is None:
             return None
-        facts = dict(self.person)
-        for name in PERSON_DATES:
-            if facts.get(name) is not None:
-                facts[name] = date.fromisoformat(facts[name])
-        return facts
+        if self._facts is None or self._facts[0] is not self.person:
+            facts = dict(self.person)
+            for name in PERSON_DATES:
+                if facts.get(name) is not None:
+                    facts[name] = date.fromisoformat(facts[name])
+            self._facts = (self.person, facts)
+        return dict(self._facts[1])
 
     def history(self) -> list[Event]:
-        return [Event(e["id"], e["type"], datetime.fromisoformat(e["at"]), e.get("offence"))
-                for e in self.events]
+        if self._history is None:
+            self._history = [
+                Event(e["id"], e["type"], datetime.fromisoformat(e["at"]), e.get("offence"))
+                for e in self.events
+            ]
+        return list(self._history)
 
     def has_event(self, event_id: str) -> bool:
         return any(e["id"] == event_id for e in self.events)
@@ -61,17 +71,17 @@ class PersonState:
         """Keep an event in event-time order; a duplicate id changes nothing."""
         if self.has_event(event.event_id):
             return False
-        self.events.append({"id": event.event_id, "type": event.type,
-                            "at": event.occurred_at.isoformat(), "offence": event.offence})
-        self.events.sort(key=lambda e: (e["at"], e["id"]))
         cutoff = as_of - KEEP_EVENTS
-        self.events = [e for e in self.events
-                       if e["type"] == "CONVICTED" or datetime.fromisoformat(e["at"]) >= cutoff]
+        history = sorted([*self.history(), event], key=lambda e: (e.occurred_at, e.event_id))
+        self._history = [e for e in history if e.type == "CONVICTED" or e.occurred_at >= cutoff]
+        self.events = [{"id": e.event_id, "type": e.type, "at": e.occurred_at.isoformat(),
+                        "offence": e.offence} for e in self._history]
         return True
 
     def remove_event(self, event_id: str) -> bool:
         before = len(self.events)
         self.events = [e for e in self.events if e["id"] != event_id]
+        self._history = None
         return len(self.events) != before
 
     def record_published(self, grade: Mapping[str, Any], cause: str | None) -> None:

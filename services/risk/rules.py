@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,16 @@ class Rules:
     rules: tuple[Rule, ...]
     window_days: int = 28
     step_down_days: int = 28
+    by_event: dict[str, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Grading looks rules up for every event it replays: index them by event type.
+        index = {t: tuple(r for r in self.rules if t in r.events) for t in EVENT_TYPES}
+        object.__setattr__(self, "by_event", index)
 
     def matching(self, event_type: str, offence: str | None) -> list[Rule]:
-        return [r for r in self.rules if r.applies_to(event_type, offence)]
+        return [r for r in self.by_event.get(event_type, ())
+                if r.offences is None or (offence is not None and offence in r.offences)]
 
 
 def load(path: Path = DEFAULT_RULES) -> Rules:

@@ -45,6 +45,12 @@ async def test_grade_views_explain_and_audit(settings, codec, start_service):
         await grades.wait_for(lambda seen: {"P-view-low", "P-view-high", "P-view-kent"} <= {
             r.value["person_id"] for r in seen if r.value})
     base = f"http://127.0.0.1:{risk.port}"
+    # Views follow the grades through their own topic: give them a moment.
+    for _ in range(60):
+        status, body = await asyncio.to_thread(get, f"{base}/grades?rag=RED&force=Hampshire")
+        if "P-view-high" in [row["person_id"] for row in body["grades"]]:
+            break
+        await asyncio.sleep(0.25)
 
     status, body = await asyncio.to_thread(get, f"{base}/people/P-view-low/grade")
     assert status == 200
