@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
@@ -49,12 +49,22 @@ class Item:
         return f"{self.topic}/{self.partition}/{self.offset}"
 
 
+class PartitionState(Protocol):
+    """State that follows the assignment (e.g. ``ChangelogStore``)."""
+
+    async def restore(self, partitions: Iterable[int]) -> int: ...
+
+    def drop(self, partitions: Iterable[int]) -> None: ...
+
+    async def flush(self, producer: AIOKafkaProducer) -> int: ...
+
+
 BatchHandler = Callable[[Sequence[Item]], Awaitable[None]]
 RecordHandler = Callable[[Item], Awaitable[None]]
 
 
 class _FollowAssignment(ConsumerRebalanceListener):
-    def __init__(self, stores: Sequence[ChangelogStore[Any]], log: logging.Logger) -> None:
+    def __init__(self, stores: Sequence[PartitionState], log: logging.Logger) -> None:
         self.stores = stores
         self.log = log
 
@@ -75,7 +85,7 @@ class BatchConsumer:
         self, service: str, specs: Sequence[TopicSpec], settings: Settings, group_id: str,
         codec: Codec, clock: Clock = utc_now,
         handler: BatchHandler | None = None, record_handler: RecordHandler | None = None,
-        stores: Sequence[ChangelogStore[Any]] = (), max_records: int = 5000,
+        stores: Sequence[PartitionState] = (), max_records: int = 5000,
         timeout_ms: int = 200,
     ) -> None:
         """Give ``handler`` (a whole batch at a time) or ``record_handler`` (one record at a
@@ -181,8 +191,9 @@ class BatchConsumer:
                                 original_headers=headers or [])
 
     async def start(self) -> None:
-        if self.stores:  # a changelog must exist before a partition can be restored from it
-            await kafka.create_topics(self.settings, [store.spec for store in self.stores])
+        changelogs = [s.spec for s in self.stores if isinstance(s, ChangelogStore)]
+        if changelogs:  # a changelog must exist before a partition can be restored from it
+            await kafka.create_topics(self.settings, changelogs)
         self.producer = kafka.producer(self.settings)
         self.consumer = kafka.consumer(self.settings, group_id=self.group_id,
                                        max_poll_records=self.max_records)

@@ -270,6 +270,68 @@ def replay_dead_letters(
     sys.stdout.write(f"{verb} {replayed}; {skipped} still undecodable\n")
 
 
+# -- crimes ---------------------------------------------------------------------------------
+
+
+crimes_app = typer.Typer(help="Police crime files.", no_args_is_help=True)
+app.add_typer(crimes_app, name="crimes")
+
+
+def _accuracies(items: list[str]) -> dict[str, float]:
+    accuracies: dict[str, float] = {}
+    for item in items:
+        force, _, metres = item.rpartition("=")
+        try:
+            value = float(metres)
+        except ValueError:
+            value = -1.0
+        if not force.strip() or not value >= 0:
+            _fail(f"--force-accuracy {item!r}: expected FORCE=METRES, e.g. Kent=50", 2)
+        accuracies[force.strip()] = value
+    return accuracies
+
+
+@crimes_app.command("upload")
+def crimes_upload(
+    file: Path,
+    extra_force: list[str] = typer.Option(  # noqa: B008 (typer's way)
+        [], "--extra-force", help="accept this force too, beyond England and Wales's 43"
+    ),
+    force_accuracy: list[str] = typer.Option(  # noqa: B008 (typer's way)
+        [], "--force-accuracy", help="FORCE=METRES: that force's location_accuracy_m"
+    ),
+) -> None:
+    """Publish the accepted crimes of a police daily crime file (CSV, 13 columns, no header).
+
+    Refused rows go to stderr, one line per problem, and are never published; new and
+    changed crimes are (a change is a new version), unchanged ones are not. Exit code 0:
+    nothing refused; 1: some rows refused (the others were published); 2: unreadable file.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from services.gps_stream import crimeupload
+    from services.gps_stream.crimefile import ENGLAND_AND_WALES_FORCES
+
+    settings = load()
+    accuracies = _accuracies(force_accuracy)
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror}", 2)
+    except UnicodeDecodeError as exc:
+        _fail(f"cannot read {file}: not UTF-8 text (byte {exc.start}: {exc.reason})", 2)
+    now = datetime.now(UTC) + timedelta(seconds=settings.clock_offset_s)
+    report = asyncio.run(crimeupload.upload(
+        settings, _codec(settings), text, now,
+        forces=[*ENGLAND_AND_WALES_FORCES, *extra_force], force_accuracy_m=accuracies,
+    ))
+    for refusal in report.refused:
+        sys.stderr.write(f"{refusal}\n")
+    sys.stdout.write(report.summary() + "\n")
+    if report.refused:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,3 +260,18 @@ async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
         task = asyncio.current_task()
         if task is not None and task.cancelling():
             raise
+
+
+async def follow(settings: Settings, topic: str,
+                 apply: Callable[[bytes | None, bytes | None], None]) -> None:
+    """Read every partition of ``topic`` from the beginning and keep following it, without
+    a group: how every worker of a service keeps a full copy of a small topic (views)."""
+    reader = consumer(settings, topic, group_id=None)
+    await reader.start()
+    try:
+        while True:
+            for records in (await reader.getmany(timeout_ms=1000, max_records=5000)).values():
+                for record in records:
+                    apply(record.key, record.value)
+    finally:
+        await stop_consumer(reader)

@@ -1,57 +1,210 @@
-"""gps_stream: tag pings and crimes bucketed into H3 cells for near-real-time hits.
+"""gps_stream: near-real-time crime hits from tag trails, whichever half arrives first.
 
-Walking skeleton: enrolments are kept per device (Faust table); pings take the hot path,
-a batched aiokafka consumer that decodes, validates and indexes fixes by H3 cell and
-commits only after the batch is handled. The hit rule comes with the gps_stream issue.
+Broadcast the few, partition the many: pings and enrolments (keyed by device) take the hot
+path, a batch consumer with one hit matcher per partition (partitions.py); every worker
+reads every crime. What a partition finds is sent as evidence, keyed by person, to a Faust
+agent that assembles each hit across partitions and publishes it once per change
+(assembly.py). The rule itself is pure: hitrule.py, matcher.py, geometry.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from iomkit import topics
+import orjson
+
+from iomkit import kafka, metrics, topics
+from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
-from iomkit.records import TagEnrolment
+from iomkit.codec import DecodeError
 from iomkit.service import Context, Service
-from services.gps_stream.trail import InvalidFix, TrailIndex, fix_of
+from iomkit.topics import TopicSpec
+from services.gps_stream import config
+from services.gps_stream.assembly import assemble, evidence_message
+from services.gps_stream.geometry import haversine_m
+from services.gps_stream.hitrule import RULE_VERSION
+from services.gps_stream.matcher import HitUpdate
+from services.gps_stream.partitions import PartitionMatchers, crime_of, enrolment_of
+from services.gps_stream.trail import InvalidFix, epoch_ms, fix_of
 
 service = Service("gps_stream")
 app = service.app
-enrolments = service.table("enrolments")
-trails = TrailIndex()
+settings = service.settings
+gps = config.load()
 
-
-@service.agent(topics.TAG_ENROLMENTS)
-async def enrolment_changed(enrolment: TagEnrolment, context: Context) -> None:
-    enrolments[enrolment.device_id.encode()] = {
-        "enrolment_id": enrolment.enrolment_id, "status": enrolment.status,
-        "effective_at": enrolment.effective_at.isoformat(),
-    }
-    service.log.info("enrolment.changed", status=enrolment.status)
-
-
-async def pings_received(items: Sequence[Item]) -> None:
-    for item in items:
-        try:
-            trails.add(fix_of(item.value))
-        except InvalidFix as exc:
-            await pings.dead_letter(item.topic, item.partition, item.offset, item.key, item.raw,
-                                    f"TagPing: {exc}", "invalid", item.headers)
-    service.log.info("pings.indexed", batch=len(items), fixes=trails.count,
-                     cells=len(trails.cells))
-
-
-pings = BatchConsumer(
-    service.name, [topics.TAG_PINGS], service.settings, f"{app.conf.id}-pings", service.codec,
-    service.clock, handler=pings_received,
+EVIDENCE = TopicSpec("throughcare-gps-evidence", "person_id", None)  # partition -> assembler
+matchers = PartitionMatchers(settings, service.codec, gps.rule(), gps.retention_ms,
+                             service.clock)
+devices = BatchConsumer(
+    service.name, [topics.TAG_ENROLMENTS, topics.TAG_PINGS], settings,
+    f"{app.conf.id}-devices", service.codec, service.clock, stores=[matchers],
+    record_handler=lambda item: device_input(item),
 )
-service.require_ready("pings", pings.ready)
-service.track_lag(f"{app.conf.id}-pings", [topics.TAG_PINGS.name])
+service.require_ready("devices", devices.ready)
+service.track_lag(devices.group_id, [topics.TAG_ENROLMENTS.name, topics.TAG_PINGS.name])
+# hit_id -> the hit as assembled so far (partitioned like the evidence: by person).
+assembled = service.table("hits", help="hit_id -> evidence per partition, revision")
+# hit_id -> the latest published CrimeHit: every worker follows iom.gps.hits for the views.
+published: dict[bytes, dict[str, Any]] = {}
+
+
+async def device_input(item: Item) -> None:
+    matcher = matchers.matcher(item.partition)
+    if item.record == "TagEnrolment":
+        updates = matcher.add_enrolment(enrolment_of(item.value))
+    else:
+        fix = fix_of(item.value)
+        now = service.clock()
+        if fix.recorded_at_ms > epoch_ms(now + timedelta(seconds=gps.future_tolerance_s)):
+            raise InvalidFix(f"recorded_at {item.value['recorded_at'].isoformat()} is in the "
+                             "future")
+        if fix.recorded_at_ms < matchers.cutoff_ms():
+            return  # older than trails are kept: can neither match nor be shown
+        updates = matcher.add_fix(fix)
+    await send_evidence((item.partition, u) for u in updates)
+
+
+async def send_evidence(updates: Any) -> None:
+    for partition, update in updates:
+        await devices.producer.send(
+            EVIDENCE.name, orjson.dumps(evidence_message(update, partition)),
+            key=update.person_id.encode(),
+        )
 
 
 @app.task
-async def ping_hot_path() -> None:
-    await pings.run()
+async def device_hot_path() -> None:
+    matchers.consumer_of = lambda: devices.consumer
+    await devices.run()
+
+
+@app.task
+async def follow_crimes() -> None:
+    """Every worker holds every live crime: a group-less reader over all partitions."""
+    await devices.ready.wait()
+    reader = kafka.consumer(settings, topics.CRIMES_REPORTED.name, group_id=None)
+    await reader.start()
+    try:
+        while True:
+            for records in (await reader.getmany(timeout_ms=500, max_records=1000)).values():
+                for record in records:
+                    metrics.RECORDS_IN.labels(service.name, record.topic).inc()
+                    try:
+                        crime = crime_of(service.codec.decode(record.value,
+                                                              expect="CrimeReported").value)
+                    except (DecodeError, KeyError) as exc:
+                        service.log.warning("crime.unreadable", offset=record.offset,
+                                            reason=str(exc))
+                        continue
+                    updates: list[tuple[int, HitUpdate]] = matchers.add_crime(crime)
+                    await send_evidence(updates)
+            await devices.producer.flush()
+    finally:
+        await kafka.stop_consumer(reader)
+
+
+@service.agent(EVIDENCE)
+async def evidence_found(message: dict[str, Any], context: Context) -> None:
+    key = message["hit_id"].encode()
+    state, hit = assemble(assembled.get(key), message, service.clock(), RULE_VERSION)
+    assembled[key] = state
+    if hit is not None:
+        await service.publish(topics.GPS_HITS, hit, cause=context)
+        service.log.info("hit.published", status=hit["status"], revision=hit["revision"],
+                         distance_m=round(hit["distance_m"], 1))
+
+
+@app.task
+async def follow_hits() -> None:
+    def keep(key: bytes | None, value: bytes | None) -> None:
+        if value is not None:
+            hit = service.codec.decode(value, expect="CrimeHit").value
+            published[hit["hit_id"].encode()] = hit
+
+    await kafka.follow(settings, topics.GPS_HITS.name, keep)
+
+
+@app.timer(interval=gps.purge_interval_s)
+async def purge_old_fixes() -> None:
+    purged = matchers.purge()
+    service.log.info("fixes.purged", fixes=purged)
+
+
+# -- evidence views --------------------------------------------------------------------
+
+
+@app.page("/hits/{hit_id}")
+async def hit_view(web: Any, request: Any, hit_id: str) -> Any:
+    hit = published.get(hit_id.encode())
+    if hit is None:
+        return web.json({"error": f"no hit {hit_id}"}, status=404)
+    crime = matchers.crimes.get(hit["crime_ref"])
+    await _audit(request, hit["person_id"], "hit evidence", {"hit_id": hit_id})
+    return web.json({
+        **{k: v for k, v in hit.items() if k not in ("fixes", "nearest_fix_at", "detected_at")},
+        "nearest_fix_at": hit["nearest_fix_at"].isoformat(),
+        "detected_at": hit["detected_at"].isoformat(),
+        "crime": None if crime is None else {
+            "crime_ref": crime.crime_ref, "version": crime.version, "offence": crime.offence,
+            "lat": crime.lat, "lon": crime.lon,
+            "location_accuracy_m": crime.location_accuracy_m,
+            "committed_from": _iso(crime.committed_from_ms),
+            "committed_to": _iso(crime.committed_to_ms),
+        },
+        "fixes": [{**f, "recorded_at": f["recorded_at"].isoformat()} for f in hit["fixes"]],
+    })
+
+
+@app.page("/people/{person_id}/trail")
+async def trail_view(web: Any, request: Any, person_id: str) -> Any:
+    now = service.clock()
+    try:
+        lo = _parse(request.query.get("from"), now - timedelta(days=1))
+        hi = _parse(request.query.get("to"), now)
+    except ValueError as exc:
+        return web.json({"error": str(exc)}, status=400)
+    lo = max(lo, matchers.cutoff_ms())  # purged fixes can no longer be read
+    found = [f for m in list(matchers.matchers.values()) for f in m.trail(person_id, lo, hi)]
+    fixes = sorted(found, key=lambda f: (f.recorded_at_ms, f.device_id))
+    features = []
+    previous = None
+    for fix in fixes:
+        gap = None if previous is None else (fix.recorded_at_ms - previous.recorded_at_ms) / 1000
+        step = None if previous is None else haversine_m(previous.lat, previous.lon,
+                                                         fix.lat, fix.lon)
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [fix.lon, fix.lat]},
+            "properties": {"recorded_at": _iso(fix.recorded_at_ms), "device_id": fix.device_id,
+                           "accuracy_m": fix.accuracy_m, "gap_s": gap, "step_m": step},
+        })
+        previous = fix
+    await _audit(request, person_id, "trail", {"from": _iso(lo), "to": _iso(hi)})
+    return web.json({"type": "FeatureCollection", "person_id": person_id,
+                     "from": _iso(lo), "to": _iso(hi), "features": features})
+
+
+def _parse(text: str | None, default: datetime) -> int:
+    if not text:
+        return epoch_ms(default)
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone; add Z for UTC")
+    return epoch_ms(at)
+
+
+def _iso(ms: int) -> str:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).isoformat()
+
+
+async def _audit(request: Any, person_id: str | None, what: str, details: dict[str, str]
+                 ) -> None:
+    await service.publish(topics.AUDIT, audit_record(
+        service=service.name, actor=request.headers.get("X-IOM-User", "anonymous"),
+        action="CONSULT", purpose=request.query.get("purpose", what), person_id=person_id,
+        at=datetime.now(UTC), details={"path": str(request.path), **details},
+    ))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from services.gps_stream.hitrule import (
     HitRuleSettings,
     hit_id,
     is_evidence,
+    person_at,
 )
 from services.gps_stream.trail import Fix
 
@@ -311,6 +312,18 @@ class HitMatcher:
         return {
             h.hit_id: frozenset(h.published) for h in self._hits.values() if h.status == ACTIVE
         }
+
+    def trail(self, person_id: str, lo: int, hi: int) -> list[Fix]:
+        """The person's fixes recorded in [lo, hi] on every device fitted to them then,
+        in time order (the evidence view of an officer ruling a person in or out)."""
+        fixes = []
+        for device, enrolments in self._enrolments.items():
+            trail = self._devices.get(device)
+            if trail is None or not any(e.person_id == person_id for e in enrolments):
+                continue
+            fixes += [f for f in trail.between(lo, hi)
+                      if person_at(enrolments, f.recorded_at_ms) == person_id]
+        return sorted(fixes, key=lambda f: (f.recorded_at_ms, f.device_id))
 
     @property
     def fix_count(self) -> int:

@@ -1,19 +1,13 @@
-"""Tag trails bucketed by H3 cell and time. Pure: no I/O.
-
-Resolution 10 cells have an edge of ~66 m, so a fix's cell and its grid-disk neighbours
-around a crime cover the matching radius (the gps_stream issue sizes the disk exactly).
-"""
+"""A tag ping as a fix of a trail, or the reason it can never be one. Pure."""
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import h3
-
-RESOLUTION = 10
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class InvalidFix(ValueError):
@@ -37,20 +31,9 @@ def fix_of(ping: dict[str, Any]) -> Fix:
         raise InvalidFix(f"longitude {lon} is outside -180..180")
     if not (math.isfinite(accuracy) and accuracy > 0):
         raise InvalidFix(f"accuracy_m {accuracy} must be above 0")
-    recorded = ping["recorded_at"]
-    return Fix(ping["device_id"], int(recorded.timestamp() * 1000), lat, lon, float(accuracy))
+    return Fix(ping["device_id"], epoch_ms(ping["recorded_at"]), lat, lon, float(accuracy))
 
 
-class TrailIndex:
-    """cell -> fixes in that cell; the gps_stream issue replaces this with RocksDB."""
-
-    def __init__(self, resolution: int = RESOLUTION) -> None:
-        self.resolution = resolution
-        self.cells: dict[str, list[Fix]] = defaultdict(list)
-        self.count = 0
-
-    def add(self, fix: Fix) -> str:
-        cell = h3.latlng_to_cell(fix.lat, fix.lon, self.resolution)
-        self.cells[cell].append(fix)
-        self.count += 1
-        return cell
+def epoch_ms(at: datetime) -> int:
+    """Exact milliseconds since the epoch (float timestamps can be a millisecond off)."""
+    return (at - EPOCH) // timedelta(milliseconds=1)

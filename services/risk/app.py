@@ -13,13 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from prometheus_client import Counter
 
 from iomkit import headers as h
-from iomkit import metrics, topics
+from iomkit import kafka, metrics, topics
 from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
 from iomkit.changelog import ChangelogStore
-from iomkit.service import Service
+from iomkit.records import RiskGrade
+from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec
 from services.risk import config
 from services.risk.person import PersonState
@@ -31,21 +33,23 @@ settings = service.settings
 risk_settings, rules = config.load()
 
 REVIEWS = TopicSpec("throughcare-risk-reviews", "person_id", None)  # time passing, per person
-VIEWS = TopicSpec("throughcare-risk-views", "person_id", None)  # hot path -> views table
+VIEWS = TopicSpec("throughcare-risk-views", "person_id", None, compacted=True)
 INPUTS = [topics.PEOPLE, topics.OFFENDER_EVENTS, topics.GPS_HITS, topics.ZONE_BREACHES,
           topics.COHORT_CHANGES, REVIEWS]
 people: ChangelogStore[PersonState] = ChangelogStore(
     settings, service.name, "people", dump=PersonState.to_json, load=PersonState.from_json
 )
-service.declare(REVIEWS, people.spec)
+service.declare(REVIEWS, VIEWS, people.spec)
 hot_path = BatchConsumer(
     service.name, INPUTS, settings, f"{app.conf.id}-inputs", service.codec, service.clock,
     stores=[people], record_handler=lambda item: person_input(item),
 )
 service.require_ready("inputs", hot_path.ready)
 service.track_lag(hot_path.group_id, [t.name for t in INPUTS])
-# Every worker holds every person's view (a Faust GlobalTable), so any worker can answer.
-views = app.GlobalTable("views", default=None, key_type=bytes, partitions=settings.partitions)
+# Every worker follows every person's view (a compacted topic), so any worker can answer.
+views: dict[bytes, dict[str, Any]] = {}
+GRADES_BY_RAG = Counter("iom_risk_grades_total", "Grades published, by rag and whether it "
+                        "changed", ["rag", "changed"])
 
 
 async def person_input(item: Item) -> None:
@@ -75,9 +79,19 @@ async def rescore_inputs() -> None:
     await hot_path.run()
 
 
-@service.agent(VIEWS)
-async def view_changed(document: dict[str, Any], context: Any) -> None:
-    views[context.key] = document
+@app.task
+async def follow_views() -> None:
+    def keep(key: bytes | None, value: bytes | None) -> None:
+        if key is not None and value is not None:
+            views[key] = orjson.loads(value)
+
+    await kafka.follow(settings, VIEWS.name, keep)
+
+
+@service.agent(topics.RISK_GRADES)
+async def grade_published(grade: RiskGrade, context: Context) -> None:
+    """For the ops dashboard: grades by rag (no person ids in labels)."""
+    GRADES_BY_RAG.labels(grade.rag, str(grade.changed).lower()).inc()
 
 
 @app.timer(interval=risk_settings.review_interval_s)

@@ -1,0 +1,71 @@
+"""Assembling a hit from the evidence each worker finds. Pure.
+
+Pings are partitioned by device, so the evidence for one (crime, person) can come from
+several partitions (a person whose tag was replaced) and so from several workers. Each
+worker sends the evidence of its partition; the assembler keeps the latest per partition
+(for the newest crime version seen), and publishes the union with one revision counter:
+the same evidence again changes nothing, so replays and restarts republish nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+ACTIVE = "ACTIVE"
+WITHDRAWN = "WITHDRAWN"
+
+
+def evidence_message(update: Any, partition: int) -> dict[str, Any]:
+    """What a worker sends about one HitUpdate of its partition (JSON-able)."""
+    return {
+        "hit_id": update.hit_id, "crime_ref": update.crime_ref,
+        "crime_version": update.crime_version, "offence": update.offence,
+        "person_id": update.person_id, "partition": partition,
+        "device_id": update.device_id if update.fixes else None,
+        "fixes": [list(f) for f in update.fixes] if update.status == ACTIVE else [],
+    }
+
+
+def assemble(state: Mapping[str, Any] | None, message: Mapping[str, Any], now: datetime,
+             rule_version: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The hit's new state, and the CrimeHit to publish (None when nothing changed)."""
+    state = dict(state or {"revision": 0, "status": None, "partitions": {}, "evidence": None,
+                           "device_id": "", "distance_m": 0.0, "nearest_fix_at": 0})
+    partitions = dict(state["partitions"])
+    partitions[str(message["partition"])] = {
+        "crime_version": message["crime_version"], "offence": message["offence"],
+        "device_id": message["device_id"], "fixes": message["fixes"],
+    }
+    state["partitions"] = partitions
+    state["crime_ref"], state["person_id"] = message["crime_ref"], message["person_id"]
+    newest = max(p["crime_version"] for p in partitions.values())
+    current = [p for p in partitions.values() if p["crime_version"] == newest and p["fixes"]]
+    fixes = sorted({tuple(f) for p in current for f in p["fixes"]})
+    status = ACTIVE if fixes else WITHDRAWN
+    if status == WITHDRAWN and state["status"] in (None, WITHDRAWN):
+        return state, None  # never matched, or already withdrawn: nothing to say
+    offence = next((p["offence"] for p in partitions.values()
+                    if p["crime_version"] == newest), message["offence"])
+    evidence = {"status": status, "crime_version": newest, "offence": offence,
+                "fixes": [list(f) for f in fixes]}
+    if evidence == state["evidence"]:
+        return state, None  # the same evidence again: a replay or a restart
+    if fixes:
+        nearest = min(fixes, key=lambda f: (f[4], f[0]))
+        state["distance_m"], state["nearest_fix_at"] = nearest[4], nearest[0]
+        state["device_id"] = next(p["device_id"] for p in current if list(nearest) in p["fixes"])
+    state["revision"] += 1
+    state["status"] = status
+    state["evidence"] = evidence
+    hit = {
+        "hit_id": message["hit_id"], "revision": state["revision"], "status": status,
+        "crime_ref": message["crime_ref"], "crime_version": newest, "offence": offence,
+        "person_id": message["person_id"], "device_id": state["device_id"],
+        "distance_m": state["distance_m"], "nearest_fix_at": state["nearest_fix_at"],
+        "fixes": [{"recorded_at": f[0], "lat": f[1], "lon": f[2], "accuracy_m": f[3],
+                   "distance_m": f[4]} for f in fixes],
+        "detected_at": now, "rule_version": rule_version,
+    }
+    return state, hit

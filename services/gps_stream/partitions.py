@@ -1,0 +1,147 @@
+"""Per-partition hit matchers that follow the consumer group's assignment.
+
+Pings and enrolments are keyed by device and co-partitioned, so each partition of
+`iom.tag.pings` has its own matcher. The pings topic keeps 31 days, one more than trails
+are kept: it is the changelog of the fix index. A partition assigned to this worker is
+rebuilt by replaying its enrolments and its fixes of the last 30 days (event time) up to
+the group's committed offset, publishing nothing; the consumer then carries on from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from iomkit import kafka, topics
+from iomkit import log as logging
+from iomkit.codec import Codec, DecodeError
+from iomkit.settings import Settings
+from services.gps_stream.hitrule import Crime, Enrolment, HitRuleSettings
+from services.gps_stream.matcher import HitMatcher, HitUpdate
+from services.gps_stream.trail import InvalidFix, epoch_ms, fix_of
+
+_log = logging.get("services.gps_stream.partitions")
+
+
+def enrolment_of(value: dict[str, Any]) -> Enrolment:
+    ends = value.get("monitoring_ends_at")
+    return Enrolment(value["enrolment_id"], value["device_id"], value["person_id"],
+                     value["status"], epoch_ms(value["effective_at"]),
+                     epoch_ms(ends) if ends is not None else None)
+
+
+def crime_of(value: dict[str, Any]) -> Crime:
+    return Crime(value["crime_ref"], value["version"], value["offence"], value["lat"],
+                 value["lon"], value["location_accuracy_m"], epoch_ms(value["committed_from"]),
+                 epoch_ms(value["committed_to"]))
+
+
+class PartitionMatchers:
+    def __init__(self, settings: Settings, codec: Codec, rule: HitRuleSettings,
+                 retention_ms: int, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.codec = codec
+        self.rule = rule
+        self.retention_ms = retention_ms
+        self.clock = clock
+        self.matchers: dict[int, HitMatcher] = {}
+        self.crimes: dict[str, Crime] = {}  # every live crime: broadcast to every partition
+        # The group's consumer, whose committed offsets bound a partition's replay.
+        self.consumer_of: Callable[[], AIOKafkaConsumer] | None = None
+        self._lock = asyncio.Lock()
+
+    def matcher(self, partition: int) -> HitMatcher:
+        return self.matchers[partition]
+
+    def cutoff_ms(self) -> int:
+        return epoch_ms(self.clock()) - self.retention_ms
+
+    def add_crime(self, crime: Crime) -> list[tuple[int, HitUpdate]]:
+        known = self.crimes.get(crime.crime_ref)
+        if known is not None and crime.version <= known.version:
+            return []
+        self.crimes[crime.crime_ref] = crime
+        return [(p, u) for p, m in self.matchers.items() for u in m.add_crime(crime)]
+
+    def purge(self) -> int:
+        cutoff = self.cutoff_ms()
+        before = sum(m.fix_count for m in self.matchers.values())
+        for matcher in self.matchers.values():
+            matcher.purge_before(cutoff)
+        return before - sum(m.fix_count for m in self.matchers.values())
+
+    # -- the ChangelogStore protocol of iomkit.batch ---------------------------------------
+
+    async def restore(self, partitions: Iterable[int]) -> int:
+        partitions = set(partitions)
+        if partitions <= set(self.matchers):
+            return 0
+        async with self._lock:
+            wanted = sorted(partitions - set(self.matchers))
+            return await self._restore(wanted) if wanted else 0
+
+    async def _restore(self, wanted: list[int]) -> int:
+        assert self.consumer_of is not None
+        consumer = self.consumer_of()
+        matchers = {p: HitMatcher(self.rule) for p in wanted}
+        for matcher in matchers.values():
+            matcher.purge_before(self.cutoff_ms())
+            for crime in self.crimes.values():
+                matcher.add_crime(crime)
+        replayed = 0
+        # Enrolments first: fixes then meet the person they belong to at once.
+        for spec in (topics.TAG_ENROLMENTS, topics.TAG_PINGS):
+            tps = [TopicPartition(spec.name, p) for p in wanted]
+            committed = {tp: await consumer.committed(tp) for tp in tps}
+            upto = {tp: off for tp, off in committed.items() if off}
+            if upto:
+                replayed += await self._replay(spec.name, upto, matchers)
+        self.matchers.update(matchers)
+        _log.info("partitions.restored", partitions=wanted, records=replayed,
+                  fixes=sum(m.fix_count for m in matchers.values()))
+        return replayed
+
+    async def _replay(self, topic: str, upto: dict[TopicPartition, int],
+                      matchers: dict[int, HitMatcher]) -> int:
+        reader = kafka.consumer(self.settings, group_id=None)
+        await reader.start()
+        count = 0
+        try:
+            reader.assign(list(upto))
+            await reader.seek_to_beginning(*upto)
+            pending = set(upto)
+            while pending:
+                batches = await reader.getmany(*pending, timeout_ms=500, max_records=10_000)
+                for tp, records in batches.items():
+                    matcher = matchers[tp.partition]
+                    for record in records:
+                        if record.offset >= upto[tp]:
+                            break
+                        count += 1
+                        self._apply(matcher, topic, record.value)
+                pending = {tp for tp in pending if await reader.position(tp) < upto[tp]}
+        finally:
+            await kafka.stop_consumer(reader)
+        return count
+
+    def _apply(self, matcher: HitMatcher, topic: str, value: bytes) -> None:
+        try:
+            decoded = self.codec.decode(value).value
+            if topic == topics.TAG_PINGS.name:
+                matcher.add_fix(fix_of(decoded))
+            else:
+                matcher.add_enrolment(enrolment_of(decoded))
+        except (DecodeError, InvalidFix, KeyError):
+            pass  # dead-lettered when it was first consumed
+
+    def drop(self, partitions: Iterable[int]) -> None:
+        for partition in partitions:
+            self.matchers.pop(partition, None)
+
+    async def flush(self, producer: Any) -> int:
+        return 0  # the pings topic is the changelog: nothing to write
