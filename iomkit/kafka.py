@@ -263,15 +263,26 @@ async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
 
 
 async def follow(settings: Settings, topic: str,
-                 apply: Callable[[bytes | None, bytes | None], None]) -> None:
+                 apply: Callable[[bytes | None, bytes | None], None],
+                 caught_up: asyncio.Event | None = None) -> None:
     """Read every partition of ``topic`` from the beginning and keep following it, without
-    a group: how every worker of a service keeps a full copy of a small topic (views)."""
+    a group: how every worker of a service keeps a full copy of a small topic (views).
+    ``caught_up`` is set once everything that was on the topic at start has been applied."""
     reader = consumer(settings, topic, group_id=None)
     await reader.start()
     try:
+        ends: dict[TopicPartition, int] | None = None
         while True:
-            for records in (await reader.getmany(timeout_ms=1000, max_records=5000)).values():
+            for records in (await reader.getmany(timeout_ms=500, max_records=5000)).values():
                 for record in records:
                     apply(record.key, record.value)
+            if caught_up is not None and not caught_up.is_set():
+                assigned = reader.assignment()
+                if assigned and ends is None:
+                    ends = await reader.end_offsets(list(assigned))
+                if ends is not None:
+                    positions = {tp: await reader.position(tp) for tp in ends}
+                    if all(positions[tp] >= end for tp, end in ends.items()):
+                        caught_up.set()
     finally:
         await stop_consumer(reader)

@@ -9,6 +9,7 @@ agent that assembles each hit across partitions and publishes it once per change
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,6 +48,8 @@ service.track_lag(devices.group_id, [topics.TAG_ENROLMENTS.name, topics.TAG_PING
 assembled = service.table("hits", help="hit_id -> evidence per partition, revision")
 # hit_id -> the latest published CrimeHit: every worker follows iom.gps.hits for the views.
 published: dict[bytes, dict[str, Any]] = {}
+hits_caught_up = asyncio.Event()
+service.require_ready("hits", hits_caught_up)
 
 
 async def device_input(item: Item) -> None:
@@ -106,9 +109,14 @@ async def follow_crimes() -> None:
 
 @service.agent(EVIDENCE)
 async def evidence_found(message: dict[str, Any], context: Context) -> None:
+    await hits_caught_up.wait()
     key = message["hit_id"].encode()
     state, hit = assemble(assembled.get(key), message, service.clock(), RULE_VERSION)
     assembled[key] = state
+    already = published.get(key)
+    if hit is not None and already is not None and already["revision"] >= hit["revision"]:
+        # Published before a crash whose table write was lost: never the same revision twice.
+        hit = None
     if hit is not None:
         await service.publish(topics.GPS_HITS, hit, cause=context)
         service.log.info("hit.published", status=hit["status"], revision=hit["revision"],
@@ -122,7 +130,7 @@ async def follow_hits() -> None:
             hit = service.codec.decode(value, expect="CrimeHit").value
             published[hit["hit_id"].encode()] = hit
 
-    await kafka.follow(settings, topics.GPS_HITS.name, keep)
+    await kafka.follow(settings, topics.GPS_HITS.name, keep, hits_caught_up)
 
 
 @app.timer(interval=gps.purge_interval_s)

@@ -78,7 +78,11 @@ async def test_hits_are_found_whatever_arrives_first(settings, codec, start_serv
 
     hit_a, hit_b = hit_id(ref, person_a), hit_id(ref, person_b)
     async with testing.Reader(settings, codec, topics.GPS_HITS.name) as hits:
-        await hits.wait_for(lambda seen: {hit_a, hit_b} <= {r.value["hit_id"] for r in seen})
+        # Evidence may arrive in pieces (enrolment and crime race on two workers): wait for
+        # the whole of it.
+        await hits.wait_for(lambda seen: hit_b in {r.value["hit_id"] for r in seen} and any(
+            r.value["hit_id"] == hit_a and len(r.value["fixes"]) == 3 for r in seen))
+        await hits.settle(1.0)
         latest = {r.value["hit_id"]: r.value for r in hits.seen if r.value}
         assert latest[hit_a]["status"] == "ACTIVE"
         assert len(latest[hit_a]["fixes"]) == 3  # not the far, vague or early ones
