@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+from faust.web import Request, Response, View
 
 from iomkit import kafka, metrics, topics
 from iomkit.audit import audit_record
@@ -21,7 +22,7 @@ from iomkit.batch import BatchConsumer, Item
 from iomkit.codec import DecodeError
 from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec
-from services.gps_stream import config
+from services.gps_stream import config, crimeupload
 from services.gps_stream.assembly import assemble, evidence_message
 from services.gps_stream.geometry import haversine_m
 from services.gps_stream.hitrule import RULE_VERSION
@@ -137,6 +138,30 @@ async def follow_hits() -> None:
 async def purge_old_fixes() -> None:
     purged = matchers.purge()
     service.log.info("fixes.purged", fixes=purged)
+
+
+# -- police without Kafka: the daily crime file ------------------------------------------
+
+
+@app.page("/crimes/upload")
+class CrimesUpload(View):
+    """POST the 13-column crime file, unchanged: accepted rows are published (a crime sent
+    again unchanged is not), and every refused row is listed with line, column and reason."""
+
+    async def post(self, request: Request) -> Response:
+        try:
+            text = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            return self.json({"error": "the crime file is not UTF-8 text"}, status=400)
+        report = await crimeupload.upload(settings, service.codec, text, service.clock())
+        return self.json({
+            "accepted": report.accepted,
+            "published": [{"crime_ref": ref, "version": v} for ref, v in report.published],
+            "unchanged": report.unchanged,
+            "refused": [{"line": r.line, "crime_ref": r.crime_ref, "column": r.column,
+                         "reason": r.reason} for r in report.refused],
+            "summary": report.summary(),
+        }, status=200 if not report.refused else 422)
 
 
 # -- evidence views --------------------------------------------------------------------

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -119,3 +122,32 @@ def test_an_unreadable_file_exits_two(cli_env: Settings, tmp_path: Path):
     result = runner.invoke(app, ["crimes", "upload", str(binary)])
     assert result.exit_code == 2
     assert "not UTF-8" in result.stderr
+
+
+async def test_post_crimes_upload_to_the_service(settings, codec, start_service):
+    gps = start_service("gps_stream")
+    ref = f"44/POST{uuid.uuid4().hex[:6]}/26"
+    now = datetime.now(UTC)
+    start = (now - timedelta(hours=5)).astimezone(ZoneInfo("Europe/London"))
+    stamp = start.strftime("%Y%m%d%H%M%S")
+    end = (start + timedelta(hours=1)).strftime("%Y%m%d%H%M%S")
+    good = f"Hampshire,RB,Robbery,B1,{ref},{stamp},{end},,,50.9097,-1.4044,WGS84,street robbery"
+    bad = f"Atlantis,RB,Robbery,B1,{ref}-X,{stamp},{end},,,50.9097,-1.4044,WGS84,nope"
+    body = f"{good}\n{bad}\n".encode()
+
+    def post() -> tuple[int, dict]:
+        request = urllib.request.Request(f"http://127.0.0.1:{gps.port}/crimes/upload",
+                                         data=body, method="POST",
+                                         headers={"Content-Type": "text/csv"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    status, answer = await asyncio.to_thread(post)
+    assert status == 422
+    assert answer["published"] == [{"crime_ref": ref, "version": 1}]
+    assert answer["refused"][0]["line"] == 2 and "force" in answer["refused"][0]["reason"]
+    status, again = await asyncio.to_thread(post)
+    assert again["published"] == [] and again["unchanged"] == [ref]
