@@ -12,7 +12,10 @@ import asyncio
 import signal
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -23,7 +26,7 @@ from iomkit.codec import Codec, SchemaRegistry  # noqa: E402
 from iomkit.jsonconv import to_json  # noqa: E402
 from iomkit.processes import SERVICES, Broker, ServiceProcess  # noqa: E402
 from iomkit.settings import load  # noqa: E402
-from iomkit.topics import ALL, RISK_GRADES, spec  # noqa: E402
+from iomkit.topics import ALL, GPS_HITS, RISK_GRADES, spec  # noqa: E402
 
 DEMO = ROOT / "deploy" / "demo"
 
@@ -35,16 +38,57 @@ def say(line: str) -> None:
 
 async def publish_demo(settings, codec: Codec) -> set[str]:  # type: ignore[no-untyped-def]
     people: set[str] = set()
-    for path in sorted(DEMO.glob("*.jsonl")):
-        topic = spec(path.stem)
-        records, problems = validate_lines(codec, topic, path.read_bytes().splitlines())
+    files = {path.stem: path.read_bytes().splitlines() for path in sorted(DEMO.glob("*.jsonl"))}
+    for name, values in demo_trail(datetime.now(UTC)).items():
+        files[name] = [orjson.dumps(v) for v in values]
+    for name, lines in files.items():
+        topic = spec(name)
+        records, problems = validate_lines(codec, topic, lines)
         if problems:
-            raise SystemExit(f"demo file {path} is invalid: {problems}")
+            raise SystemExit(f"demo data for {name} is invalid: {problems}")
         await produce_records(settings, topic.name, records, topic.record or "")
         say(f"published {len(records):>3} {topic.record} records to {topic.name}")
         if topic.name == "iom.people":
             people = {key.decode() for key, _ in records if key}
     return people
+
+
+def demo_trail(now: datetime) -> dict[str, list[dict[str, object]]]:
+    """A tag fitted yesterday, half an hour of its trail, and a burglary on that trail:
+    relative to now, so the demo stays inside the 30-day retention whenever it runs."""
+    start = now.replace(microsecond=0) - timedelta(hours=2)
+    pings = [{"device_id": "TAG-0002", "recorded_at": (start + timedelta(minutes=i)).isoformat(),
+              "lat": round(50.9040 + 0.0003 * i, 6), "lon": round(-1.4100 + 0.0002 * i, 6),
+              "accuracy_m": 8.0 + i % 5} for i in range(30)]
+    at = start + timedelta(minutes=12)
+    return {
+        "iom.tag.enrolments": [{
+            "enrolment_id": "ENR-0002", "device_id": "TAG-0002", "person_id": "P-1002",
+            "status": "FITTED", "effective_at": (now - timedelta(days=1)).isoformat(),
+            "monitoring_ends_at": None}],
+        "iom.tag.pings": pings,
+        "iom.crimes.reported": [{
+            "crime_ref": "44/DEMO/26", "version": 1, "offence": "BURGLARY_DWELLING",
+            "lat": 50.90765, "lon": -1.40765, "location_accuracy_m": 10.0,
+            "committed_from": (at - timedelta(minutes=10)).isoformat(),
+            "committed_to": (at + timedelta(minutes=10)).isoformat(),
+            "reported_at": now.isoformat(), "force": "Hampshire",
+            "type_description": "Burglary in a dwelling", "batch_id": "DEMO",
+            "crime_text": "Rear window forced"}],
+    }
+
+
+async def show_hits(settings, codec: Codec, within: float) -> None:  # type: ignore[no-untyped-def]
+    async with testing.Reader(settings, codec, GPS_HITS.name) as hits:
+        await hits.wait_for(lambda seen: any(r.value and r.value["crime_ref"] == "44/DEMO/26"
+                                             for r in seen), within)
+    say("\ncrime hits published by gps_stream (iom.gps.hits):")
+    for received in hits.seen:
+        if received.value and received.value["crime_ref"] == "44/DEMO/26":
+            hit = received.value
+            say(f"  hit {hit['hit_id']} rev {hit['revision']} {hit['status']}: "
+                f"{hit['person_id']} {hit['distance_m']:.0f} m from {hit['crime_ref']} "
+                f"({len(hit['fixes'])} evidence fixes)")
 
 
 async def show_grades(settings, codec: Codec, people: set[str], within: float) -> int:  # type: ignore[no-untyped-def]
@@ -95,6 +139,7 @@ def main() -> int:
         codec = Codec(SchemaRegistry(settings.schemas_dir))
         people = asyncio.run(publish_demo(settings, codec))
         asyncio.run(show_grades(settings, codec, people, args.timeout))
+        asyncio.run(show_hits(settings, codec, args.timeout))
         say("\nnotifications received them:")
         for line in (logs / "notifications.log").read_text().splitlines():
             if "grade.received" in line:

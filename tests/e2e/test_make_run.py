@@ -49,4 +49,7 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     received = [line for line in run.stdout.splitlines() if "grade.received" in line]
     assert len(received) >= 4
     assert not any("P-100" in line for line in received)
+    # gps_stream found the demo burglary on P-1002's trail.
+    hits = [line for line in run.stdout.splitlines() if line.startswith("  hit ")]
+    assert hits and "ACTIVE: P-1002" in hits[-1] and "44/DEMO/26" in hits[-1]
     assert "stopping" in run.stdout
