@@ -175,6 +175,18 @@ class RiskGrade(faust.Record, serializer='raw'):
     revision: int
 
 
+class TagAlert(faust.Record, serializer='raw'):
+    """A fitted GPS tag needs attention (it sent no fixes, or only unusable ones, for too lo..."""
+
+    alert_id: str
+    device_id: str
+    person_id: str | None
+    kind: str
+    since: datetime
+    detected_at: datetime
+    details: dict[str, str]
+
+
 class TagEnrolment(faust.Record, serializer='raw'):
     """A GPS tag fitted to or removed from a person, from the tag supplier."""
 
@@ -220,6 +232,7 @@ RECORD_TYPES: dict[str, type[faust.Record]] = {
     'Person': Person,
     'Referral': Referral,
     'RiskGrade': RiskGrade,
+    'TagAlert': TagAlert,
     'TagEnrolment': TagEnrolment,
     'TagPing': TagPing,
     'ZoneBreach': ZoneBreach,

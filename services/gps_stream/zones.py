@@ -45,29 +45,27 @@ first fix and breach_id = sha256("{zone_id}|{person_id}|{first_fix_at_ms}")[:32]
 accuracy above ``max_fix_accuracy_m`` (200 m) are ignored: they neither start nor end
 episodes. A fix at time t with verdict v:
 
-* in order (after every run): extends the last run if it has the same verdict, else starts a
-  new run; a new violating run publishes a breach. So: enter -> one breach, stay -> nothing,
-  a compliant fix ends the episode and re-arms, entering again -> a second breach.
+* after every run (in order): extends the last run if it has the same verdict, else starts
+  a new run; a new violating run publishes a breach. So: enter -> one breach, stay ->
+  nothing, a compliant fix ends the episode and re-arms, entering again -> a second breach.
 * inside a run with the same verdict (first <= t <= last): nothing (duplicates included).
 * compliant, inside a violating run (a late fix within an already-reported episode):
-  nothing. Episodes are never split or shortened once published.
-* in the gap just before a violating run whose previous run is compliant (a late violating
-  fix that precedes a reported episode's first fix): the episode's first fix moves back to
-  t, nothing is published, the episode keeps the breach_id already published (derived from
-  the first fix known when it was detected, not necessarily its earliest fix in event time).
-* in the gap between two runs, same verdict as the earlier one: extends that run (a
-  compliant fix after an episode's last violating fix moves the episode's end earlier only
-  in the sense that the compliant run starts at t; nothing is published).
-* violating, landing between two episodes: if it falls in the gap right after the first
-  episode or right before the second, it joins that episode (nothing published); if it
-  falls strictly inside the compliant run between them (first < t < last), the fixes on
-  both sides are compliant, so it is a new episode: one new breach is published. The
-  compliant run is split into [first, first], the new episode [t, t] and [last, last]: the
-  compliant fixes strictly inside the run were never kept, so a later late violating fix
-  between first and last joins this new episode (extending it) rather than starting
-  another; the tracker errs towards one breach, never a duplicate.
-* at the same millisecond as a run end with the opposite verdict: the verdict already held
-  for that millisecond stands (nothing).
+  nothing. A published episode is never split, shortened or withdrawn.
+* in the gap between two runs (or before the first): joins the neighbour run with the same
+  verdict (runs alternate, so there is one), moving its first or last fix to t; nothing is
+  published. In particular a late violating fix that precedes a reported episode's first
+  fix (with no compliant fix known between them) joins that episode: nothing new is
+  published and the episode keeps the breach_id already published, which is derived from
+  the first fix known when it was detected, not necessarily its earliest fix.
+* violating, landing between two episodes: in the gap right after the first episode or
+  right before the second, it joins that episode (above). Strictly inside the compliant run
+  between them (first < t < last) it has compliant fixes on both sides, so it is a new
+  episode and one new breach is published. That run is split into [first, first], the new
+  episode [t, t] and [last, last]: the compliant fixes strictly inside a run are not kept, so
+  a later late violating fix between first and last joins this new episode rather than
+  starting another. The tracker errs towards one breach, never a duplicate.
+* at the same millisecond as a known fix of a run end with the opposite verdict: the
+  verdict already held for that millisecond stands (nothing).
 
 Zone versions: ``ZoneIndex`` keeps only the latest version of each zone; a fix is judged,
 once, against the version held when the fix is processed. A new version therefore applies
@@ -83,11 +81,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from bisect import bisect_right, insort
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any, Final, Literal
 
 import h3
@@ -103,6 +102,7 @@ __all__ = [
     "INTERIOR_MARGIN_M",
     "LEFT_INCLUSION",
     "MAX_INTERIOR_CELLS",
+    "MIN_AREA_M2",
     "BreachTracker",
     "Episode",
     "Zone",
@@ -125,6 +125,9 @@ INTERIOR_MARGIN_M: Final = 1.0
 """Interior cells keep at least this far from the zone's boundary (see the module doc)."""
 BOUNDARY_STEP_M: Final = 50.0
 """Spacing of the boundary samples whose grid disks make the band excluded from the interior."""
+MIN_AREA_M2: Final = 1.0
+"""A ring enclosing less than this is refused as having zero area (e.g. decimal points on a
+line, such as 50.90, 50.91, 50.92, which are not exactly collinear as binary floats)."""
 MAX_INTERIOR_CELLS: Final = 100_000
 """Above this estimated number of cells a zone gets no interior shortcut (exact test only)."""
 
@@ -195,28 +198,28 @@ def _within_box(ax: float, ay: float, bx: float, by: float, px: float, py: float
 def point_in_ring(ring: Sequence[tuple[float, float]], lat: float, lon: float) -> bool:
     """Exact point-in-polygon for a closed ring of (lat, lon): boundary counts as inside.
 
-    Winding number over the ring's edges as straight lines in the (lon, lat) plane.
+    Winding number (ray casting) over the ring's edges as straight lines in the (lon, lat)
+    plane; every orientation test is exact, so the answer never depends on rounding.
     """
     wn = 0
     alat, alon = ring[0]
     for blat, blon in ring[1:]:
+        o: int | None = None
+        if min(alat, blat) <= lat <= max(alat, blat) and min(alon, blon) <= lon <= max(alon, blon):
+            o = _orient(alon, alat, blon, blat, lon, lat)
+            if o == 0:
+                return True  # on this edge
         if alat <= lat:
-            if blat > lat:
-                o = _orient(alon, alat, blon, blat, lon, lat)
+            if blat > lat:  # upward crossing of the point's latitude
+                if o is None:
+                    o = _orient(alon, alat, blon, blat, lon, lat)
                 if o > 0:
                     wn += 1
-                elif o == 0:
-                    return True  # on this edge (strictly between its latitudes)
-            elif blat == lat == alat and min(alon, blon) <= lon <= max(alon, blon):
-                return True  # on a horizontal edge
-            elif blat == lat and lon == blon:
-                return True  # on a vertex
-        elif blat <= lat:
-            o = _orient(alon, alat, blon, blat, lon, lat)
+        elif blat <= lat:  # downward crossing
+            if o is None:
+                o = _orient(alon, alat, blon, blat, lon, lat)
             if o < 0:
                 wn -= 1
-            elif o == 0 and _within_box(alon, alat, blon, blat, lon, lat):
-                return True
         alat, alon = blat, blon
     return wn != 0
 
@@ -281,7 +284,7 @@ def _self_intersection(ring: Sequence[tuple[float, float]]) -> tuple[int, int] |
 def _signed_area2(ring: Sequence[tuple[float, float]]) -> Fraction:
     """Twice the signed area of the ring in the (lon, lat) plane, exactly."""
     total = Fraction(0)
-    for (alat, alon), (blat, blon) in zip(ring, ring[1:], strict=False):
+    for (alat, alon), (blat, blon) in pairwise(ring):
         total += Fraction(alon) * Fraction(blat) - Fraction(blon) * Fraction(alat)
     return total
 
@@ -329,9 +332,9 @@ def validate_zone(value: Mapping[str, Any]) -> Zone:
 
     Raises ``ZoneError`` for: a missing or empty id, an unknown kind, fewer than 4 points, a
     ring that is not closed (first != last), impossible coordinates, an edge spanning 180
-    degrees of longitude or more, a ring with zero area (all points on one line), a
-    self-intersecting ring, active_to before active_from, a version below 1. Consecutive
-    repeated points are allowed (ignored for the geometry).
+    degrees of longitude or more, zero area (all points on one line, or an area under
+    ``MIN_AREA_M2``), a self-intersecting ring, active_to before active_from, a version
+    below 1. Consecutive repeated points are allowed (ignored for the geometry).
     """
     try:
         zone_id, person_id, kind = value["zone_id"], value["person_id"], value["kind"]
@@ -368,8 +371,8 @@ def validate_zone(value: Mapping[str, Any]) -> Zone:
     crossing = _self_intersection(ring)
     if crossing is not None:
         raise ZoneError(f"polygon is self-intersecting (edges {crossing[0]} and {crossing[1]})")
-    if _signed_area2(ring) == 0:  # unreachable for a simple ring; kept as a guard
-        raise ZoneError("polygon has zero area")
+    if _area_m2(ring) < MIN_AREA_M2:
+        raise ZoneError(f"polygon has zero area (under {MIN_AREA_M2:g} m2)")
     return Zone(zone_id, person_id, kind, points, active_from, active_to, version)
 
 
@@ -387,17 +390,20 @@ class _Compiled:
     interior: frozenset[str]
 
 
-def _estimated_cells(ring: Sequence[tuple[float, float]]) -> float:
+def _area_m2(ring: Sequence[tuple[float, float]]) -> float:
+    """Area of the ring, in square metres, in a plane scaled at the mean latitude."""
     lat0 = math.radians(sum(p[0] for p in ring[:-1]) / (len(ring) - 1))
-    area_deg2 = abs(float(_signed_area2(ring))) / 2.0
-    area_m2 = area_deg2 * _DEG_M * _DEG_M * math.cos(lat0)
-    return area_m2 / h3.average_hexagon_area(RESOLUTION, "m^2")
+    return abs(float(_signed_area2(ring))) / 2.0 * _DEG_M * _DEG_M * math.cos(lat0)
+
+
+def _estimated_cells(ring: Sequence[tuple[float, float]]) -> float:
+    return _area_m2(ring) / h3.average_hexagon_area(RESOLUTION, "m^2")
 
 
 def _boundary_band(ring: Sequence[tuple[float, float]]) -> set[str]:
     """Cells that may hold a point within INTERIOR_MARGIN_M of the ring (see the module doc)."""
     sample_cells: set[str] = set()
-    for (alat, alon), (blat, blon) in zip(ring, ring[1:], strict=False):
+    for (alat, alon), (blat, blon) in pairwise(ring):
         n = max(1, math.ceil(haversine_m(alat, alon, blat, blon) / BOUNDARY_STEP_M))
         for i in range(n + 1):
             f = i / n
@@ -622,8 +628,7 @@ class BreachTracker:
             right = _Run(run.last_ms, run.last_ms, False)
             run.last_ms = run.first_ms
             runs[i + 1:i + 1] = [new, right]
-            firsts[i + 1:i + 1] = [t, run_last := right.first_ms]
-            del run_last
+            firsts[i + 1:i + 1] = [t, right.first_ms]
             return new
         if i >= 0 and runs[i].violating == violating:
             runs[i].last_ms = t
@@ -637,6 +642,3 @@ class BreachTracker:
         firsts.insert(i + 1, t)
         return new if violating else None
 
-
-def _unused(_: Iterable[Any]) -> None:  # pragma: no cover - keeps insort imported for clarity
-    insort([], 0)
