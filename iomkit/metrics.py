@@ -65,10 +65,11 @@ async def measure_lag(settings: Settings, service: str, group: str, topics: Iter
     await probe.start()
     try:
         committed = await client.list_consumer_group_offsets(group)
+        described = await client.describe_topics(topics)
         tps = [
-            TopicPartition(t, p)
-            for t in topics
-            for p in sorted(probe.partitions_for_topic(t) or ())
+            TopicPartition(t["topic"], p["partition"])
+            for t in described if not t.get("error_code")
+            for p in t["partitions"]
         ]
         if not tps:
             return

@@ -3,6 +3,7 @@ iom.dead-letters with the contract's headers, and the consumer keeps running."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from datetime import date
@@ -76,7 +77,15 @@ async def test_poison_records_go_to_dead_letters_and_good_ones_are_graded(
     assert "date_of_birth" in reason and "2999-01-01" in reason
 
     assert risk.alive() and risk.healthy()
-    exposition = await _in_thread(_get, f"http://127.0.0.1:{risk.port}/metrics")
+    for _ in range(40):  # consumer lag is measured every second (IOM_LAG_INTERVAL_S)
+        exposition = await _in_thread(_get, f"http://127.0.0.1:{risk.port}/metrics")
+        if 'iom_consumer_lag{group="throughcare-risk-inputs"' in exposition:
+            break
+        await asyncio.sleep(0.25)
+    assert 'iom_records_in_total{service="risk",topic="iom.people"}' in exposition
+    assert 'iom_processing_seconds_bucket{' in exposition
+    assert 'iom_consumer_lag{group="throughcare-risk-inputs",partition="0",service="risk",' \
+        'topic="iom.people"}' in exposition
     assert 'iom_dead_letters_total{kind="decode",service="risk",topic="iom.people"} 4.0' \
         in exposition
     assert 'iom_dead_letters_total{kind="handler",service="risk",topic="iom.people"} 1.0' \
