@@ -109,6 +109,12 @@ class BatchConsumer:
         self.timeout_ms = timeout_ms
         self.log = logging.get(f"services.{service}.batch")
         self.ready = asyncio.Event()  # set once partitions are assigned and restored
+        self.last_batch = 0  # records in the last batch: a full one means a backlog
+
+    @property
+    def caught_up(self) -> bool:
+        """Assigned, restored, and not working through a backlog."""
+        return self.ready.is_set() and self.last_batch < self.max_records
 
     def subscribe(self) -> None:
         listener = _FollowAssignment(self.stores, self.log)
@@ -120,6 +126,7 @@ class BatchConsumer:
         )
         if self.consumer.assignment():
             self.ready.set()
+        self.last_batch = sum(len(records) for records in batches.values())
         if not batches:
             return 0
         started = time.perf_counter()

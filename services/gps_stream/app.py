@@ -16,19 +16,23 @@ from typing import Any
 import orjson
 from faust.web import Request, Response, View
 
+from iomkit import headers as h
 from iomkit import kafka, metrics, topics
 from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
 from iomkit.codec import DecodeError
+from iomkit.records import ExclusionZone
 from iomkit.service import Context, Service
-from iomkit.topics import TopicSpec
+from iomkit.topics import TopicSpec, key_of
 from services.gps_stream import config, crimeupload
 from services.gps_stream.assembly import assemble, evidence_message
 from services.gps_stream.geometry import haversine_m
 from services.gps_stream.hitrule import RULE_VERSION
 from services.gps_stream.matcher import HitUpdate
 from services.gps_stream.partitions import PartitionMatchers, crime_of, enrolment_of
+from services.gps_stream.taghealth import TagHealth
 from services.gps_stream.trail import InvalidFix, epoch_ms, fix_of
+from services.gps_stream.zones import ZoneError, validate_zone
 
 service = Service("gps_stream")
 app = service.app
@@ -36,8 +40,11 @@ settings = service.settings
 gps = config.load()
 
 EVIDENCE = TopicSpec("throughcare-gps-evidence", "person_id", None)  # partition -> assembler
-matchers = PartitionMatchers(settings, service.codec, gps.rule(), gps.retention_ms,
-                             service.clock)
+matchers = PartitionMatchers(
+    settings, service.codec, gps.rule(), gps.retention_ms, service.clock,
+    health=lambda: TagHealth(int(gps.silence_s * 1000), gps.unusable_after,
+                             gps.max_fix_accuracy_m),
+)
 devices = BatchConsumer(
     service.name, [topics.TAG_ENROLMENTS, topics.TAG_PINGS], settings,
     f"{app.conf.id}-devices", service.codec, service.clock, stores=[matchers],
@@ -54,9 +61,9 @@ service.require_ready("hits", hits_caught_up)
 
 
 async def device_input(item: Item) -> None:
-    matcher = matchers.matcher(item.partition)
+    partition = matchers.partition(item.partition)
     if item.record == "TagEnrolment":
-        updates = matcher.add_enrolment(enrolment_of(item.value))
+        updates = partition.enrolment(enrolment_of(item.value))
     else:
         fix = fix_of(item.value)
         now = service.clock()
@@ -65,8 +72,20 @@ async def device_input(item: Item) -> None:
                              "future")
         if fix.recorded_at_ms < matchers.cutoff_ms():
             return  # older than trails are kept: can neither match nor be shown
-        updates = matcher.add_fix(fix)
+        updates, breaches, alerts = partition.fix(fix, epoch_ms(now))
+        await publish_all(topics.ZONE_BREACHES, breaches, item.cause)
+        await publish_all(topics.TAG_ALERTS, alerts, item.cause)
     await send_evidence((item.partition, u) for u in updates)
+
+
+async def publish_all(spec: TopicSpec, values: list[dict[str, Any]], cause: str | None) -> None:
+    """Outputs of the hot path go through its own producer: flushed before it commits."""
+    assert spec.record is not None
+    for value in values:
+        await devices.producer.send(
+            spec.name, service.codec.encode(spec.record, value), key=key_of(spec, value),
+            headers=h.record_headers(spec.record, cause))
+        metrics.RECORDS_OUT.labels(service.name, spec.name).inc()
 
 
 async def send_evidence(updates: Any) -> None:
@@ -132,6 +151,38 @@ async def follow_hits() -> None:
             published[hit["hit_id"].encode()] = hit
 
     await kafka.follow(settings, topics.GPS_HITS.name, keep, hits_caught_up)
+
+
+@service.agent(topics.EXCLUSION_ZONES)
+async def zone_received(zone: ExclusionZone, context: Context) -> None:
+    """Checks each zone once (a bad polygon goes to dead letters with the reason); every
+    worker applies the valid ones from its own reader (follow_zones)."""
+    validate_zone(zone.asdict())
+
+
+@app.task
+async def follow_zones() -> None:
+    def keep(key: bytes | None, value: bytes | None) -> None:
+        if value is None:
+            return
+        try:
+            matchers.zones.update(validate_zone(
+                service.codec.decode(value, expect="ExclusionZone").value))
+        except (DecodeError, ZoneError):
+            pass  # dead-lettered by zone_received
+
+    await kafka.follow(settings, topics.EXCLUSION_ZONES.name, keep)
+
+
+@app.timer(interval=gps.health_interval_s)
+async def check_tag_health() -> None:
+    """Tags silent too long: only once the hot path is not behind (else all look silent)."""
+    if not devices.caught_up:
+        return
+    now_ms = epoch_ms(service.clock())
+    for partition in list(matchers.partitions.values()):
+        await publish_all(topics.TAG_ALERTS, partition.health.check(now_ms), None)
+    await devices.producer.flush()
 
 
 @app.timer(interval=gps.purge_interval_s)

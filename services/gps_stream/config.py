@@ -22,6 +22,10 @@ class GpsSettings(BaseSettings):
     future_tolerance_s: float = Field(600.0, ge=0, description="a fix later than now + this "
                                       "is refused")
 
+    silence_s: float = Field(1800.0, gt=0, description="a fitted tag silent this long alerts")
+    unusable_after: int = Field(5, ge=1, description="this many vague fixes in a row alert")
+    health_interval_s: float = Field(60.0, gt=0, description="how often silence is checked")
+
     def rule(self) -> HitRuleSettings:
         return HitRuleSettings(self.window_min, self.max_fix_accuracy_m, self.base_radius_m)
 

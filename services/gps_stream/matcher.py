@@ -313,6 +313,10 @@ class HitMatcher:
             h.hit_id: frozenset(h.published) for h in self._hits.values() if h.status == ACTIVE
         }
 
+    def person_of(self, device_id: str, at_ms: int) -> str | None:
+        """Who the device was fitted to at ``at_ms`` (condition 1), if anyone."""
+        return person_at(self._enrolments.get(device_id, ()), at_ms)
+
     def trail(self, person_id: str, lo: int, hi: int) -> list[Fix]:
         """The person's fixes recorded in [lo, hi] on every device fitted to them then,
         in time order (the evidence view of an officer ruling a person in or out)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,9 @@ from iomkit.codec import Codec, DecodeError
 from iomkit.settings import Settings
 from services.gps_stream.hitrule import Crime, Enrolment, HitRuleSettings
 from services.gps_stream.matcher import HitMatcher, HitUpdate
-from services.gps_stream.trail import InvalidFix, epoch_ms, fix_of
+from services.gps_stream.taghealth import TagHealth
+from services.gps_stream.trail import Fix, InvalidFix, epoch_ms, fix_of
+from services.gps_stream.zones import BreachTracker, ZoneIndex
 
 _log = logging.get("services.gps_stream.partitions")
 
@@ -41,22 +44,59 @@ def crime_of(value: dict[str, Any]) -> Crime:
                  epoch_ms(value["committed_to"]))
 
 
+@dataclass
+class DevicePartition:
+    """Everything one partition of devices knows: its hit matcher, its zone-breach
+    episodes and its tags' health. Each input returns what is to be published."""
+
+    matcher: HitMatcher
+    breaches: BreachTracker
+    health: TagHealth
+
+    def fix(self, fix: Fix, now_ms: int) -> tuple[list[HitUpdate], list[dict[str, Any]],
+                                                   list[dict[str, Any]]]:
+        person = self.matcher.person_of(fix.device_id, fix.recorded_at_ms)
+        breaches = self.breaches.observe_fix(fix, person, now_ms) if person else []
+        alerts = self.health.observe_fix(fix.device_id, person, fix.recorded_at_ms,
+                                         fix.accuracy_m, now_ms)
+        return self.matcher.add_fix(fix), breaches, alerts
+
+    def enrolment(self, enrolment: Enrolment) -> list[HitUpdate]:
+        self.health.observe_enrolment(enrolment.device_id, enrolment.person_id,
+                                      enrolment.status, enrolment.effective_at_ms)
+        return self.matcher.add_enrolment(enrolment)
+
+
 class PartitionMatchers:
     def __init__(self, settings: Settings, codec: Codec, rule: HitRuleSettings,
-                 retention_ms: int, clock: Callable[[], datetime]) -> None:
+                 retention_ms: int, clock: Callable[[], datetime],
+                 health: Callable[[], TagHealth] = TagHealth) -> None:
         self.settings = settings
         self.codec = codec
         self.rule = rule
         self.retention_ms = retention_ms
         self.clock = clock
-        self.matchers: dict[int, HitMatcher] = {}
+        self.partitions: dict[int, DevicePartition] = {}
         self.crimes: dict[str, Crime] = {}  # every live crime: broadcast to every partition
+        self.zones = ZoneIndex()  # every zone: broadcast to every partition
+        self._new_health = health
         # The group's consumer, whose committed offsets bound a partition's replay.
         self.consumer_of: Callable[[], AIOKafkaConsumer] | None = None
         self._lock = asyncio.Lock()
 
-    def matcher(self, partition: int) -> HitMatcher:
-        return self.matchers[partition]
+    def partition(self, number: int) -> DevicePartition:
+        return self.partitions[number]
+
+    @property
+    def matchers(self) -> dict[int, HitMatcher]:
+        return {n: p.matcher for n, p in self.partitions.items()}
+
+    def _new_partition(self) -> DevicePartition:
+        matcher = HitMatcher(self.rule)
+        matcher.purge_before(self.cutoff_ms())
+        for crime in self.crimes.values():
+            matcher.add_crime(crime)
+        return DevicePartition(matcher, BreachTracker(self.zones), self._new_health())
 
     def cutoff_ms(self) -> int:
         return epoch_ms(self.clock()) - self.retention_ms
@@ -66,33 +106,30 @@ class PartitionMatchers:
         if known is not None and crime.version <= known.version:
             return []
         self.crimes[crime.crime_ref] = crime
-        return [(p, u) for p, m in self.matchers.items() for u in m.add_crime(crime)]
+        return [(n, u) for n, p in self.partitions.items() for u in p.matcher.add_crime(crime)]
 
     def purge(self) -> int:
         cutoff = self.cutoff_ms()
-        before = sum(m.fix_count for m in self.matchers.values())
-        for matcher in self.matchers.values():
-            matcher.purge_before(cutoff)
-        return before - sum(m.fix_count for m in self.matchers.values())
+        before = sum(p.matcher.fix_count for p in self.partitions.values())
+        for partition in self.partitions.values():
+            partition.matcher.purge_before(cutoff)
+            partition.breaches.purge_before(cutoff)
+        return before - sum(p.matcher.fix_count for p in self.partitions.values())
 
     # -- the ChangelogStore protocol of iomkit.batch ---------------------------------------
 
     async def restore(self, partitions: Iterable[int]) -> int:
         partitions = set(partitions)
-        if partitions <= set(self.matchers):
+        if partitions <= set(self.partitions):
             return 0
         async with self._lock:
-            wanted = sorted(partitions - set(self.matchers))
+            wanted = sorted(partitions - set(self.partitions))
             return await self._restore(wanted) if wanted else 0
 
     async def _restore(self, wanted: list[int]) -> int:
         assert self.consumer_of is not None
         consumer = self.consumer_of()
-        matchers = {p: HitMatcher(self.rule) for p in wanted}
-        for matcher in matchers.values():
-            matcher.purge_before(self.cutoff_ms())
-            for crime in self.crimes.values():
-                matcher.add_crime(crime)
+        built = {n: self._new_partition() for n in wanted}
         replayed = 0
         # Enrolments first: fixes then meet the person they belong to at once.
         for spec in (topics.TAG_ENROLMENTS, topics.TAG_PINGS):
@@ -100,14 +137,14 @@ class PartitionMatchers:
             committed = {tp: await consumer.committed(tp) for tp in tps}
             upto = {tp: off for tp, off in committed.items() if off}
             if upto:
-                replayed += await self._replay(spec.name, upto, matchers)
-        self.matchers.update(matchers)
+                replayed += await self._replay(spec.name, upto, built)
+        self.partitions.update(built)
         _log.info("partitions.restored", partitions=wanted, records=replayed,
-                  fixes=sum(m.fix_count for m in matchers.values()))
+                  fixes=sum(p.matcher.fix_count for p in built.values()))
         return replayed
 
     async def _replay(self, topic: str, upto: dict[TopicPartition, int],
-                      matchers: dict[int, HitMatcher]) -> int:
+                      built: dict[int, DevicePartition]) -> int:
         reader = kafka.consumer(self.settings, group_id=None)
         await reader.start()
         count = 0
@@ -118,30 +155,33 @@ class PartitionMatchers:
             while pending:
                 batches = await reader.getmany(*pending, timeout_ms=500, max_records=10_000)
                 for tp, records in batches.items():
-                    matcher = matchers[tp.partition]
+                    partition = built[tp.partition]
                     for record in records:
                         if record.offset >= upto[tp]:
                             break
                         count += 1
-                        self._apply(matcher, topic, record.value)
+                        self._apply(partition, topic, record.value)
                 pending = {tp for tp in pending if await reader.position(tp) < upto[tp]}
         finally:
             await kafka.stop_consumer(reader)
         return count
 
-    def _apply(self, matcher: HitMatcher, topic: str, value: bytes) -> None:
+    def _apply(self, partition: DevicePartition, topic: str, value: bytes) -> None:
+        """Replay one record: state is rebuilt, nothing is published (it was, before)."""
         try:
             decoded = self.codec.decode(value).value
             if topic == topics.TAG_PINGS.name:
-                matcher.add_fix(fix_of(decoded))
+                fix = fix_of(decoded)
+                if fix.recorded_at_ms >= self.cutoff_ms():
+                    partition.fix(fix, epoch_ms(self.clock()))
             else:
-                matcher.add_enrolment(enrolment_of(decoded))
+                partition.enrolment(enrolment_of(decoded))
         except (DecodeError, InvalidFix, KeyError):
             pass  # dead-lettered when it was first consumed
 
     def drop(self, partitions: Iterable[int]) -> None:
-        for partition in partitions:
-            self.matchers.pop(partition, None)
+        for number in partitions:
+            self.partitions.pop(number, None)
 
     async def flush(self, producer: Any) -> int:
         return 0  # the pings topic is the changelog: nothing to write
