@@ -15,6 +15,7 @@ from iomkit.settings import Settings
 SUITES: dict[str, str] = {
     "foundation": "bench.foundation",
     "risk": "bench.risk",
+    "gps": "bench.gps",
 }
 
 
