@@ -13,10 +13,12 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.partitioner import murmur2
 from aiokafka.structs import TopicPartition
 
+from iomkit import log as logging
 from iomkit.settings import Settings
 from iomkit.topics import ALL, TopicSpec
 
 TOPIC_ALREADY_EXISTS = 36
+_log = logging.get("iomkit.kafka")
 
 
 def producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
@@ -276,13 +278,18 @@ async def follow(settings: Settings, topic: str,
             for records in (await reader.getmany(timeout_ms=500, max_records=5000)).values():
                 for record in records:
                     apply(record.key, record.value)
-            if caught_up is not None and not caught_up.is_set():
-                assigned = reader.assignment()
-                if assigned and ends is None:
-                    ends = await reader.end_offsets(list(assigned))
-                if ends is not None:
-                    positions = {tp: await reader.position(tp) for tp in ends}
-                    if all(positions[tp] >= end for tp, end in ends.items()):
-                        caught_up.set()
+            if caught_up is None or caught_up.is_set():
+                continue
+            if ends is None:
+                partitions = reader.partitions_for_topic(topic)
+                if not partitions:
+                    continue  # metadata not there yet
+                ends = await reader.end_offsets(
+                    [TopicPartition(topic, p) for p in sorted(partitions)])
+            if set(ends) <= reader.assignment():
+                positions = {tp: await reader.position(tp) for tp in ends}
+                if all(positions[tp] >= end for tp, end in ends.items()):
+                    caught_up.set()
+                    _log.info("topic.caught_up", topic=topic, records=sum(ends.values()))
     finally:
         await stop_consumer(reader)

@@ -96,9 +96,14 @@ async def send_evidence(updates: Any) -> None:
         )
 
 
+async def redeliver(partition: int, updates: list[HitUpdate]) -> None:
+    await send_evidence((partition, u) for u in updates)
+
+
 @app.task
 async def device_hot_path() -> None:
     matchers.consumer_of = lambda: devices.consumer
+    matchers.on_restored = redeliver
     await devices.run()
 
 

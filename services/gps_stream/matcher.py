@@ -313,6 +313,12 @@ class HitMatcher:
             h.hit_id: frozenset(h.published) for h in self._hits.values() if h.status == ACTIVE
         }
 
+    def snapshot(self) -> list[HitUpdate]:
+        """Every hit as it stands (no revision moves): after a rebuild, so that evidence
+        found before a crash but never delivered is delivered now (the receiver dedupes)."""
+        return [self._update(hit) for _, hit in sorted(self._hits.items())
+                if hit.status is not None]
+
     def person_of(self, device_id: str, at_ms: int) -> str | None:
         """Who the device was fitted to at ``at_ms`` (condition 1), if anyone."""
         return person_at(self._enrolments.get(device_id, ()), at_ms)

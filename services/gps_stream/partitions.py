@@ -10,7 +10,7 @@ the group's committed offset, publishing nothing; the consumer then carries on f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,6 +80,8 @@ class PartitionMatchers:
         self.crimes: dict[str, Crime] = {}  # every live crime: broadcast to every partition
         self.zones = ZoneIndex()  # every zone: broadcast to every partition
         self._new_health = health
+        # Called with what a rebuilt partition knows, to be delivered again (see _restore).
+        self.on_restored: Callable[[int, list[HitUpdate]], Awaitable[None]] | None = None
         # The group's consumer, whose committed offsets bound a partition's replay.
         self.consumer_of: Callable[[], AIOKafkaConsumer] | None = None
         self._lock = asyncio.Lock()
@@ -138,7 +140,15 @@ class PartitionMatchers:
             upto = {tp: off for tp, off in committed.items() if off}
             if upto:
                 replayed += await self._replay(spec.name, upto, built)
-        self.partitions.update(built)
+        for partition in built.values():  # crimes that arrived during the replay
+            for crime in list(self.crimes.values()):
+                partition.matcher.add_crime(crime)
+        self.partitions.update(built)  # from here on, new crimes reach these partitions too
+        for number, partition in built.items():
+            # Every hit as it stands: what was found before a crash may never have been
+            # delivered (the assembler dedupes what was).
+            if self.on_restored is not None:
+                await self.on_restored(number, partition.matcher.snapshot())
         _log.info("partitions.restored", partitions=wanted, records=replayed,
                   fixes=sum(p.matcher.fix_count for p in built.values()))
         return replayed
