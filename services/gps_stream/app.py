@@ -13,6 +13,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import orjson
 from faust.web import Request, Response, View
 
@@ -21,6 +22,7 @@ from iomkit import kafka, metrics, topics
 from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
 from iomkit.codec import DecodeError
+from iomkit.peers import Peers
 from iomkit.records import ExclusionZone
 from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec, key_of
@@ -52,6 +54,8 @@ devices = BatchConsumer(
 )
 service.require_ready("devices", devices.ready)
 service.track_lag(devices.group_id, [topics.TAG_ENROLMENTS.name, topics.TAG_PINGS.name])
+peers = Peers(settings, service.name)  # the other workers, for views spread over them
+service.declare(peers.spec)
 # hit_id -> the hit as assembled so far (partitioned like the evidence: by person).
 assembled = service.table("hits", help="hit_id -> evidence per partition, revision")
 # hit_id -> the latest published CrimeHit: every worker follows iom.gps.hits for the views.
@@ -98,10 +102,12 @@ async def send_evidence(updates: Any) -> None:
 
 async def redeliver(partition: int, updates: list[HitUpdate]) -> None:
     await send_evidence((partition, u) for u in updates)
+    await peers.announce(devices.producer, set(matchers.partitions))
 
 
 @app.task
 async def device_hot_path() -> None:
+    peers.url = f"http://{app.conf.web_host}:{app.conf.web_port}"
     matchers.consumer_of = lambda: devices.consumer
     matchers.on_restored = redeliver
     await devices.run()
@@ -190,6 +196,17 @@ async def check_tag_health() -> None:
     await devices.producer.flush()
 
 
+@app.task
+async def follow_peers() -> None:
+    await peers.follow()
+
+
+@app.timer(interval=20.0)
+async def announce_self() -> None:
+    if devices.ready.is_set():
+        await peers.announce(devices.producer, set(matchers.partitions))
+
+
 @app.timer(interval=gps.purge_interval_s)
 async def purge_old_fixes() -> None:
     purged = matchers.purge()
@@ -254,24 +271,43 @@ async def trail_view(web: Any, request: Any, person_id: str) -> Any:
     except ValueError as exc:
         return web.json({"error": str(exc)}, status=400)
     lo = max(lo, matchers.cutoff_ms())  # purged fixes can no longer be read
-    found = [f for m in list(matchers.matchers.values()) for f in m.trail(person_id, lo, hi)]
-    fixes = sorted(found, key=lambda f: (f.recorded_at_ms, f.device_id))
+    found = [[f.recorded_at_ms, f.lat, f.lon, f.accuracy_m, f.device_id]
+             for m in list(matchers.matchers.values()) for f in m.trail(person_id, lo, hi)]
+    if request.query.get("local"):  # a peer gathering a trail: this worker's part only
+        return web.json({"fixes": found})
+    # A person's devices may sit on other workers' partitions: gather from every worker.
+    for answer in await asyncio.gather(*(
+        _peer_trail(url, person_id, lo, hi) for url in peers.others()
+    )):
+        found += answer
+    fixes = sorted({tuple(f) for f in found})
     features = []
-    previous = None
-    for fix in fixes:
-        gap = None if previous is None else (fix.recorded_at_ms - previous.recorded_at_ms) / 1000
-        step = None if previous is None else haversine_m(previous.lat, previous.lon,
-                                                         fix.lat, fix.lon)
+    for i, (at, lat, lon, accuracy, device) in enumerate(fixes):
+        previous = fixes[i - 1] if i else None
         features.append({
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [fix.lon, fix.lat]},
-            "properties": {"recorded_at": _iso(fix.recorded_at_ms), "device_id": fix.device_id,
-                           "accuracy_m": fix.accuracy_m, "gap_s": gap, "step_m": step},
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {
+                "recorded_at": _iso(at), "device_id": device, "accuracy_m": accuracy,
+                "gap_s": None if previous is None else (at - previous[0]) / 1000,
+                "step_m": None if previous is None else haversine_m(previous[1], previous[2],
+                                                                    lat, lon),
+            },
         })
-        previous = fix
     await _audit(request, person_id, "trail", {"from": _iso(lo), "to": _iso(hi)})
     return web.json({"type": "FeatureCollection", "person_id": person_id,
                      "from": _iso(lo), "to": _iso(hi), "features": features})
+
+
+async def _peer_trail(url: str, person_id: str, lo: int, hi: int) -> list[list[Any]]:
+    query = {"from": _iso(lo), "to": _iso(hi), "local": "1"}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            async with session.get(f"{url}/people/{person_id}/trail", params=query) as answer:
+                return list((await answer.json())["fixes"])
+    except (aiohttp.ClientError, TimeoutError, KeyError) as exc:
+        service.log.warning("peer.unreachable", peer=url, error=type(exc).__name__)
+        return []
 
 
 def _parse(text: str | None, default: datetime) -> int:

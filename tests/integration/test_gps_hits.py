@@ -55,7 +55,7 @@ def get(url: str) -> tuple[int, dict]:
 async def test_hits_are_found_whatever_arrives_first(settings, codec, start_service):
     run = uuid.uuid4().hex[:8]
     worker = start_service("gps_stream")
-    start_service("gps_stream")  # a second worker: the six partitions are shared
+    other = start_service("gps_stream")  # a second worker: the six partitions are shared
     tag_a, tag_b = devices_on_two_partitions(run)
     person_a, person_b = f"P-gps-A-{run}", f"P-gps-B-{run}"
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
@@ -120,3 +120,11 @@ async def test_hits_are_found_whatever_arrives_first(settings, codec, start_serv
     assert status == 200 and body["status"] == "WITHDRAWN" and body["person_id"] == person_a
     status, body = await asyncio.to_thread(get, f"http://127.0.0.1:{worker.port}/hits/nope")
     assert status == 404
+
+    # Whichever worker owns a device's partition, either worker shows the whole trail.
+    for who, count in ((person_a, 7), (person_b, 1)):
+        for port in (worker.port, other.port):
+            status, trail = await asyncio.to_thread(
+                get, f"http://127.0.0.1:{port}/people/{who}/trail")
+            assert status == 200
+            assert len(trail["features"]) == count, (who, port)
