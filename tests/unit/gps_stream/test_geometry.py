@@ -22,23 +22,11 @@ from services.gps_stream.geometry import (
     search_radius_m,
 )
 from services.gps_stream.hitrule import HitRuleSettings
+from tests.unit.gps_stream.support import destination
 
 R = 6_371_008.8  # the contract's radius, written out again
 GB_LAT = (49.8, 60.9)
 GB_LON = (-8.7, 1.8)
-
-
-def destination(
-    lat: float, lon: float, bearing_deg: float, distance_m: float
-) -> tuple[float, float]:
-    """The point distance_m from (lat, lon) along bearing_deg on the contract's sphere."""
-    phi, lam, theta = math.radians(lat), math.radians(lon), math.radians(bearing_deg)
-    a = distance_m / R
-    phi2 = math.asin(math.sin(phi) * math.cos(a) + math.cos(phi) * math.sin(a) * math.cos(theta))
-    lam2 = lam + math.atan2(
-        math.sin(theta) * math.sin(a) * math.cos(phi), math.cos(a) - math.sin(phi) * math.sin(phi2)
-    )
-    return math.degrees(phi2), (math.degrees(lam2) + 540.0) % 360.0 - 180.0
 
 
 def test_radius_is_the_contracts() -> None:
