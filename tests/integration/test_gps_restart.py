@@ -4,6 +4,7 @@ again loses no hit and publishes no hit_id twice at the same revision."""
 from __future__ import annotations
 
 import random
+import struct
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,11 @@ pytestmark = pytest.mark.integration
 DEVICES, FIXES_PER_DEVICE, CRIMES = 100, 400, 25
 
 
+def as_float32(value: float) -> float:
+    """TagPing.accuracy_m is an Avro float: the oracle must see what the service sees."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
+
+
 def scenario(run: str, now: datetime) -> tuple[list[dict], list[dict], list[dict]]:
     rng = random.Random(run)
     start = now - timedelta(hours=12)
@@ -34,7 +40,7 @@ def scenario(run: str, now: datetime) -> tuple[list[dict], list[dict], list[dict
         for i in range(FIXES_PER_DEVICE):
             lat, lon = destination(lat, lon, rng.uniform(0, 360), rng.uniform(0, 40))
             pings.append({"device_id": device, "recorded_at": start + timedelta(minutes=i),
-                          "lat": lat, "lon": lon, "accuracy_m": rng.uniform(5, 60)})
+                          "lat": lat, "lon": lon, "accuracy_m": as_float32(rng.uniform(5, 60))})
     for c in range(CRIMES):
         anchor = rng.choice(pings)
         lat, lon = destination(anchor["lat"], anchor["lon"], rng.uniform(0, 360), 30)
