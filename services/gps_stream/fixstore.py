@@ -30,10 +30,19 @@ def _time_key(at_ms: int) -> bytes:
     return _TIME.pack(at_ms + (1 << 63))
 
 
+def _options() -> Options:
+    # A worker holds one store per partition: small memtables keep their sum well inside
+    # the worker's memory budget (the defaults would allow 128 MiB each).
+    options = Options(raw_mode=True)
+    options.set_write_buffer_size(8 * 1024 * 1024)
+    options.set_max_write_buffer_number(2)
+    return options
+
+
 class FixStore:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self._db = Rdict(str(folder), Options(raw_mode=True))
+        self._db = Rdict(str(folder), _options())
         self._batch = WriteBatch(raw_mode=True)
         self._pending = 0
 
