@@ -46,7 +46,6 @@ matchers = PartitionMatchers(
     settings, service.codec, gps.rule(), gps.retention_ms, service.clock,
     health=lambda: TagHealth(int(gps.silence_s * 1000), gps.unusable_after,
                              gps.max_fix_accuracy_m),
-    store_dir=settings.store_dir / service.name,
 )
 devices = BatchConsumer(
     service.name, [topics.TAG_ENROLMENTS, topics.TAG_PINGS], settings,
@@ -67,8 +66,6 @@ service.require_ready("hits", hits_caught_up)
 
 async def device_input(item: Item) -> None:
     partition = matchers.partition(item.partition)
-    if partition.store is not None:
-        partition.store.reached(item.topic, item.offset + 1)
     if item.record == "TagEnrolment":
         updates = partition.enrolment(enrolment_of(item.value))
     else:

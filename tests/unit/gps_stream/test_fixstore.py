@@ -1,4 +1,4 @@
-"""The local RocksDB store of a partition's fixes."""
+"""The local RocksDB store of a partition's fixes (not yet wired into the worker)."""
 
 from __future__ import annotations
 
