@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -114,8 +115,6 @@ def main() -> int:
     settings = load()
     logs = settings.store_dir.parent / "logs"
     port = int(settings.bootstrap_servers.rsplit(":", 1)[1].split(",")[0])
-    import os
-
     data_dir = Path(os.environ.get("IOM_KAFKA_DATA_DIR", ROOT / ".cache" / "kafka" /
                                    f"data-{port}"))
     broker = Broker(port=port, data_dir=data_dir)

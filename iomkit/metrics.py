@@ -11,7 +11,6 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
-    start_http_server,
 )
 
 from iomkit import log as logging
@@ -47,10 +46,6 @@ _log = logging.get("iomkit.metrics")
 def exposition() -> bytes:
     return generate_latest()
 
-
-def serve(port: int, host: str = "127.0.0.1") -> None:
-    """For processes without a web server of their own (batch consumers, tools)."""
-    start_http_server(port, addr=host)
 
 
 async def measure_lag(settings: Settings, service: str, group: str, topics: Iterable[str]) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import faust
 import orjson
@@ -28,8 +28,6 @@ from iomkit.deadletters import Clock, DeadLetters, utc_now
 from iomkit.records import RECORD_TYPES
 from iomkit.settings import Settings, get
 from iomkit.topics import TopicSpec, key_of
-
-R = TypeVar("R", bound=faust.Record)
 
 
 @dataclass(frozen=True)

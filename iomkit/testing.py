@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,6 +114,3 @@ class Reader:
                 quiet_since = time.monotonic()
         return self.seen
 
-
-async def sleep(seconds: float) -> None:
-    await asyncio.sleep(seconds)
