@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint unit broker-fetch broker-start broker-stop clean
+.PHONY: run test bench lint unit broker-fetch broker-start broker-stop browser clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -18,6 +18,10 @@ $(STAMP): pyproject.toml
 
 broker-fetch:
 	deploy/kafka/kafka.sh fetch
+
+# Pages are tested in Debian's Chromium (never a browser downloaded by Playwright).
+browser:
+	deploy/browser.sh
 
 broker-start: broker-fetch
 	deploy/kafka/kafka.sh start
@@ -35,7 +39,7 @@ unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 # The session fixture starts its own broker (own port and data folder) and stops it.
-test: $(STAMP) broker-fetch lint
+test: $(STAMP) broker-fetch browser lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP) broker-fetch

@@ -142,12 +142,9 @@ async def follow_crimes() -> None:
 async def evidence_found(message: dict[str, Any], context: Context) -> None:
     await hits_caught_up.wait()
     key = message["hit_id"].encode()
-    state, hit = assemble(assembled.get(key), message, service.clock(), RULE_VERSION)
+    state, hit = assemble(assembled.get(key), message, service.clock(), RULE_VERSION,
+                          published.get(key))
     assembled[key] = state
-    already = published.get(key)
-    if hit is not None and already is not None and already["revision"] >= hit["revision"]:
-        # Published before a crash whose table write was lost: never the same revision twice.
-        hit = None
     if hit is not None:
         await service.publish(topics.GPS_HITS, hit, cause=context)
         service.log.info("hit.published", status=hit["status"], revision=hit["revision"],

@@ -5,6 +5,11 @@ several partitions (a person whose tag was replaced) and so from several workers
 worker sends the evidence of its partition; the assembler keeps the latest per partition
 (for the newest crime version seen), and publishes the union with one revision counter:
 the same evidence again changes nothing, so replays and restarts republish nothing.
+
+The assembler's table can lag what it published (a crash after publishing, before the
+table write reached its changelog). The latest published hit is then the truth: its
+revision and evidence are taken over, so a restart neither repeats a revision nor leaves a
+hit standing at what was published before the crash.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from services.gps_stream.trail import epoch_ms
 
 ACTIVE = "ACTIVE"
 WITHDRAWN = "WITHDRAWN"
@@ -28,11 +35,30 @@ def evidence_message(update: Any, partition: int) -> dict[str, Any]:
     }
 
 
+def published_evidence(hit: Mapping[str, Any]) -> dict[str, Any]:
+    """The evidence a published CrimeHit stands on, as the assembler keeps it."""
+    return {"status": hit["status"], "crime_version": hit["crime_version"],
+            "offence": hit["offence"],
+            "fixes": [[_ms(f["recorded_at"]), f["lat"], f["lon"], f["accuracy_m"],
+                       f["distance_m"]] for f in hit["fixes"]]}
+
+
+def _ms(at: datetime | int) -> int:
+    return at if isinstance(at, int) else epoch_ms(at)  # decoded, or as assembled
+
+
 def assemble(state: Mapping[str, Any] | None, message: Mapping[str, Any], now: datetime,
-             rule_version: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The hit's new state, and the CrimeHit to publish (None when nothing changed)."""
+             rule_version: int, published: Mapping[str, Any] | None = None
+             ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The hit's new state, and the CrimeHit to publish (None when nothing changed).
+
+    ``published`` is the latest CrimeHit on the topic for this hit_id, if any.
+    """
     state = dict(state or {"revision": 0, "status": None, "partitions": {}, "evidence": None,
                            "device_id": "", "distance_m": 0.0, "nearest_fix_at": 0})
+    if published is not None and published["revision"] > state["revision"]:
+        state["revision"], state["status"] = published["revision"], published["status"]
+        state["evidence"] = published_evidence(published)
     partitions = dict(state["partitions"])
     partitions[str(message["partition"])] = {
         "crime_version": message["crime_version"], "offence": message["offence"],
