@@ -26,6 +26,19 @@ class AuditRecord(faust.Record, serializer='raw'):
     at: datetime
 
 
+class CaseAlert(faust.Record, serializer='raw'):
+    """Something about a person's IOM case that needs someone's attention now: an urgent ref..."""
+
+    alert_id: str
+    person_id: str
+    kind: str
+    force: str
+    lead_officer: str | None
+    summary: str
+    raised_at: datetime
+    details: dict[str, str]
+
+
 class CohortChange(faust.Record, serializer='raw'):
     """A change to a person's IOM management: registration, pathway or lead officer change, ..."""
 
@@ -222,6 +235,7 @@ class ZoneBreach(faust.Record, serializer='raw'):
 
 RECORD_TYPES: dict[str, type[faust.Record]] = {
     'AuditRecord': AuditRecord,
+    'CaseAlert': CaseAlert,
     'CohortChange': CohortChange,
     'CrimeHit': CrimeHit,
     'CrimeReported': CrimeReported,
