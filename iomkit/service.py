@@ -118,6 +118,10 @@ class Service:
         headers = h.record_headers(spec.record, cause.cause if cause else None)
         await self._send_raw(spec.name, key_of(spec, data), payload, headers)
 
+    async def send_json(self, spec: TopicSpec, key: bytes, value: dict[str, Any]) -> None:
+        """Send to an internal topic of JSON values (ticks, commands from web pages)."""
+        await self._send_raw(spec.name, key, orjson.dumps(value), [])
+
     async def _send_raw(
         self, topic: str, key: bytes | None, value: bytes | None, headers: h.Headers
     ) -> None:
