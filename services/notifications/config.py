@@ -1,0 +1,50 @@
+"""notifications' own settings (prefix IOM_NOTIFY_), validated at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from iomkit.settings import SettingsError, describe_error
+
+HERE = Path(__file__).resolve().parent
+
+
+class NotifySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IOM_NOTIFY_", extra="ignore", frozen=True)
+
+    subscriptions_file: Path = Field(HERE / "subscriptions.toml",
+                                     description="who receives what, under which agreement")
+    users_file: Path = Field(HERE / "users.toml", description="console users (argon2 hashes)")
+    session_ttl_s: float = Field(8 * 3600.0, gt=0, description="a login lasts this long")
+    cookie_secure: bool = Field(False, description="Secure cookies (behind TLS in deployments)")
+
+    max_attempts: int = Field(8, ge=1, le=100, description="webhook attempts before FAILED")
+    backoff_base_s: float = Field(0.5, gt=0, description="first retry waits up to this")
+    backoff_cap_s: float = Field(60.0, gt=0, description="no retry waits longer than this")
+    timeout_s: float = Field(5.0, gt=0, description="one webhook request's time limit")
+    signature_tolerance_s: int = Field(300, ge=1, description="receivers refuse older signatures")
+
+    smtp_host: str = Field("", description="SMTP server for e-mail recipients; empty: none")
+    smtp_port: int = Field(25, ge=1, le=65535)
+    mail_from: str = Field("throughcare@localhost", description="From: of e-mails")
+
+    tile_url: str = Field("", description="optional map tiles, e.g. https://t/{z}/{x}/{y}.png;"
+                          " empty: the console draws the evidence alone")
+    extra_forces: str = Field("", description="forces beyond the 43 of England and Wales, "
+                              "comma separated")
+    person_wait_s: float = Field(3.0, ge=0, description="how long a record about a person not "
+                                 "yet on iom.people waits for them before it is dead-lettered")
+
+    def forces(self) -> tuple[str, ...]:
+        return tuple(f.strip() for f in self.extra_forces.split(",") if f.strip())
+
+
+def load() -> NotifySettings:
+    try:
+        return NotifySettings()
+    except ValidationError as error:
+        raise SettingsError(
+            f"notifications: {describe_error(error).replace('IOM_', 'IOM_NOTIFY_')}") from None

@@ -1,0 +1,149 @@
+"""The live hit console: what each user may see, as cards, and the server-sent events that
+carry them. Pure (the app feeds the board from the followed topics and serves it).
+
+A card is a hit or a zone breach, minimised by the user's role exactly as a webhook would
+be (minimise.py), shown only to users of the person's force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from services.notifications.minimise import HIT, ZONE_BREACH, allows, minimise
+from services.notifications.routing import Directory
+from services.notifications.users import User
+
+QUALIFICATIONS = ("CONFIRMED", "RULED_OUT")
+HIT_QUALIFIERS = ("POLICE", "CENTRAL")  # roles that may rule a person in or out
+
+
+@dataclass
+class Item:
+    kind: str  # HIT or ZONE_BREACH
+    id: str
+    record: dict[str, Any]
+    qualification: dict[str, Any] | None = None
+
+
+@dataclass
+class Board:
+    directory: Directory
+    items: dict[str, Item] = field(default_factory=dict)
+    _listeners: set[asyncio.Queue[str]] = field(default_factory=set)
+    max_items: int = 2000  # the console shows recent events; the topics keep the rest
+
+    def hit(self, hit: Mapping[str, Any]) -> bool:
+        """The latest revision of a hit; False for an older one (replays)."""
+        known = self.items.get(hit["hit_id"])
+        if known is not None and known.record["revision"] >= hit["revision"]:
+            return False
+        qualification = known.qualification if known else None
+        self._put(Item(HIT, hit["hit_id"], dict(hit), qualification))
+        return True
+
+    def breach(self, breach: Mapping[str, Any]) -> bool:
+        if breach["breach_id"] in self.items:
+            return False
+        self._put(Item(ZONE_BREACH, breach["breach_id"], dict(breach)))
+        return True
+
+    def qualify(self, hit_id: str, qualification: dict[str, Any]) -> Item | None:
+        item = self.items.get(hit_id)
+        if item is None:
+            return None
+        item.qualification = qualification
+        self._tell(item.id)
+        return item
+
+    def _put(self, item: Item) -> None:
+        self.items.pop(item.id, None)  # newest last
+        self.items[item.id] = item
+        while len(self.items) > self.max_items:
+            del self.items[next(iter(self.items))]
+        self._tell(item.id)
+
+    def _tell(self, item_id: str) -> None:
+        for queue in self._listeners:
+            queue.put_nowait(item_id)
+
+    def listen(self) -> asyncio.Queue[str]:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._listeners.add(queue)
+        return queue
+
+    def leave(self, queue: asyncio.Queue[str]) -> None:
+        self._listeners.discard(queue)
+
+    def force_of(self, item: Item) -> str | None:
+        return self.directory.force_of(item.record["person_id"])
+
+    def may_see(self, user: User, item: Item) -> bool:
+        return allows(user.role, item.kind) and user.sees(self.force_of(item))
+
+    def visible(self, user: User) -> Iterator[Item]:
+        return (item for item in self.items.values() if self.may_see(user, item))
+
+
+def card(item: Item, user: User, force: str | None, has_crime: bool) -> dict[str, Any]:
+    """What ``user`` is shown of an item: the role's fields, and how to present them."""
+    fields = minimise(user.role, item.kind, item.record,
+                      {"force": force, "lead_officer": None})
+    with_map = item.kind == HIT and "fixes" in fields
+    if with_map:
+        fields["fixes"] = len(fields["fixes"])  # the map shows them; the card counts them
+    if item.kind == HIT:
+        title = f"{item.record['offence'].replace('_', ' ').lower()} {item.record['crime_ref']}"
+        status = item.record["status"]
+        at = item.record["detected_at"]
+    else:
+        title = f"{item.record['kind'].replace('_', ' ').lower()} zone {item.record['zone_id']}"
+        status = "BREACH"
+        at = item.record["detected_at"]
+    return {
+        "id": item.id, "type": item.kind, "title": title, "status": status, "at": at,
+        "person_id": item.record["person_id"], "fields": fields,
+        "map": with_map, "crime_known": has_crime,
+        "qualification": item.qualification,
+        "may_qualify": item.kind == HIT and user.role in HIT_QUALIFIERS
+        and item.record["status"] == "ACTIVE",
+    }
+
+
+def sse(event: str, data: Any, event_id: str | None = None) -> bytes:
+    """One server-sent event (the data is one line of JSON)."""
+    lines = [f"event: {event}"]
+    if event_id:
+        lines.append(f"id: {event_id}")
+    lines.append("data: " + orjson.dumps(data, option=orjson.OPT_UTC_Z).decode())
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def qualification_problem(outcome: Any, reason: Any) -> str | None:
+    if outcome not in QUALIFICATIONS:
+        return f"outcome must be one of {', '.join(QUALIFICATIONS)}"
+    if not isinstance(reason, str) or len(reason.strip()) < 5:
+        return "give a reason (at least 5 characters)"
+    if len(reason) > 2000:
+        return "the reason is longer than 2000 characters"
+    return None
+
+
+def hit_confirmed_event(hit: Mapping[str, Any], reason: str, user: User, now: Any
+                        ) -> dict[str, Any]:
+    """The OffenderEvent the risk service grades on; its id is deterministic, so a second
+    confirmation (a double click, another officer) is the same event sent again."""
+    event_id = hashlib.sha256(f"{hit['hit_id']}|HIT_CONFIRMED".encode()).hexdigest()[:32]
+    return {
+        "event_id": event_id, "person_id": hit["person_id"], "type": "HIT_CONFIRMED",
+        "occurred_at": now, "source_agency": f"{user.force} IOM (Throughcare console)",
+        "offence": None,
+        "details": {"hit_id": hit["hit_id"], "crime_ref": hit["crime_ref"],
+                    "revision": str(hit["revision"]), "confirmed_by": user.username,
+                    "reason": reason},
+    }

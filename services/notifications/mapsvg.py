@@ -1,0 +1,198 @@
+"""The evidence map of a hit, drawn from the data itself as SVG. Pure.
+
+No tile server is reachable where the console runs, so the map is the evidence alone: an
+equirectangular projection around the crime (metres east and north; over a few hundred
+metres the error is far below any fix's accuracy), each fix with its accuracy circle, the
+trail between fixes coloured by the time gap (a long gap is where the person could have
+been anywhere), the crime with its own accuracy, and a scale bar. A deployment with a tile
+server sets a tile URL and the tiles are drawn underneath.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from html import escape
+from typing import Any
+
+R = 6_371_008.8  # mean Earth radius (m), as the hit rule's haversine
+GAP_COLOURS = ((120.0, "#2a9d3f", "≤ 2 min"), (600.0, "#e9a100", "≤ 10 min"),
+               (math.inf, "#d62828", "> 10 min"))
+
+
+def gap_colour(gap_s: float) -> str:
+    return next(colour for limit, colour, _ in GAP_COLOURS if gap_s <= limit)
+
+
+def nice_length(metres: float) -> float:
+    """The largest 1, 2 or 5 x 10^n not above ``metres`` (a scale bar's length)."""
+    if metres <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(metres))
+    return next(step * power for step in (5, 2, 1) if step * power <= metres)
+
+
+class Projection:
+    def __init__(self, lat0: float, lon0: float, metres_per_px: float, width: int,
+                 height: int) -> None:
+        self.lat0, self.lon0 = lat0, lon0
+        self.k = math.cos(math.radians(lat0))
+        self.mpp = metres_per_px
+        self.width, self.height = width, height
+
+    def xy(self, lat: float, lon: float) -> tuple[float, float]:
+        east = R * math.radians(lon - self.lon0) * self.k
+        north = R * math.radians(lat - self.lat0)
+        return self.width / 2 + east / self.mpp, self.height / 2 - north / self.mpp
+
+    def latlon(self, x: float, y: float) -> tuple[float, float]:
+        east = (x - self.width / 2) * self.mpp
+        north = (self.height / 2 - y) * self.mpp
+        return (self.lat0 + math.degrees(north / R),
+                self.lon0 + math.degrees(east / (R * self.k)))
+
+
+def _time(value: Any) -> str:
+    return value.strftime("%H:%M:%S") if isinstance(value, datetime) else str(value)
+
+
+def _seconds(a: Any, b: Any) -> float:
+    if isinstance(a, datetime) and isinstance(b, datetime):
+        return (b - a).total_seconds()
+    return float(b - a) / 1000.0  # epoch milliseconds
+
+
+def render(fixes: Sequence[Mapping[str, Any]], crime: Mapping[str, Any] | None,
+           width: int = 640, height: int = 420, tile_url: str = "") -> str:
+    """``fixes``: {recorded_at, lat, lon, accuracy_m[, distance_m]}; ``crime``: {lat, lon,
+    location_accuracy_m, crime_ref} or None when its position is not known here."""
+    ordered = sorted(fixes, key=lambda f: f["recorded_at"])
+    if crime is not None:
+        lat0, lon0 = crime["lat"], crime["lon"]
+    elif ordered:
+        lat0 = sum(f["lat"] for f in ordered) / len(ordered)
+        lon0 = sum(f["lon"] for f in ordered) / len(ordered)
+    else:
+        lat0, lon0 = 0.0, 0.0
+    probe = Projection(lat0, lon0, 1.0, 0, 0)
+    extent = 50.0  # metres from the centre the map must show, at least
+    for f in ordered:
+        x, y = probe.xy(f["lat"], f["lon"])
+        extent = max(extent, abs(x) + f["accuracy_m"], abs(y) + f["accuracy_m"])
+    if crime is not None:
+        extent = max(extent, float(crime.get("location_accuracy_m") or 0.0))
+    margin = 24
+    mpp = extent * 1.1 / (min(width, height) / 2 - margin)
+    proj = Projection(lat0, lon0, mpp, width, height)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+           f'width="{width}" height="{height}" class="evidence-map" '
+           f'data-fixes="{len(ordered)}" role="img" aria-label="evidence map">',
+           f'<rect width="{width}" height="{height}" fill="#f4f1ea"/>']
+    if tile_url:
+        out.extend(_tiles(proj, tile_url))
+    out.append('<g class="accuracy">')
+    for f in ordered:
+        x, y = proj.xy(f["lat"], f["lon"])
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{f["accuracy_m"] / mpp:.1f}" '
+                   'fill="#1d4e89" fill-opacity="0.08" stroke="#1d4e89" '
+                   'stroke-opacity="0.35" stroke-width="1"/>')
+    out.append('</g><g class="trail">')
+    for a, b in itertools.pairwise(ordered):
+        gap = _seconds(a["recorded_at"], b["recorded_at"])
+        (x1, y1), (x2, y2) = proj.xy(a["lat"], a["lon"]), proj.xy(b["lat"], b["lon"])
+        out.append(f'<line class="gap" data-gap-s="{gap:.0f}" x1="{x1:.1f}" y1="{y1:.1f}" '
+                   f'x2="{x2:.1f}" y2="{y2:.1f}" stroke="{gap_colour(gap)}" stroke-width="3" '
+                   f'stroke-linecap="round"><title>gap {gap:.0f} s</title></line>')
+    out.append('</g><g class="fixes">')
+    for f in ordered:
+        x, y = proj.xy(f["lat"], f["lon"])
+        distance = f.get("distance_m")
+        label = f"{_time(f['recorded_at'])} ±{f['accuracy_m']:.0f} m" + (
+            f", {distance:.0f} m from the crime" if distance is not None else "")
+        out.append(f'<circle class="fix" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#1d4e89" '
+                   f'stroke="#fff" stroke-width="1.5"><title>{escape(label)}</title></circle>')
+    out.append("</g>")
+    if crime is not None:
+        x, y = proj.xy(crime["lat"], crime["lon"])
+        accuracy = float(crime.get("location_accuracy_m") or 0.0)
+        if accuracy > 0:
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{accuracy / mpp:.1f}" '
+                       'fill="#d62828" fill-opacity="0.08" stroke="#d62828" '
+                       'stroke-dasharray="4 3"/>')
+        out.append(f'<g class="crime"><path d="M{x - 7:.1f} {y - 7:.1f} L{x + 7:.1f} '
+                   f'{y + 7:.1f} M{x + 7:.1f} {y - 7:.1f} L{x - 7:.1f} {y + 7:.1f}" '
+                   'stroke="#d62828" stroke-width="3"/><text x="{:.1f}" y="{:.1f}" '
+                   'font-size="12" fill="#d62828">{}</text></g>'.format(
+                       x + 9, y - 9, escape(str(crime.get("crime_ref", "crime")))))
+    out.extend(_scale_bar(mpp, height))
+    out.extend(_legend(width))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _scale_bar(mpp: float, height: int) -> list[str]:
+    metres = nice_length(mpp * 120)  # at most 120 px long
+    px = metres / mpp
+    label = f"{metres / 1000:g} km" if metres >= 1000 else f"{metres:g} m"
+    y = height - 16
+    return [f'<g class="scale-bar" data-metres="{metres:g}">'
+            f'<rect x="12" y="{y - 14}" width="{px + 16:.1f}" height="24" fill="#fff" '
+            'fill-opacity="0.8"/>'
+            f'<path d="M20 {y - 4} V{y + 2} H{20 + px:.1f} V{y - 4}" fill="none" '
+            'stroke="#222" stroke-width="2"/>'
+            f'<text x="{20 + px / 2:.1f}" y="{y - 6}" font-size="11" text-anchor="middle">'
+            f'{label}</text></g>']
+
+
+def _legend(width: int) -> list[str]:
+    out = [f'<g class="legend" transform="translate({width - 118},10)">'
+           '<rect width="108" height="62" fill="#fff" fill-opacity="0.85"/>'
+           '<text x="6" y="13" font-size="11">gap between fixes</text>']
+    for i, (_, colour, label) in enumerate(GAP_COLOURS):
+        y = 26 + i * 14
+        out.append(f'<line x1="8" y1="{y}" x2="28" y2="{y}" stroke="{colour}" '
+                   f'stroke-width="3"/><text x="34" y="{y + 4}" font-size="11">{label}</text>')
+    out.append("</g>")
+    return out
+
+
+def _tiles(proj: Projection, url: str, limit: int = 36) -> list[str]:
+    """Web Mercator tiles under the map, placed by their corners (close enough over the
+    few hundred metres a map shows)."""
+    mpp_zoom0 = 156_543.03392 * proj.k
+    zoom = max(0, min(19, round(math.log2(mpp_zoom0 / proj.mpp))))
+    north, west = proj.latlon(0, 0)
+    south, east = proj.latlon(proj.width, proj.height)
+    x0, y0 = _tile_of(north, west, zoom)
+    x1, y1 = _tile_of(south, east, zoom)
+    out = []
+    for tx in range(x0, x1 + 1):
+        for ty in range(y0, y1 + 1):
+            if len(out) >= limit:
+                return out
+            top, left = _corner(tx, ty, zoom)
+            bottom, right = _corner(tx + 1, ty + 1, zoom)
+            ax, ay = proj.xy(top, left)
+            bx, by = proj.xy(bottom, right)
+            href = escape(url.format(z=zoom, x=tx, y=ty))
+            out.append(f'<image class="tile" href="{href}" x="{ax:.1f}" y="{ay:.1f}" '
+                       f'width="{bx - ax:.1f}" height="{by - ay:.1f}" '
+                       'preserveAspectRatio="none"/>')
+    return out
+
+
+def _tile_of(lat: float, lon: float, zoom: int) -> tuple[int, int]:
+    n = 2 ** zoom
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def _corner(x: int, y: int, zoom: int) -> tuple[float, float]:
+    n = 2 ** zoom
+    lon = x / n * 360.0 - 180.0
+    lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
+    return lat, lon

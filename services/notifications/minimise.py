@@ -1,0 +1,103 @@
+"""Data minimisation by ISA role: exactly which fields of each kind a role may receive. Pure.
+
+The table is the agreement in code: a role receives a kind only if the kind is in its table,
+and then only the fields listed (no more, no less). Police get the hit evidence (fixes,
+distances) because they must rule a person in or out; probation gets that there was a hit and
+its time, not where; partners such as housing never receive location data and only the
+kinds their work needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+POLICE = "POLICE"
+CENTRAL = "CENTRAL"  # the central processing team (electronic monitoring hub)
+PROBATION = "PROBATION"
+PARTNER_HOUSING = "PARTNER_HOUSING"
+ROLES = (POLICE, CENTRAL, PROBATION, PARTNER_HOUSING)
+
+HIT = "HIT"
+HIT_WITHDRAWN = "HIT_WITHDRAWN"
+ZONE_BREACH = "ZONE_BREACH"
+TAG_ALERT = "TAG_ALERT"
+GRADE_CHANGE = "GRADE_CHANGE"
+CASE_KINDS = ("URGENT_REFERRAL", "REVIEW_OVERDUE", "TRANSITION_OPENED", "FURTHER_SUPPORT",
+              "YOUTH_TRANSFER_CANDIDATE")
+KINDS = (HIT, HIT_WITHDRAWN, ZONE_BREACH, TAG_ALERT, GRADE_CHANGE, *CASE_KINDS)
+
+# Fields that say where a person was: never for a role without a need for them.
+LOCATION_FIELDS = frozenset({"fixes", "distance_m", "lat", "lon", "device_id"})
+
+_CONTEXT = ("force", "lead_officer")  # added by routing from iom.people and cohort changes
+_HIT_EVIDENCE = ("hit_id", "revision", "status", "crime_ref", "crime_version", "offence",
+                 "person_id", "device_id", "distance_m", "nearest_fix_at", "fixes",
+                 "detected_at", "rule_version", *_CONTEXT)
+_WITHDRAWN = ("hit_id", "revision", "status", "crime_ref", "crime_version", "person_id",
+              "detected_at", "force")
+_CASE_FULL = ("alert_id", "person_id", "kind", "summary", "raised_at", "details", *_CONTEXT)
+_GRADE = ("person_id", "rag", "previous_rag", "reasons", "static_score", "graded_at",
+          "revision", *_CONTEXT)
+
+_POLICE: dict[str, tuple[str, ...]] = {
+    HIT: _HIT_EVIDENCE,
+    HIT_WITHDRAWN: _WITHDRAWN,
+    ZONE_BREACH: ("breach_id", "zone_id", "person_id", "device_id", "kind", "first_fix_at",
+                  "detected_at", *_CONTEXT),
+    TAG_ALERT: ("alert_id", "device_id", "person_id", "kind", "since", "detected_at",
+                *_CONTEXT),
+    GRADE_CHANGE: _GRADE,
+    **{kind: _CASE_FULL for kind in CASE_KINDS},
+}
+
+FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    POLICE: _POLICE,
+    CENTRAL: _POLICE,
+    PROBATION: {
+        HIT: ("hit_id", "revision", "status", "crime_ref", "offence", "person_id",
+              "nearest_fix_at", "detected_at", *_CONTEXT),
+        HIT_WITHDRAWN: _WITHDRAWN,
+        ZONE_BREACH: ("breach_id", "zone_id", "person_id", "kind", "first_fix_at",
+                      "detected_at", *_CONTEXT),
+        TAG_ALERT: ("alert_id", "person_id", "kind", "since", "detected_at", *_CONTEXT),
+        GRADE_CHANGE: (*_GRADE, "static_band", "p_one_year"),
+        **{kind: _CASE_FULL for kind in CASE_KINDS},
+    },
+    PARTNER_HOUSING: {
+        # whether to step up support, not why: no reasons, scores or case details
+        GRADE_CHANGE: ("person_id", "rag", "previous_rag", "graded_at", *_CONTEXT),
+        "TRANSITION_OPENED": ("alert_id", "person_id", "kind", "summary", "raised_at",
+                              *_CONTEXT),
+        "FURTHER_SUPPORT": ("alert_id", "person_id", "kind", "summary", "raised_at",
+                            *_CONTEXT),
+    },
+}
+
+
+class NotAllowed(Exception):
+    """The agreement does not let this role receive this kind."""
+
+
+def allows(role: str, kind: str) -> bool:
+    return kind in FIELDS.get(role, {})
+
+
+def fields(role: str, kind: str) -> tuple[str, ...]:
+    try:
+        return FIELDS[role][kind]
+    except KeyError:
+        raise NotAllowed(f"role {role} may not receive {kind}") from None
+
+
+def minimise(role: str, kind: str, record: Mapping[str, Any],
+             context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Exactly the fields ``role`` may receive of a ``kind`` record: the record's own
+    fields plus the routing context (force, lead officer). A field missing from both is a
+    bug in the table, so it raises rather than sending less than the agreement says."""
+    merged = {**record, **(context or {})}
+    allowed = fields(role, kind)
+    missing = [name for name in allowed if name not in merged]
+    if missing:
+        raise KeyError(f"{kind} for {role}: missing {', '.join(missing)}")
+    return {name: merged[name] for name in allowed}

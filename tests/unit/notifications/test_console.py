@@ -1,0 +1,125 @@
+"""Console cards, server-sent events and the evidence map."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import orjson
+
+from services.notifications import mapsvg, pages
+from services.notifications.console import (
+    Board,
+    card,
+    hit_confirmed_event,
+    qualification_problem,
+    sse,
+)
+from services.notifications.routing import Directory
+from services.notifications.users import User
+from tests.unit.notifications import support
+from tests.unit.notifications.support import T0
+
+OFFICER = User("hants", "h", "Hampshire", "POLICE")
+KENT = User("kent", "h", "Kent", "POLICE")
+PDU = User("pdu", "h", "Hampshire", "PROBATION")
+HOUSING = User("housing", "h", "Hampshire", "PARTNER_HOUSING")
+HUB = User("hub", "h", "*", "CENTRAL")
+
+
+def board() -> Board:
+    directory = Directory()
+    directory.person("P-1", "Hampshire")
+    return Board(directory)
+
+
+async def test_board_keeps_the_latest_revision_and_tells_listeners() -> None:
+    b = board()
+    queue = b.listen()
+    assert b.hit(support.hit(2))
+    assert not b.hit(support.hit(1))  # older: ignored
+    assert b.breach(support.breach()) and not b.breach(support.breach())
+    assert [queue.get_nowait(), queue.get_nowait()] == ["h1", "b1"]
+    b.qualify("h1", {"outcome": "CONFIRMED"})
+    assert queue.get_nowait() == "h1"
+    assert b.hit(support.hit(3))  # a new revision keeps the qualification
+    assert b.items["h1"].qualification == {"outcome": "CONFIRMED"}
+    b.leave(queue)
+    assert isinstance(queue, asyncio.Queue)
+
+
+def test_who_sees_what() -> None:
+    b = board()
+    b.hit(support.hit())
+    b.breach(support.breach())
+    assert {i.id for i in b.visible(OFFICER)} == {"h1", "b1"}
+    assert {i.id for i in b.visible(HUB)} == {"h1", "b1"}
+    assert list(b.visible(KENT)) == []  # another force's person
+    assert list(b.visible(HOUSING)) == []  # no hits or breaches under the agreement
+    item = b.items["h1"]
+    police = card(item, OFFICER, "Hampshire", True)
+    assert police["map"] and police["fields"]["fixes"] == 3 and police["may_qualify"]
+    probation = card(item, PDU, "Hampshire", True)
+    assert not probation["map"] and "fixes" not in probation["fields"]
+    assert not probation["may_qualify"]
+    assert "distance_m" not in probation["fields"]
+
+
+def test_sse_framing() -> None:
+    frame = sse("card", {"id": "h1", "at": T0}, "h1")
+    assert frame.endswith(b"\n\n")
+    lines = frame.decode().splitlines()
+    assert lines[0] == "event: card" and lines[1] == "id: h1"
+    assert orjson.loads(lines[2].removeprefix("data: ")) == {"id": "h1",
+                                                            "at": "2026-03-02T14:00:00Z"}
+
+
+def test_qualification_rules_and_event() -> None:
+    assert qualification_problem("MAYBE", "because") is not None
+    assert qualification_problem("CONFIRMED", " ") is not None
+    assert qualification_problem("RULED_OUT", "alibi: CCTV at work") is None
+    event = hit_confirmed_event(support.hit(), "trail through the garden", OFFICER, T0)
+    assert event["type"] == "HIT_CONFIRMED" and event["person_id"] == "P-1"
+    assert event["details"]["hit_id"] == "h1"
+    again = hit_confirmed_event(support.hit(), "other words", HUB, T0)
+    assert again["event_id"] == event["event_id"]
+
+
+def test_map_draws_trail_gaps_accuracy_crime_and_scale() -> None:
+    crime = {"lat": 50.9097, "lon": -1.4044, "location_accuracy_m": 25.0,
+             "crime_ref": "44/X/26"}
+    svg = mapsvg.render(support.hit()["fixes"], crime)
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert svg.count('class="fix"') == 3
+    gaps = re.findall(r'data-gap-s="(\d+)"[^>]*stroke="(#[0-9a-f]+)"', svg)
+    assert gaps == [("180", "#e9a100"), ("1020", "#d62828")]
+    assert 'class="crime"' in svg and "44/X/26" in svg
+    assert 'class="scale-bar"' in svg and "<image" not in svg
+    # the crime is at the centre of the map
+    assert re.search(r'd="M313.0 203.0 L327.0 217.0', svg)
+
+
+def test_map_with_tiles_and_without_a_crime() -> None:
+    svg = mapsvg.render(support.hit()["fixes"], None,
+                        tile_url="https://tiles.example/{z}/{x}/{y}.png")
+    assert 'class="tile"' in svg and "https://tiles.example/" in svg
+    assert 'class="crime"' not in svg
+
+
+def test_gap_colours_and_scale_lengths() -> None:
+    assert mapsvg.gap_colour(60) == "#2a9d3f"
+    assert mapsvg.gap_colour(600) == "#e9a100"
+    assert mapsvg.gap_colour(601) == "#d62828"
+    assert [mapsvg.nice_length(x) for x in (0.7, 7, 180, 999, 2600)] == [0.5, 5, 100, 500, 2000]
+
+
+def test_pages_load_nothing_from_elsewhere() -> None:
+    html = pages.console(OFFICER, "n0nce")
+    assert "http://" not in html and "https://" not in html
+    assert '<script nonce="n0nce">' in html and "EventSource('/console/events')" in html
+    assert "hants" in html
+    policy = pages.csp("n0nce")
+    assert "default-src 'none'" in policy and "script-src 'nonce-n0nce'" in policy
+    assert "https://t.example" in pages.csp("n", "https://t.example/{z}/{x}/{y}.png")
+    assert 'id="error"' in pages.login("n", "wrong <b>")
+    assert "&lt;b&gt;" in pages.login("n", "wrong <b>")

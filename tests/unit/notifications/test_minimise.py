@@ -1,0 +1,90 @@
+"""The role/field matrix: each role receives exactly its fields of each kind, no more."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.notifications.minimise import (
+    CASE_KINDS,
+    FIELDS,
+    KINDS,
+    LOCATION_FIELDS,
+    ROLES,
+    NotAllowed,
+    allows,
+    minimise,
+)
+from tests.unit.notifications import support
+
+CONTEXT = {"force": "Hampshire", "lead_officer": "PC Smith"}
+RECORDS = {
+    "HIT": support.hit(), "HIT_WITHDRAWN": support.hit(2, "WITHDRAWN"),
+    "ZONE_BREACH": support.breach(), "TAG_ALERT": support.tag_alert(),
+    "GRADE_CHANGE": support.grade(),
+    **{kind: support.case_alert(kind) for kind in CASE_KINDS},
+}
+
+# The agreement, written out: what each role receives of a hit. A change here is a change to
+# the ISA and must be deliberate.
+EXPECTED_HIT = {
+    "POLICE": {"hit_id", "revision", "status", "crime_ref", "crime_version", "offence",
+               "person_id", "device_id", "distance_m", "nearest_fix_at", "fixes",
+               "detected_at", "rule_version", "force", "lead_officer"},
+    "CENTRAL": {"hit_id", "revision", "status", "crime_ref", "crime_version", "offence",
+                "person_id", "device_id", "distance_m", "nearest_fix_at", "fixes",
+                "detected_at", "rule_version", "force", "lead_officer"},
+    "PROBATION": {"hit_id", "revision", "status", "crime_ref", "offence", "person_id",
+                  "nearest_fix_at", "detected_at", "force", "lead_officer"},
+}
+EXPECTED_KINDS = {
+    "POLICE": set(KINDS), "CENTRAL": set(KINDS), "PROBATION": set(KINDS),
+    "PARTNER_HOUSING": {"GRADE_CHANGE", "TRANSITION_OPENED", "FURTHER_SUPPORT"},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_role_receives_exactly_its_fields(role: str, kind: str) -> None:
+    if kind not in EXPECTED_KINDS[role]:
+        assert not allows(role, kind)
+        with pytest.raises(NotAllowed):
+            minimise(role, kind, RECORDS[kind], CONTEXT)
+        return
+    sent = minimise(role, kind, RECORDS[kind], CONTEXT)
+    assert set(sent) == set(FIELDS[role][kind])
+    for name, value in sent.items():
+        assert value == {**RECORDS[kind], **CONTEXT}[name]  # passed unchanged
+
+
+@pytest.mark.parametrize("role", ["POLICE", "CENTRAL", "PROBATION"])
+def test_hit_fields_per_role(role: str) -> None:
+    assert set(minimise(role, "HIT", support.hit(), CONTEXT)) == EXPECTED_HIT[role]
+
+
+def test_only_police_roles_receive_location() -> None:
+    for role in ROLES:
+        for kind, names in FIELDS[role].items():
+            if role not in ("POLICE", "CENTRAL"):
+                assert not LOCATION_FIELDS & set(names), (role, kind)
+    assert "fixes" in FIELDS["POLICE"]["HIT"]
+
+
+def test_housing_gets_no_reasons_scores_or_details() -> None:
+    sent = minimise("PARTNER_HOUSING", "GRADE_CHANGE", support.grade(), CONTEXT)
+    assert set(sent) == {"person_id", "rag", "previous_rag", "graded_at", "force",
+                         "lead_officer"}
+    sent = minimise("PARTNER_HOUSING", "FURTHER_SUPPORT", support.case_alert("FURTHER_SUPPORT"),
+                    CONTEXT)
+    assert "details" not in sent
+
+
+def test_unknown_role_is_refused() -> None:
+    with pytest.raises(NotAllowed):
+        minimise("PRESS", "HIT", support.hit(), CONTEXT)
+
+
+def test_missing_field_is_a_bug_not_a_smaller_payload() -> None:
+    record = support.hit()
+    del record["fixes"]
+    with pytest.raises(KeyError, match="fixes"):
+        minimise("POLICE", "HIT", record, CONTEXT)

@@ -1,0 +1,82 @@
+"""From input records to Notification records: who, once, with what."""
+
+from __future__ import annotations
+
+import orjson
+
+from services.notifications.once import Action
+from services.notifications.routing import (
+    Directory,
+    grade_matters,
+    notification_id,
+    plan_hit,
+    plan_once,
+)
+from tests.unit.notifications import support
+from tests.unit.notifications.support import T0, recipient
+
+POLICE = recipient("police", "POLICE", ("HIT", "GRADE_CHANGE", "ZONE_BREACH"))
+PROBATION = recipient("pdu", "PROBATION", ("HIT", "GRADE_CHANGE"))
+HOUSING = recipient("housing", "PARTNER_HOUSING", ("GRADE_CHANGE",))
+KENT = recipient("kent", "POLICE", ("HIT",), ("Kent",))
+ALL = [POLICE, PROBATION, HOUSING, KENT]
+
+
+def directory() -> Directory:
+    d = Directory()
+    d.person("P-1", "Hampshire")
+    return d
+
+
+def test_directory_force_and_registration() -> None:
+    d = directory()
+    assert d.get("P-1") is not None and d.get("P-1").force == "Hampshire"
+    assert d.get("P-2") is None
+    assert d.get("P-2", force="Kent").force == "Kent"  # a record naming its force
+    d.cohort("P-1", "REGISTERED", "PC Smith")
+    assert d.get("P-1").registered and d.get("P-1").lead_officer == "PC Smith"
+    d.cohort("P-1", "DEREGISTERED", None)
+    assert not d.get("P-1").registered
+
+
+def test_grades_that_matter() -> None:
+    assert grade_matters(support.grade("RED"), registered=False)
+    assert not grade_matters(support.grade("AMBER", "GREEN"), registered=False)
+    assert grade_matters(support.grade("AMBER", "GREEN"), registered=True)
+    assert not grade_matters(support.grade("RED", "RED", changed=False), registered=True)
+
+
+def test_a_hit_pages_police_and_probation_of_the_force_minimised() -> None:
+    subject = directory().get("P-1")
+    plan = plan_hit(support.hit(), subject, ALL, {}, T0)
+    by_recipient = {n["recipient"]: n for n in plan.notifications}
+    assert set(by_recipient) == {"police", "pdu"}
+    police = by_recipient["police"]
+    assert police["notification_id"] == notification_id("h1", "police", "HIT")
+    assert police["state"] == "PENDING" and police["kind"] == "HIT"
+    assert len(orjson.loads(police["payload"])["fixes"]) == 3
+    assert "fixes" not in orjson.loads(by_recipient["pdu"]["payload"])
+    # the next revision updates nobody's pager
+    again = plan_hit(support.hit(2), subject, ALL, plan.states, T0)
+    assert again.notifications == [] and set(again.actions.values()) == {Action.UPDATE}
+    withdrawn = plan_hit(support.hit(3, "WITHDRAWN"), subject, ALL, again.states, T0)
+    assert [n["kind"] for n in withdrawn.notifications] == ["HIT_WITHDRAWN"] * 2
+
+
+def test_notification_ids_are_deterministic() -> None:
+    subject = directory().get("P-1")
+    first = plan_hit(support.hit(), subject, ALL, {}, T0).notifications
+    second = plan_hit(support.hit(), subject, ALL, {}, T0).notifications
+    assert [n["notification_id"] for n in first] == [n["notification_id"] for n in second]
+    assert len({n["notification_id"] for n in first}) == 2
+
+
+def test_other_kinds_once_per_recipient() -> None:
+    subject = directory().get("P-1")
+    sent = plan_once("GRADE_CHANGE", "P-1#3", support.grade(), subject, ALL, [], T0)
+    assert [n["recipient"] for n in sent] == ["police", "pdu", "housing"]
+    housing = orjson.loads(sent[2]["payload"])
+    assert set(housing) == {"person_id", "rag", "previous_rag", "graded_at", "force",
+                            "lead_officer"}
+    assert plan_once("GRADE_CHANGE", "P-1#3", support.grade(), subject, ALL,
+                     ["police", "pdu"], T0)[0]["recipient"] == "housing"

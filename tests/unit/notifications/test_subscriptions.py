@@ -1,0 +1,88 @@
+"""The subscriptions file: validated at start, with messages naming file, recipient, field."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from services.notifications import subscriptions
+from services.notifications.subscriptions import SubscriptionError, load, parse, route
+
+ENV = {"SECRET_A": "a" * 32, "SECRET_B": "b" * 32}
+
+
+def entry(**overrides: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "name": "hants", "role": "POLICE", "kinds": ["HIT"], "forces": ["Hampshire"],
+        "url": "https://police.example/hook", "secret_env": "SECRET_A",
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def problem(*entries: dict[str, object]) -> str:
+    with pytest.raises(SubscriptionError) as caught:
+        parse({"recipient": list(entries)}, ENV, "subs.toml")
+    return str(caught.value)
+
+
+def test_the_shipped_file_is_valid() -> None:
+    path = Path(subscriptions.__file__).with_name("subscriptions.toml")
+    names = [e["secret_env"] for e in tomllib.loads(path.read_text())["recipient"]]
+    recipients = load(path, {name: "x" * 32 for name in names})
+    assert {r.role for r in recipients} == {"POLICE", "PROBATION", "PARTNER_HOUSING"}
+
+
+def test_a_valid_entry() -> None:
+    [r] = parse({"recipient": [entry(email="iom@police.example")]}, ENV)
+    assert r.secret == "a" * 32 and r.kinds == {"HIT"} and r.email == "iom@police.example"
+
+
+@pytest.mark.parametrize("overrides,field,words", [
+    ({"role": "POLICEMAN"}, "role", "'POLICEMAN' is not a role"),
+    ({"kinds": ["HITS"]}, "kinds", "unknown kind 'HITS'"),
+    ({"kinds": []}, "kinds", "missing or empty"),
+    ({"forces": ["Hamshire"]}, "forces", "unknown force 'Hamshire'"),
+    ({"url": None}, "url", "missing"),
+    ({"url": "ftp://x/y"}, "url", "not an http(s) URL"),
+    ({"secret_env": None}, "secret_env", "missing"),
+    ({"secret_env": "UNSET"}, "secret_env", "UNSET is unset"),
+    ({"secret": "inline!"}, "secret", "unknown field"),
+    ({"email": "nobody"}, "email", "not an e-mail"),
+    ({"role": "PARTNER_HOUSING", "kinds": ["HIT"]}, "kinds",
+     "role PARTNER_HOUSING does not allow HIT"),
+])
+def test_mistakes_name_file_recipient_and_field(overrides, field, words) -> None:
+    message = problem(entry(**overrides))
+    assert message.startswith("subs.toml: recipient 'hants': field " + field + ":"), message
+    assert words in message
+
+
+def test_duplicate_recipients_are_refused() -> None:
+    message = problem(entry(), entry(secret_env="SECRET_B"))
+    assert "recipient 'hants': field name: duplicate" in message
+
+
+def test_missing_name_and_bad_toml(tmp_path: Path) -> None:
+    assert "recipient #1: field name: missing" in problem(entry(name=None))
+    bad = tmp_path / "s.toml"
+    bad.write_text("[[recipient]\n")
+    with pytest.raises(SubscriptionError, match="not valid TOML"):
+        load(bad, ENV)
+    with pytest.raises(SubscriptionError, match="cannot read"):
+        load(tmp_path / "none.toml", ENV)
+
+
+def test_routing_by_kind_and_force() -> None:
+    police, national, housing = parse({"recipient": [
+        entry(kinds=["HIT", "GRADE_CHANGE"]),
+        entry(name="hub", role="CENTRAL", kinds=["HIT"], forces=["*"]),
+        entry(name="housing", role="PARTNER_HOUSING", kinds=["GRADE_CHANGE"]),
+    ]}, ENV)
+    assert route([police, national, housing], "HIT", "Hampshire") == [police, national]
+    assert route([police, national, housing], "HIT_WITHDRAWN", "Kent") == [national]
+    assert route([police, national, housing], "GRADE_CHANGE", "Hampshire") == [police, housing]
+    assert route([police, national, housing], "ZONE_BREACH", "Hampshire") == []
+    assert route([police], "HIT", None) == []

@@ -1,0 +1,84 @@
+"""Users (argon2), sessions that expire, and the users file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.notifications.users import (
+    Sessions,
+    User,
+    UsersError,
+    add_user,
+    authenticate,
+    hash_password,
+    load,
+    main,
+)
+
+
+def test_add_load_and_authenticate(tmp_path: Path) -> None:
+    path = tmp_path / "users.toml"
+    add_user(path, "hants.officer", "correct horse battery", "Hampshire", "POLICE")
+    add_user(path, "hub", "another long password", "*", "CENTRAL")
+    users = load(path)
+    assert users["hants.officer"].force == "Hampshire"
+    assert "correct horse" not in path.read_text()  # only the hash is stored
+    assert authenticate(users, "hants.officer", "correct horse battery") == \
+        users["hants.officer"]
+    assert authenticate(users, "hants.officer", "wrong") is None
+    assert authenticate(users, "nobody", "correct horse battery") is None
+    with pytest.raises(UsersError, match="exists"):
+        add_user(path, "hub", "x" * 20, "*", "CENTRAL")
+
+
+def test_file_mistakes(tmp_path: Path) -> None:
+    path = tmp_path / "u.toml"
+    digest = hash_password("a long enough password")
+    for body, words in [
+        (f'[[user]]\nusername="x"\nhash="{digest}"\nforce="Hamshire"\nrole="POLICE"\n',
+         "unknown force"),
+        (f'[[user]]\nusername="x"\nhash="{digest}"\nforce="*"\nrole="POLICE"\n',
+         "only role CENTRAL"),
+        ('[[user]]\nusername="x"\nhash="plain"\nforce="Kent"\nrole="POLICE"\n',
+         "not an argon2 hash"),
+        (f'[[user]]\nusername="x"\nhash="{digest}"\nforce="Kent"\nrole="BOSS"\n',
+         "field role"),
+    ]:
+        path.write_text(body)
+        with pytest.raises(UsersError, match=words):
+            load(path)
+    assert load(tmp_path / "missing.toml") == {}
+
+
+def test_sessions_expire() -> None:
+    now = [100.0]
+    sessions = Sessions(ttl_s=60, clock=lambda: now[0])
+    user = User("u", "h", "Kent", "POLICE")
+    session = sessions.create(user)
+    assert sessions.get(session.token) == session
+    now[0] += 59.9
+    assert sessions.get(session.token) is not None
+    now[0] += 0.1
+    assert sessions.get(session.token) is None
+    other = sessions.create(user)
+    sessions.end(other.token)
+    assert sessions.get(other.token) is None and sessions.get(None) is None
+
+
+def test_user_sees_own_force_only() -> None:
+    assert User("u", "h", "Kent", "POLICE").sees("Kent")
+    assert not User("u", "h", "Kent", "POLICE").sees("Hampshire")
+    assert not User("u", "h", "Kent", "POLICE").sees(None)
+    assert User("hub", "h", "*", "CENTRAL").sees("Hampshire")
+
+
+def test_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import io
+    monkeypatch.setattr("sys.stdin", io.StringIO("a very long password\n"))
+    assert main(["add", str(tmp_path / "u.toml"), "--username", "x", "--force", "Kent",
+                 "--role", "POLICE"]) == 0
+    assert "x" in load(tmp_path / "u.toml")
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["hash"]) == 2
