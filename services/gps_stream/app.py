@@ -27,7 +27,7 @@ from iomkit.records import ExclusionZone
 from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec, key_of
 from services.gps_stream import config, crimeupload
-from services.gps_stream.assembly import assemble, evidence_message
+from services.gps_stream.assembly import align, assemble, evidence_message
 from services.gps_stream.geometry import haversine_m
 from services.gps_stream.hitrule import RULE_VERSION
 from services.gps_stream.matcher import HitUpdate
@@ -46,6 +46,7 @@ matchers = PartitionMatchers(
     settings, service.codec, gps.rule(), gps.retention_ms, service.clock,
     health=lambda: TagHealth(int(gps.silence_s * 1000), gps.unusable_after,
                              gps.max_fix_accuracy_m),
+    store_dir=settings.store_dir / service.name,
 )
 devices = BatchConsumer(
     service.name, [topics.TAG_ENROLMENTS, topics.TAG_PINGS], settings,
@@ -61,11 +62,14 @@ assembled = service.table("hits", help="hit_id -> evidence per partition, revisi
 # hit_id -> the latest published CrimeHit: every worker follows iom.gps.hits for the views.
 published: dict[bytes, dict[str, Any]] = {}
 hits_caught_up = asyncio.Event()
+aligned: set[bytes] = set()  # hits whose table state was checked against the topic
 service.require_ready("hits", hits_caught_up)
 
 
 async def device_input(item: Item) -> None:
     partition = matchers.partition(item.partition)
+    if partition.store is not None:
+        partition.store.reached(item.topic, item.offset + 1)
     if item.record == "TagEnrolment":
         updates = partition.enrolment(enrolment_of(item.value))
     else:
@@ -142,8 +146,11 @@ async def follow_crimes() -> None:
 async def evidence_found(message: dict[str, Any], context: Context) -> None:
     await hits_caught_up.wait()
     key = message["hit_id"].encode()
-    state, hit = assemble(assembled.get(key), message, service.clock(), RULE_VERSION,
-                          published.get(key))
+    state = assembled.get(key)
+    if key not in aligned:  # first touch since this worker started: the topic is the truth
+        aligned.add(key)
+        state = align(state, published.get(key))
+    state, hit = assemble(state, message, service.clock(), RULE_VERSION)
     assembled[key] = state
     if hit is not None:
         await service.publish(topics.GPS_HITS, hit, cause=context)

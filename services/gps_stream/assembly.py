@@ -6,10 +6,11 @@ worker sends the evidence of its partition; the assembler keeps the latest per p
 (for the newest crime version seen), and publishes the union with one revision counter:
 the same evidence again changes nothing, so replays and restarts republish nothing.
 
-The assembler's table can lag what it published (a crash after publishing, before the
-table write reached its changelog). The latest published hit is then the truth: its
-revision and evidence are taken over, so a restart neither repeats a revision nor leaves a
-hit standing at what was published before the crash.
+After a crash the assembler's table and the hits topic can disagree either way: a table
+write lost after its hit was published, or (a local store written at once) a hit lost after
+its table write. When a worker first touches a hit, the topic is the truth (`align`): the
+table takes the published revision and evidence, so a restart neither repeats a revision,
+nor leaves a hit at what was published before the crash, nor loses a hit never published.
 """
 
 from __future__ import annotations
@@ -47,18 +48,30 @@ def _ms(at: datetime | int) -> int:
     return at if isinstance(at, int) else epoch_ms(at)  # decoded, or as assembled
 
 
-def assemble(state: Mapping[str, Any] | None, message: Mapping[str, Any], now: datetime,
-             rule_version: int, published: Mapping[str, Any] | None = None
-             ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The hit's new state, and the CrimeHit to publish (None when nothing changed).
-
-    ``published`` is the latest CrimeHit on the topic for this hit_id, if any.
-    """
-    state = dict(state or {"revision": 0, "status": None, "partitions": {}, "evidence": None,
-                           "device_id": "", "distance_m": 0.0, "nearest_fix_at": 0})
-    if published is not None and published["revision"] > state["revision"]:
+def align(state: Mapping[str, Any] | None, published: Mapping[str, Any] | None
+          ) -> dict[str, Any] | None:
+    """The state as the hits topic says it was published (``published``: the latest
+    CrimeHit for the hit_id, or None). The evidence per partition is kept."""
+    if state is None and published is None:
+        return None
+    state = dict(state or _empty())
+    if published is None:
+        state["revision"], state["status"], state["evidence"] = 0, None, None
+    else:
         state["revision"], state["status"] = published["revision"], published["status"]
         state["evidence"] = published_evidence(published)
+    return state
+
+
+def _empty() -> dict[str, Any]:
+    return {"revision": 0, "status": None, "partitions": {}, "evidence": None,
+            "device_id": "", "distance_m": 0.0, "nearest_fix_at": 0}
+
+
+def assemble(state: Mapping[str, Any] | None, message: Mapping[str, Any], now: datetime,
+             rule_version: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The hit's new state, and the CrimeHit to publish (None when nothing changed)."""
+    state = dict(state or _empty())
     partitions = dict(state["partitions"])
     partitions[str(message["partition"])] = {
         "crime_version": message["crime_version"], "offence": message["offence"],

@@ -1,9 +1,6 @@
 """A partition's fixes and enrolments on local disk (RocksDB via rocksdict), written in one
 batch per consumer batch together with the offsets they reach.
 
-Not wired into the worker yet (see the gps_stream README): today a partition is rebuilt by
-replaying the pings topic into memory.
-
 A worker that gets a partition back after a restart loads it from here and replays only
 the tail of the pings topic after the stored offsets; a worker new to the partition (an
 empty store) replays the whole retained topic, which is the changelog of this store.

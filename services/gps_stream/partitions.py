@@ -1,10 +1,12 @@
 """Per-partition hit matchers that follow the consumer group's assignment.
 
 Pings and enrolments are keyed by device and co-partitioned, so each partition of
-`iom.tag.pings` has its own matcher. The pings topic keeps 31 days, one more than trails
-are kept: it is the changelog of the fix index. A partition assigned to this worker is
-rebuilt by replaying its enrolments and its fixes of the last 30 days (event time) up to
-the group's committed offset, publishing nothing; the consumer then carries on from there.
+`iom.tag.pings` has its own matcher, and its own local store (fixstore.py: RocksDB, one
+write batch per consumer batch). The pings topic keeps 31 days, one more than trails are
+kept: it is the changelog of that store. A partition assigned to this worker is loaded
+from its local store and then replays, publishing nothing, only what the store has not
+seen up to the group's committed offset (the whole retained topic for a partition new to
+this worker); the consumer then carries on from there.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -22,6 +25,7 @@ from iomkit import kafka, topics
 from iomkit import log as logging
 from iomkit.codec import Codec, DecodeError
 from iomkit.settings import Settings
+from services.gps_stream.fixstore import FixStore
 from services.gps_stream.hitrule import Crime, Enrolment, HitRuleSettings
 from services.gps_stream.matcher import HitMatcher, HitUpdate
 from services.gps_stream.taghealth import TagHealth
@@ -52,9 +56,12 @@ class DevicePartition:
     matcher: HitMatcher
     breaches: BreachTracker
     health: TagHealth
+    store: FixStore | None = None
 
     def fix(self, fix: Fix, now_ms: int) -> tuple[list[HitUpdate], list[dict[str, Any]],
                                                    list[dict[str, Any]]]:
+        if self.store is not None:
+            self.store.add_fix(fix)
         person = self.matcher.person_of(fix.device_id, fix.recorded_at_ms)
         breaches = self.breaches.observe_fix(fix, person, now_ms) if person else []
         alerts = self.health.observe_fix(fix.device_id, person, fix.recorded_at_ms,
@@ -62,6 +69,8 @@ class DevicePartition:
         return self.matcher.add_fix(fix), breaches, alerts
 
     def enrolment(self, enrolment: Enrolment) -> list[HitUpdate]:
+        if self.store is not None:
+            self.store.add_enrolment(enrolment)
         self.health.observe_enrolment(enrolment.device_id, enrolment.person_id,
                                       enrolment.status, enrolment.effective_at_ms)
         return self.matcher.add_enrolment(enrolment)
@@ -70,7 +79,8 @@ class DevicePartition:
 class PartitionMatchers:
     def __init__(self, settings: Settings, codec: Codec, rule: HitRuleSettings,
                  retention_ms: int, clock: Callable[[], datetime],
-                 health: Callable[[], TagHealth] = TagHealth) -> None:
+                 health: Callable[[], TagHealth] = TagHealth,
+                 store_dir: Path | None = None) -> None:
         self.settings = settings
         self.codec = codec
         self.rule = rule
@@ -80,6 +90,7 @@ class PartitionMatchers:
         self.crimes: dict[str, Crime] = {}  # every live crime: broadcast to every partition
         self.zones = ZoneIndex()  # every zone: broadcast to every partition
         self._new_health = health
+        self.store_dir = store_dir  # None: no local store, a partition replays its topic
         # Called with what a rebuilt partition knows, to be delivered again (see _restore).
         self.on_restored: Callable[[int, list[HitUpdate]], Awaitable[None]] | None = None
         # The group's consumer, whose committed offsets bound a partition's replay.
@@ -93,12 +104,13 @@ class PartitionMatchers:
     def matchers(self) -> dict[int, HitMatcher]:
         return {n: p.matcher for n, p in self.partitions.items()}
 
-    def _new_partition(self) -> DevicePartition:
+    def _new_partition(self, number: int) -> DevicePartition:
         matcher = HitMatcher(self.rule)
         matcher.purge_before(self.cutoff_ms())
         for crime in self.crimes.values():
             matcher.add_crime(crime)
-        return DevicePartition(matcher, BreachTracker(self.zones), self._new_health())
+        store = None if self.store_dir is None else FixStore(self.store_dir / f"fixes-{number}")
+        return DevicePartition(matcher, BreachTracker(self.zones), self._new_health(), store)
 
     def cutoff_ms(self) -> int:
         return epoch_ms(self.clock()) - self.retention_ms
@@ -116,6 +128,8 @@ class PartitionMatchers:
         for partition in self.partitions.values():
             partition.matcher.purge_before(cutoff)
             partition.breaches.purge_before(cutoff)
+            if partition.store is not None:
+                partition.store.purge_before(cutoff)
         return before - sum(p.matcher.fix_count for p in self.partitions.values())
 
     # -- the ChangelogStore protocol of iomkit.batch ---------------------------------------
@@ -131,15 +145,26 @@ class PartitionMatchers:
     async def _restore(self, wanted: list[int]) -> int:
         assert self.consumer_of is not None
         consumer = self.consumer_of()
-        built = {n: self._new_partition() for n in wanted}
+        built = {n: self._new_partition(n) for n in wanted}
+        loaded = sum(self._load(p) for p in built.values())
         replayed = 0
-        # Enrolments first: fixes then meet the person they belong to at once.
+        # Enrolments first: fixes then meet the person they belong to at once. Only what
+        # the local store has not seen is replayed (all of it for a partition new here).
         for spec in (topics.TAG_ENROLMENTS, topics.TAG_PINGS):
             tps = [TopicPartition(spec.name, p) for p in wanted]
             committed = {tp: await consumer.committed(tp) for tp in tps}
-            upto = {tp: off for tp, off in committed.items() if off}
+            start = {tp: self._stored_offset(built[tp.partition], spec.name) for tp in tps}
+            upto = {tp: off for tp, off in committed.items() if off and off > start[tp]}
             if upto:
-                replayed += await self._replay(spec.name, upto, built)
+                replayed += await self._replay(spec.name, upto, built,
+                                               {tp: start[tp] for tp in upto})
+            for tp, off in upto.items():
+                store = built[tp.partition].store
+                if store is not None:
+                    store.reached(spec.name, off)
+        for partition in built.values():
+            if partition.store is not None:
+                partition.store.commit()
         for partition in built.values():  # crimes that arrived during the replay
             for crime in list(self.crimes.values()):
                 partition.matcher.add_crime(crime)
@@ -149,18 +174,41 @@ class PartitionMatchers:
             # delivered (the assembler dedupes what was).
             if self.on_restored is not None:
                 await self.on_restored(number, partition.matcher.snapshot())
-        _log.info("partitions.restored", partitions=wanted, records=replayed,
+        _log.info("partitions.restored", partitions=wanted, loaded=loaded, records=replayed,
                   fixes=sum(p.matcher.fix_count for p in built.values()))
         return replayed
 
+    def _stored_offset(self, partition: DevicePartition, topic: str) -> int:
+        if partition.store is None:
+            return 0
+        return partition.store.offset(topic) or 0
+
+    def _load(self, partition: DevicePartition) -> int:
+        """State from the local store (fixes still retained), without writing it again."""
+        store, partition.store = partition.store, None
+        if store is None:
+            return 0
+        count = 0
+        for enrolment in store.enrolments():
+            partition.enrolment(enrolment)
+            count += 1
+        now = epoch_ms(self.clock())
+        for fix in store.fixes(self.cutoff_ms()):
+            partition.fix(fix, now)
+            count += 1
+        partition.store = store
+        return count
+
     async def _replay(self, topic: str, upto: dict[TopicPartition, int],
-                      built: dict[int, DevicePartition]) -> int:
+                      built: dict[int, DevicePartition],
+                      start: dict[TopicPartition, int]) -> int:
         reader = kafka.consumer(self.settings, group_id=None)
         await reader.start()
         count = 0
         try:
             reader.assign(list(upto))
-            await reader.seek_to_beginning(*upto)
+            for tp, offset in start.items():
+                reader.seek(tp, offset)
             pending = set(upto)
             while pending:
                 batches = await reader.getmany(*pending, timeout_ms=500, max_records=10_000)
@@ -191,7 +239,19 @@ class PartitionMatchers:
 
     def drop(self, partitions: Iterable[int]) -> None:
         for number in partitions:
-            self.partitions.pop(number, None)
+            partition = self.partitions.pop(number, None)
+            if partition is not None and partition.store is not None:
+                partition.store.close()  # kept on disk: if it comes back, only the tail
 
     async def flush(self, producer: Any) -> int:
-        return 0  # the pings topic is the changelog: nothing to write
+        """One RocksDB write batch per partition (fixes, enrolments, offsets reached); the
+        pings topic itself is the changelog, so nothing is sent.
+
+        The outputs of the batch are flushed first: what the store holds is never
+        processed again after a crash, so its breaches, alerts and evidence must already
+        be on their topics."""
+        await producer.flush()
+        for partition in self.partitions.values():
+            if partition.store is not None:
+                partition.store.commit()
+        return 0

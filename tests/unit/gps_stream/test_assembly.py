@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.gps_stream.assembly import ACTIVE, WITHDRAWN, assemble, published_evidence
+from services.gps_stream.assembly import (
+    ACTIVE,
+    WITHDRAWN,
+    align,
+    assemble,
+    published_evidence,
+)
 from services.gps_stream.trail import EPOCH
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -22,10 +28,13 @@ def evidence(fixes: list[list], partition: int = 0, version: int = 1) -> dict:
             "device_id": "TAG-1" if fixes else None, "fixes": fixes}
 
 
-def run(messages: list[dict], state=None, published=None):
+def run(messages: list[dict], state=None, published=None, restarted=False):
+    """``restarted``: a new worker, which first aligns the state with the topic."""
+    if restarted:
+        state = align(state, published)
     out = []
     for message in messages:
-        state, hit = assemble(state, message, NOW, 1, published)
+        state, hit = assemble(state, message, NOW, 1)
         if hit is not None:
             out.append(hit)
     return state, out
@@ -70,7 +79,8 @@ def test_a_lost_table_write_neither_repeats_a_revision_nor_leaves_the_old_eviden
     _, before_crash = run([evidence([fix(0)]), evidence([fix(0), fix(1), fix(2)])])
     # The table's changelog lost everything; the topic kept revision 2 with three fixes.
     latest = as_decoded(before_crash[-1])
-    state, out = run([evidence([fix(0), fix(1), fix(2), fix(3)])], published=latest)
+    state, out = run([evidence([fix(0), fix(1), fix(2), fix(3)])], published=latest,
+                     restarted=True)
     assert [(h["revision"], len(h["fixes"])) for h in out] == [(3, 4)]
     assert state["revision"] == 3
 
@@ -78,9 +88,20 @@ def test_a_lost_table_write_neither_repeats_a_revision_nor_leaves_the_old_eviden
 def test_after_a_lost_table_write_evidence_already_published_is_not_published_again():
     _, before_crash = run([evidence([fix(0), fix(1)])])
     latest = as_decoded(before_crash[-1])
-    state, out = run([evidence([fix(0), fix(1)])], published=latest)
+    state, out = run([evidence([fix(0), fix(1)])], published=latest, restarted=True)
     assert out == []
     assert state["revision"] == 1
+
+
+def test_a_hit_whose_table_write_survived_but_whose_publication_was_lost_is_published():
+    state, published = run([evidence([fix(0)]), evidence([fix(0), fix(1)])])
+    # Revision 2 reached the local table store, but never the topic: revision 1 did.
+    latest = as_decoded(published[0])
+    _, out = run([evidence([fix(0), fix(1)])], state=state, published=latest, restarted=True)
+    assert [(h["revision"], len(h["fixes"])) for h in out] == [(2, 2)]
+    never, _ = run([evidence([fix(0)])])
+    _, out = run([evidence([fix(0)])], state=never, published=None, restarted=True)
+    assert [(h["revision"], len(h["fixes"])) for h in out] == [(1, 1)]
 
 
 def test_published_evidence_reads_a_decoded_hit_exactly():

@@ -1,4 +1,4 @@
-"""The local RocksDB store of a partition's fixes (not yet wired into the worker)."""
+"""The local RocksDB store of a partition's fixes."""
 
 from __future__ import annotations
 
