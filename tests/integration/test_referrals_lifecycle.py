@@ -1,0 +1,154 @@
+"""The IOM lifecycle through the real broker: referral -> panel -> registration -> grade
+change in the report -> transition -> de-registration; bad input refused with the field or
+dead-lettered with the reason."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from iomkit import testing, topics
+
+pytestmark = pytest.mark.integration
+
+
+def person(person_id: str, licence_end) -> dict[str, Any]:
+    return {"person_id": person_id, "date_of_birth": datetime(1991, 3, 4).date(),
+            "sex": "MALE", "force": "Hampshire", "under_statutory_supervision": True,
+            "licence_end_date": licence_end, "first_sanction_date": datetime(2007, 1, 1).date(),
+            "previous_sanctions": 14, "current_offence": "BURGLARY_DOMESTIC",
+            "current_conviction_date": datetime(2026, 2, 1).date()}
+
+
+def grade(person_id: str, rag: str, revision: int) -> dict[str, Any]:
+    return {"person_id": person_id, "rag": rag, "previous_rag": "AMBER", "changed": True,
+            "static_score": 0.81, "reasons": ["two missed appointments in 30 days"],
+            "model_version": "test", "graded_at": datetime.now(UTC), "cause_event_id": None,
+            "p_one_year": 0.6, "static_band": "HIGH", "force": "Hampshire",
+            "revision": revision}
+
+
+async def get_json(http: aiohttp.ClientSession, url: str) -> Any:
+    """The view's JSON; {} while the person is not known yet (the stream is behind)."""
+    async with http.get(url) as response:
+        if response.status == 404:
+            return {}
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def until(check, within: float = 30.0) -> Any:
+    """Poll a view until ``check`` returns something truthy (the stream is asynchronous)."""
+    import asyncio
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not reached within {within}s")
+        await asyncio.sleep(0.3)
+
+
+async def test_referral_to_deregistration(settings, codec, start_service) -> None:
+    pid = f"P-LC-{uuid.uuid4().hex[:8]}"
+    licence_end = (datetime.now(UTC) + timedelta(days=30)).date()  # inside the 8 weeks
+    await testing.produce(settings, codec, topics.PEOPLE, [person(pid, licence_end)])
+    # The risk service grades everyone it is told about; the panel reads that grade.
+    await testing.produce(settings, codec, topics.RISK_GRADES, [grade(pid, "AMBER", 1)])
+    service = start_service("referrals", IOM_REFERRALS_TICK_INTERVAL_S="1")
+    base = f"http://127.0.0.1:{service.port}"
+    async with (testing.Reader(settings, codec, topics.COHORT_CHANGES.name) as changes,
+                testing.Reader(settings, codec, topics.CASE_ALERTS.name) as alerts,
+                testing.Reader(settings, codec, topics.DEAD_LETTERS.name) as dead,
+                aiohttp.ClientSession() as http):
+        body = {"person_id": pid, "referring_agency": "Probation", "referrer": "PO Patel",
+                "proposed_cohort": "FIXED", "urgent": True, "index_offence": "burglary",
+                "reason": "prolific burglar released to no fixed abode; needs the IOM grip"}
+        async with http.post(f"{base}/referrals", json={**body, "proposed_cohort": "FIXD",
+                                                         "reason": ""}) as response:
+            assert response.status == 422
+            fields = (await response.json())["fields"]
+            assert {"proposed_cohort", "reason"} <= set(fields)
+        async with http.post(f"{base}/referrals", json=body) as response:
+            assert response.status == 201, await response.text()
+            referral_id = (await response.json())["referral_id"]
+
+        async def opened() -> Any:
+            report = await get_json(http, f"{base}/people/{pid}/report.json")
+            return report if report.get("state") == "REFERRED" else None
+
+        await until(opened)
+        async with http.post(f"{base}/referrals", json={**body, "referrer": "DC Shaw"}
+                             ) as response:
+            assert response.status == 409
+            assert (await response.json())["existing"] == f"/referrals/{referral_id}"
+        await alerts.wait_for(lambda seen: any(
+            r.value["person_id"] == pid and r.value["kind"] == "URGENT_REFERRAL" for r in seen))
+
+        agenda = await get_json(http, f"{base}/panel?force=Hampshire&format=json")
+        item = next(i for i in agenda["items"] if i["referral"]["referral_id"] == referral_id)
+        assert item["urgent"] and item["assessment"]["cohort"] == "FIXED"
+
+        decision = {"referral_id": referral_id, "outcome": "ACCEPTED", "cohort": "FIXED",
+                    "pathway": "CATCH_AND_CONTROL", "lead_officer": "OM Ada Jones",
+                    "rationale": "accepted out of cycle: urgent"}
+        async with http.post(f"{base}/panel/decisions", json={**decision, "lead_officer": ""}
+                             ) as response:
+            assert response.status == 422
+            assert "lead_officer" in (await response.json())["fields"]
+        async with http.post(f"{base}/panel/decisions", json=decision) as response:
+            assert response.status == 201, await response.text()
+
+        def of(kind: str):
+            return lambda seen: [r.value for r in seen
+                                 if r.value["person_id"] == pid and r.value["change"] == kind]
+
+        registered = (await changes.wait_for(of("REGISTERED")))
+        assert of("REGISTERED")(registered)[0]["lead_officer"] == "OM Ada Jones"
+
+        await testing.produce(settings, codec, topics.RISK_GRADES, [grade(pid, "RED", 7)])
+
+        async def graded() -> Any:
+            report = await get_json(http, f"{base}/people/{pid}/report.json")
+            return report if (report.get("grade") or {}).get("rag") == "RED" else None
+
+        report = await until(graded)
+        assert report["lead_officer"] == "OM Ada Jones"
+        assert any(e["kind"] == "GRADE" and "RED" in e["summary"] for e in report["timeline"])
+        assert report["review"]["interval_days"] == 14
+
+        # The licence ends within 8 weeks: the next tick opens the transition plan.
+        await changes.wait_for(of("TRANSITION_STARTED"))
+        await alerts.wait_for(lambda seen: any(
+            r.value["person_id"] == pid and r.value["kind"] == "TRANSITION_OPENED"
+            for r in seen))
+
+        # A decision about a referral the person never had: dead-lettered with the reason.
+        stray = {"decision_id": uuid.uuid4().hex, "referral_id": "R-NOPE", "person_id": pid,
+                 "outcome": "REJECTED", "cohort": "FIXED", "pathway": None,
+                 "lead_officer": None, "rationale": "x",
+                 "panel_date": datetime.now(UTC).date(), "decided_at": datetime.now(UTC)}
+        await testing.produce(settings, codec, topics.PANEL_DECISIONS, [stray])
+        letters = await dead.wait_for(lambda seen: [
+            r for r in seen if "R-NOPE" in r.headers.get("iom-dlq-reason", "")])
+        assert letters
+
+        ended = {"event_id": uuid.uuid4().hex, "person_id": pid, "type": "LICENCE_ENDED",
+                 "occurred_at": datetime.now(UTC), "source_agency": "Probation",
+                 "offence": None, "details": {"rationale": "licence completed"}}
+        await testing.produce(settings, codec, topics.OFFENDER_EVENTS, [ended])
+        await changes.wait_for(of("DEREGISTERED"))
+
+        async def closed() -> Any:
+            report = await get_json(http, f"{base}/people/{pid}/report.json")
+            return report if report.get("state") == "DEREGISTERED" else None
+
+        report = await until(closed)
+        assert "licence completed" in report["deregistration_rationale"]
+        transitions = of("TRANSITION_STARTED")(changes.seen)
+        assert len(transitions) == 1, "the tick must open the transition once"

@@ -1,0 +1,83 @@
+"""The referral form and the management report in headless Chromium: fill, submit, read
+back, record a supervisor review; the page loads nothing from anywhere but the service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from iomkit import testing, topics
+from tests.browser import ARTEFACTS, chromium
+from tests.integration.test_referrals_lifecycle import grade, person
+
+pytestmark = pytest.mark.integration
+
+
+async def test_an_officer_refers_and_the_panel_registers_and_a_supervisor_reviews(
+    settings, codec, start_service
+) -> None:
+    pid = f"P-UI-{uuid.uuid4().hex[:8]}"
+    await testing.produce(settings, codec, topics.PEOPLE,
+                          [person(pid, (datetime.now(UTC) + timedelta(days=200)).date())])
+    await testing.produce(settings, codec, topics.RISK_GRADES, [grade(pid, "AMBER", 1)])
+    service = start_service("referrals")
+    base = f"http://127.0.0.1:{service.port}"
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    elsewhere: list[str] = []
+    async with chromium() as browser:
+        page = await browser.new_page()
+        page.on("request", lambda r: None if r.url.startswith(base) else elsewhere.append(r.url))
+
+        await page.goto(f"{base}/referrals/new")
+        assert "FIXED" in await page.content()  # the standard form's cohort guidance
+        await page.fill("[name=person_id]", pid)
+        await page.fill("[name=referring_agency]", "Hampshire Police")
+        await page.fill("[name=referrer]", "DC Rivers")
+        await page.select_option("[name=proposed_cohort]", "FIXED")
+        await page.fill("[name=index_offence]", "burglary dwelling")
+        await page.check("[name=urgent]")  # decided out of cycle, today
+        await page.fill("[name=reason]", "short")  # too short: the form says which field
+        await page.click("#submit")
+        assert "at least 20 characters" in await page.inner_text("#error-reason")
+        assert await page.input_value("[name=referrer]") == "DC Rivers"  # kept
+        await page.fill("[name=reason]",
+                        "Ten burglaries this year; homeless on release; IOM grip needed")
+        await page.click("#submit")
+        referral_id = (await page.inner_text("#referral-id")).strip()
+        assert len(referral_id) == 32
+
+        # The panel decides on the agenda page.
+        await _until(page, f"{base}/panel?force=Hampshire", referral_id)
+        form = page.locator(f"form:has(input[name=referral_id][value='{referral_id}'])")
+        await form.locator("[name=outcome]").select_option("ACCEPTED")
+        await form.locator("[name=cohort]").select_option("FIXED")
+        await form.locator("[name=pathway]").select_option("CATCH_AND_CONTROL")
+        await form.locator("[name=lead_officer]").fill("OM Priya Shah")
+        await form.locator("[name=rationale]").fill("meets FIXED criteria")
+        await form.locator("[type=submit]").click()
+
+        await _until(page, f"{base}/people/{pid}/report", "OM Priya Shah", "#lead-officer")
+        assert (await page.inner_text("#state")).strip() == "REGISTERED"
+        assert "AMBER" in await page.inner_text("#rag")
+
+        await page.fill("[name=supervisor]", "SPO Grant")
+        await page.fill("[name=finding]", "contacts weekly; interventions match AMBER")
+        await page.click("#record-review")
+        await _until(page, f"{base}/people/{pid}/report", "SPO Grant", "#timeline")
+        await page.screenshot(path=str(ARTEFACTS / "referrals-report.png"), full_page=True)
+    assert elsewhere == [], f"the pages loaded {elsewhere}"
+
+
+async def _until(page, url: str, text: str, selector: str = "body", within: float = 30):
+    """Reload until the stream has caught up and ``text`` shows in ``selector``."""
+    import asyncio
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        await page.goto(url)
+        if await page.locator(selector).count() and text in await page.inner_text(selector):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{text!r} not in {selector} of {url} within {within}s")
+        await asyncio.sleep(0.5)
