@@ -1,24 +1,543 @@
-"""notifications: tells police and partners what the other services found.
+"""notifications: police and partners told in near real time, under their agreements.
 
-Walking skeleton: every RiskGrade is received, counted and logged (no person id above
-debug). Routing, webhooks and the live console come with the notifications issue.
+Hits, breaches, tag alerts, grades and case alerts are routed by the subscriptions file
+(routing.py, subscriptions.py), minimised by ISA role (minimise.py), told once
+(once.py, a Faust table per source and recipient), recorded on iom.notifications and
+delivered by signed webhook in per-recipient order with retries (outbox.py, webhook.py).
+Every delivery and every console view writes an AuditRecord. The live console (console.py,
+pages.py, mapsvg.py) is fed from the same topics on every worker.
 """
 
 from __future__ import annotations
 
-from iomkit import topics
-from iomkit.records import RiskGrade
+import asyncio
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import orjson
+from aiohttp import web as aioweb
+from faust.web import Request, View
+
+from iomkit import kafka, topics
+from iomkit.audit import audit_record
+from iomkit.codec import DecodeError
 from iomkit.service import Context, Service
-from services.notifications.routing import grade_summary
+from services.notifications import config, mapsvg, pages
+from services.notifications import subscriptions as subs
+from services.notifications import users as accounts
+from services.notifications.backoff import Backoff
+from services.notifications.console import (
+    HIT_QUALIFIERS,
+    Board,
+    card,
+    hit_confirmed_event,
+    qualification_problem,
+    sse,
+)
+from services.notifications.internal import COMMANDS, QUALIFICATIONS
+from services.notifications.mail import Mailer
+from services.notifications.minimise import CASE_KINDS, GRADE_CHANGE, TAG_ALERT, ZONE_BREACH
+from services.notifications.once import HitState
+from services.notifications.outbox import Outbox
+from services.notifications.routing import (
+    Directory,
+    Subject,
+    grade_matters,
+    grade_summary,
+    plan_hit,
+    plan_once,
+)
+from services.notifications.users import Session
+from services.notifications.webhook import Webhook
 
 service = Service("notifications")
 app = service.app
+settings = service.settings
+notify = config.load()
+recipients = subs.load(notify.subscriptions_file, os.environ, notify.forces())
+by_name = {r.name: r for r in recipients}
+users = accounts.load(notify.users_file, notify.forces())
+sessions = accounts.Sessions(notify.session_ttl_s)
+
+service.declare(QUALIFICATIONS)
+
+# (source id | recipient) -> what was told: the once-per-hit state, or True for other kinds.
+told = service.table("told", help="source|recipient -> once-per-hit state or sent marker")
+directory = Directory()
+board = Board(directory)
+crimes: dict[str, dict[str, Any]] = {}  # crime_ref -> latest version (the map's crime)
+latest: dict[str, dict[str, Any]] = {}  # notification_id -> its latest state on the topic
+ready = {name: asyncio.Event() for name in ("people", "cohort", "notifications")}
+for _name, _event in ready.items():
+    service.require_ready(_name, _event)
+COOKIE = "tc_session"
 
 
-@service.agent(topics.RISK_GRADES)
-async def grade_received(grade: RiskGrade, context: Context) -> None:
-    service.log.info("grade.received", cause=context.cause, **grade_summary(grade.asdict()))
-    service.log.debug("grade.received.person", person_id=grade.person_id)
+# -- delivery ----------------------------------------------------------------------------
+
+
+async def publish_state(notification: dict[str, Any]) -> None:
+    await service.publish(topics.NOTIFICATIONS, notification)
+
+
+async def delivered(notification: dict[str, Any]) -> None:
+    """The disclosure itself: logged with who received what about whom, and why."""
+    recipient = by_name[notification["recipient"]]
+    await audit(actor=service.name, action="DISCLOSE", person_id=notification["person_id"],
+                recipient=recipient.name,
+                purpose=f"{recipient.agreement or 'ISA'}: {notification['kind']}",
+                details={"notification_id": notification["notification_id"],
+                         "kind": notification["kind"], "source_id": notification["source_id"],
+                         "role": recipient.role, "channel": "webhook"})
+
+
+async def failed(notification: dict[str, Any], reason: str) -> None:
+    await service.dead_letters(
+        topic=topics.NOTIFICATIONS.name, partition=-1, offset=-1,
+        key=notification["recipient"].encode(),
+        value=service.codec.encode("Notification", notification), reason=reason,
+        kind="delivery")
+
+
+webhook = Webhook(notify.timeout_s)
+outbox = Outbox(
+    recipients, webhook, publish_state, delivered, failed,
+    Backoff(notify.backoff_base_s, notify.backoff_cap_s, notify.max_attempts),
+    clock=service.clock,
+    extra=Mailer(notify.smtp_host, notify.smtp_port, notify.mail_from)
+    if notify.smtp_host else None,
+)
+
+
+async def create(notification: dict[str, Any], context: Context) -> None:
+    """Record the notification (PENDING) before it is sent: iom.notifications is the
+    outbox's durable log, from which a restarted worker resumes (follow_notifications)."""
+    await service.publish(topics.NOTIFICATIONS, notification, cause=context)
+    outbox.put(notification)
+
+
+# -- inputs ------------------------------------------------------------------------------
+
+
+class UnknownPerson(Exception):
+    """The person is not on iom.people: nobody's force, so nobody may be told."""
+
+
+async def subject_of(person_id: str, force: str | None = None) -> Subject:
+    subject = directory.get(person_id, force)
+    waited = 0.0
+    while subject is None and waited < notify.person_wait_s:
+        await asyncio.sleep(0.1)  # a person published just before the record about them
+        waited += 0.1
+        subject = directory.get(person_id, force)
+    if subject is None:
+        raise UnknownPerson("the person is not on iom.people, so their force is unknown")
+    return subject
+
+
+def told_key(source_id: str, recipient: str) -> bytes:
+    return f"{source_id}|{recipient}".encode()
+
+
+@service.agent(topics.GPS_HITS, topics.ZONE_BREACHES, topics.TAG_ALERTS, topics.RISK_GRADES,
+               topics.CASE_ALERTS)
+async def received(record: Any, context: Context) -> None:
+    for event in ready.values():
+        await event.wait()
+    value = record.asdict()
+    now = service.clock()
+    if context.topic == topics.GPS_HITS.name:
+        await hit_received(value, context, now)
+    elif context.topic == topics.ZONE_BREACHES.name:
+        await once_received(ZONE_BREACH, value["breach_id"], value,
+                            await subject_of(value["person_id"]), context, now)
+    elif context.topic == topics.TAG_ALERTS.name:
+        if value["person_id"] is None or value["kind"] == "UNKNOWN":
+            return  # a tag fitted to nobody known: nothing to say to anyone
+        await once_received(TAG_ALERT, value["alert_id"], value,
+                            await subject_of(value["person_id"]), context, now)
+    elif context.topic == topics.RISK_GRADES.name:
+        service.log.info("grade.received", cause=context.cause, **grade_summary(value))
+        subject = await subject_of(value["person_id"], value["force"])
+        if grade_matters(value, subject.registered):
+            await once_received(GRADE_CHANGE, f"{value['person_id']}#{value['revision']}",
+                                value, subject, context, now)
+    elif context.topic == topics.CASE_ALERTS.name:
+        if value["kind"] not in CASE_KINDS:
+            return
+        known = directory.get(value["person_id"])
+        # the alert names the force that manages the case: it decides who is told
+        subject = Subject(value["force"], known.registered if known else True,
+                          value["lead_officer"] or (known.lead_officer if known else None))
+        await once_received(value["kind"], value["alert_id"], value, subject, context, now)
+
+
+async def hit_received(hit: dict[str, Any], context: Context, now: datetime) -> None:
+    subject = await subject_of(hit["person_id"])
+    keys = {r.name: told_key(hit["hit_id"], r.name) for r in recipients}
+    plan = plan_hit(hit, subject, recipients,
+                    {name: HitState.of(told.get(key)) for name, key in keys.items()}, now)
+    # Published before the table remembers it: a crash in between pages again with the
+    # same notification id, which the recipient deduplicates; the reverse would lose it.
+    for notification in plan.notifications:
+        await create(notification, context)
+    for name, state in plan.states.items():
+        if state is not None:
+            told[keys[name]] = state.as_dict()
+    service.log.info("hit.routed", status=hit["status"], revision=hit["revision"],
+                     actions=",".join(sorted({a.value for a in plan.actions.values()})) or "-")
+
+
+async def once_received(kind: str, source_id: str, value: dict[str, Any], subject: Subject,
+                        context: Context, now: datetime) -> None:
+    sent = [r.name for r in recipients if told.get(told_key(source_id, r.name)) is not None]
+    for notification in plan_once(kind, source_id, value, subject, recipients, sent, now):
+        await create(notification, context)
+        told[told_key(source_id, notification["recipient"])] = True
+
+
+@service.agent(COMMANDS)
+async def command_received(command: dict[str, Any], context: Context) -> None:
+    """Redeliver a recipient's FAILED notifications (after the receiver is fixed)."""
+    await ready["notifications"].wait()
+    if command.get("command") != "redeliver" or command.get("recipient") not in by_name:
+        raise ValueError(f"unknown command or recipient: {command.get('command')!r}")
+    again = [n for n in list(latest.values())
+             if n["recipient"] == command["recipient"] and n["state"] == "FAILED"]
+    for notification in sorted(again, key=lambda n: n["created_at"]):
+        outbox.put(notification)
+    service.log.info("redeliver", recipient=command["recipient"], notifications=len(again),
+                     actor=command.get("actor", "?"))
+
+
+# -- followed topics (every worker: routing context, console, outbox recovery) ------------
+
+
+def decoder(record: str, apply: Any) -> Any:
+    def keep(key: bytes | None, value: bytes | None) -> None:
+        if value is None:
+            return
+        try:
+            apply(service.codec.decode(value, expect=record).value)
+        except DecodeError:
+            pass  # the owning service dead-letters what it cannot read
+    return keep
+
+
+@app.task
+async def follow_people() -> None:
+    await kafka.follow(settings, topics.PEOPLE.name, decoder(
+        "Person", lambda p: directory.person(p["person_id"], p["force"])), ready["people"])
+
+
+@app.task
+async def follow_cohort() -> None:
+    await kafka.follow(settings, topics.COHORT_CHANGES.name, decoder(
+        "CohortChange", lambda c: directory.cohort(c["person_id"], c["change"],
+                                                   c["lead_officer"])), ready["cohort"])
+
+
+@app.task
+async def follow_crimes() -> None:
+    def keep(crime: dict[str, Any]) -> None:
+        known = crimes.get(crime["crime_ref"])
+        if known is None or known["version"] < crime["version"]:
+            crimes[crime["crime_ref"]] = crime
+    await kafka.follow(settings, topics.CRIMES_REPORTED.name, decoder("CrimeReported", keep))
+
+
+@app.task
+async def follow_hits() -> None:
+    await kafka.follow(settings, topics.GPS_HITS.name, decoder("CrimeHit", board.hit))
+
+
+@app.task
+async def follow_breaches() -> None:
+    await kafka.follow(settings, topics.ZONE_BREACHES.name, decoder("ZoneBreach", board.breach))
+
+
+@app.task
+async def follow_qualifications() -> None:
+    def keep(key: bytes | None, value: bytes | None) -> None:
+        if key is not None and value is not None:
+            board.qualify(key.decode(), orjson.loads(value))
+    await kafka.follow(settings, QUALIFICATIONS.name, keep)
+
+
+@app.task
+async def follow_notifications() -> None:
+    """The latest state of every notification. Once read to the end at start, those still
+    PENDING or RETRYING (a worker stopped before it delivered them) are queued again, in
+    the order they were created, before any new input is routed."""
+    caught_up = ready["notifications"]
+    recovered = asyncio.Event()
+
+    def keep(notification: dict[str, Any]) -> None:
+        latest[notification["notification_id"]] = notification
+
+    async def recover() -> None:
+        await recovered.wait()
+        unfinished = sorted((n for n in latest.values()
+                             if n["state"] in ("PENDING", "RETRYING")
+                             and n["recipient"] in by_name),
+                            key=lambda n: n["created_at"])
+        for notification in unfinished:
+            outbox.put(notification)
+        service.log.info("outbox.recovered", notifications=len(unfinished))
+        caught_up.set()
+
+    task = asyncio.create_task(recover())
+    try:
+        await kafka.follow(settings, topics.NOTIFICATIONS.name, decoder("Notification", keep),
+                           recovered)
+    finally:
+        task.cancel()
+
+
+@app.timer(interval=30.0)
+async def outbox_gauge() -> None:
+    service.log.info("outbox.pending", notifications=outbox.pending())
+
+
+# -- who may look ------------------------------------------------------------------------
+
+
+async def audit(*, actor: str, action: str, purpose: str, person_id: str | None = None,
+                recipient: str | None = None, details: Mapping[str, str] | None = None
+                ) -> None:
+    await service.publish(topics.AUDIT, audit_record(
+        service=service.name, actor=actor, action=action, purpose=purpose,
+        person_id=person_id, recipient=recipient, at=service.clock(),
+        details=dict(details or {})))
+
+
+def session_of(request: Request) -> Session | None:
+    return sessions.get(request.cookies.get(COOKIE))
+
+
+def json_response(value: Any, status: int = 200) -> aioweb.Response:
+    return aioweb.Response(body=orjson.dumps(value, option=orjson.OPT_UTC_Z), status=status,
+                           content_type="application/json",
+                           headers={"Cache-Control": "no-store"})
+
+
+async def refuse(request: Request, status: int, why: str, session: Session | None = None,
+                 person_id: str | None = None) -> aioweb.Response:
+    """Refused requests are logged too: who tried to see what, and why they could not."""
+    await audit(actor=session.user.username if session else "anonymous", action="VIEW",
+                purpose="refused: " + why, person_id=person_id,
+                details={"path": request.path, "method": request.method,
+                         "outcome": "REFUSED", "status": str(status)})
+    return json_response({"error": why}, status)
+
+
+def html(text: str, nonce: str, status: int = 200) -> aioweb.Response:
+    return aioweb.Response(text=text, status=status, content_type="text/html", headers={
+        "Content-Security-Policy": pages.csp(nonce, notify.tile_url),
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer"})
+
+
+def see_other(location: str) -> aioweb.Response:
+    return aioweb.Response(status=303, headers={"Location": location})
+
+
+def cookie(response: aioweb.StreamResponse, value: str, max_age: int) -> None:
+    response.set_cookie(COOKIE, value, max_age=max_age, httponly=True, samesite="Strict",
+                        secure=notify.cookie_secure, path="/")
+
+
+def hit_for(hit_id: str, session: Session) -> tuple[Any, str | None]:
+    """The item and the reason the user may not see it (None: they may)."""
+    item = board.items.get(hit_id)
+    if item is None:
+        return None, "no such hit"
+    if not board.may_see(session.user, item):
+        return item, "not a person of your force, or not for your role"
+    return item, None
+
+
+@app.page("/login")
+class Login(View):
+    async def get(self, request: Request) -> aioweb.Response:
+        nonce = secrets.token_urlsafe(16)
+        return html(pages.login(nonce), nonce)
+
+    async def post(self, request: Request) -> aioweb.Response:
+        form = await request.post()
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        user = await asyncio.to_thread(accounts.authenticate, users, username, password)
+        if user is None:
+            await audit(actor=username[:64] or "anonymous", action="VIEW",
+                        purpose="refused: login failed", details={"path": "/login",
+                                                                  "outcome": "REFUSED"})
+            nonce = secrets.token_urlsafe(16)
+            return html(pages.login(nonce, "Unknown user or wrong password."), nonce, 401)
+        session = sessions.create(user)
+        response = see_other("/console")
+        cookie(response, session.token, int(notify.session_ttl_s))
+        service.log.info("login", role=user.role, force=user.force)
+        return response
+
+
+@app.page("/logout")
+class Logout(View):
+    async def post(self, request: Request) -> aioweb.Response:
+        sessions.end(request.cookies.get(COOKIE))
+        response = see_other("/login")
+        cookie(response, "", 0)
+        return response
+
+
+@app.page("/console")
+class ConsolePage(View):
+    async def get(self, request: Request) -> aioweb.StreamResponse:
+        session = session_of(request)
+        if session is None:
+            await refuse(request, 401, "not logged in")
+            return see_other("/login")
+        nonce = secrets.token_urlsafe(16)
+        return html(pages.console(session.user, nonce), nonce)
+
+
+@app.page("/console/events")
+class ConsoleEvents(View):
+    """Server-sent events: the user's recent cards, then each change as it happens."""
+
+    RECENT = 200  # cards sent on connecting (the console shows recent events)
+
+    async def get(self, request: Request) -> aioweb.StreamResponse:
+        session = session_of(request)
+        if session is None:
+            return await refuse(request, 401, "not logged in")
+        response = aioweb.StreamResponse(headers={
+            "Content-Type": "text/event-stream", "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no"})
+        await response.prepare(request)
+        queue = board.listen()
+        try:
+            for item in list(board.visible(session.user))[-self.RECENT:]:
+                await self.send(response, session, item)
+            await response.write(sse("ready", {"user": session.user.username}))
+            while sessions.get(session.token) is not None:
+                try:
+                    item_id = await asyncio.wait_for(queue.get(), 15.0)
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                item = board.items.get(item_id)
+                if item is not None and board.may_see(session.user, item):
+                    await self.send(response, session, item)
+        except (ConnectionResetError, RuntimeError):
+            pass  # the browser went away
+        finally:
+            board.leave(queue)
+        return response
+
+    async def send(self, response: aioweb.StreamResponse, session: Session, item: Any) -> None:
+        shown = card(item, session.user, board.force_of(item),
+                     item.record.get("crime_ref") in crimes)
+        await response.write(sse("card", shown, item.id))
+        await audit(actor=session.user.username, action="VIEW", purpose="live console",
+                    person_id=item.record["person_id"],
+                    details={"item": item.id, "type": item.kind, "role": session.user.role,
+                             "revision": str(item.record.get("revision", ""))})
+
+
+@app.page("/api/hits")
+class HitList(View):
+    async def get(self, request: Request) -> aioweb.Response:
+        session = session_of(request)
+        if session is None:
+            return await refuse(request, 401, "not logged in")
+        shown = [card(i, session.user, board.force_of(i), i.record.get("crime_ref") in crimes)
+                 for i in board.visible(session.user)]
+        for item in shown:
+            await audit(actor=session.user.username, action="VIEW", purpose="hit list",
+                        person_id=item["person_id"], details={"item": item["id"]})
+        return json_response({"items": shown})
+
+
+@app.page("/api/hits/{hit_id}")
+class HitDetail(View):
+    async def get(self, request: Request, hit_id: str) -> aioweb.Response:
+        session = session_of(request)
+        if session is None:
+            return await refuse(request, 401, "not logged in")
+        item, problem = hit_for(hit_id, session)
+        if problem is not None:
+            return await refuse(request, 404 if item is None else 403, problem, session,
+                                item.record["person_id"] if item else None)
+        await audit(actor=session.user.username, action="VIEW", purpose="hit detail",
+                    person_id=item.record["person_id"], details={"item": hit_id})
+        return json_response(card(item, session.user, board.force_of(item),
+                                  item.record.get("crime_ref") in crimes))
+
+
+@app.page("/console/hits/{hit_id}/map.svg")
+class HitMap(View):
+    async def get(self, request: Request, hit_id: str) -> aioweb.Response:
+        session = session_of(request)
+        if session is None:
+            return await refuse(request, 401, "not logged in")
+        item, problem = hit_for(hit_id, session)
+        if problem is None and not card(item, session.user, None, False)["map"]:
+            problem = "your role does not receive location data"
+        if problem is not None:
+            return await refuse(request, 404 if item is None else 403, problem, session,
+                                item.record["person_id"] if item else None)
+        await audit(actor=session.user.username, action="VIEW", purpose="hit evidence map",
+                    person_id=item.record["person_id"],
+                    details={"item": hit_id, "revision": str(item.record["revision"])})
+        svg = mapsvg.render(item.record["fixes"], crimes.get(item.record["crime_ref"]),
+                            tile_url=notify.tile_url)
+        return aioweb.Response(text=svg, content_type="image/svg+xml",
+                               headers={"Cache-Control": "no-store"})
+
+
+@app.page("/api/hits/{hit_id}/qualify")
+class Qualify(View):
+    """An officer rules the person in (CONFIRMED: OffenderEvent HIT_CONFIRMED, which the
+    risk service grades) or out (RULED_OUT), with a reason."""
+
+    async def post(self, request: Request, hit_id: str) -> aioweb.Response:
+        session = session_of(request)
+        if session is None:
+            return await refuse(request, 401, "not logged in")
+        item, problem = hit_for(hit_id, session)
+        if problem is None and session.user.role not in HIT_QUALIFIERS:
+            problem = "your role may not qualify hits"
+        if problem is not None:
+            return await refuse(request, 404 if item is None else 403, problem, session,
+                                item.record["person_id"] if item else None)
+        try:
+            body = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            body = {}
+        outcome, reason = body.get("outcome"), body.get("reason")
+        problem = qualification_problem(outcome, reason)
+        if problem is None and item.record["status"] != "ACTIVE":
+            problem = "the hit was withdrawn"
+        if problem is not None:
+            return json_response({"error": problem}, 422)
+        now = service.clock()
+        hit = item.record
+        qualification = {"outcome": outcome, "reason": reason.strip(), "by": session.user.username,
+                         "at": now.isoformat(), "revision": hit["revision"]}
+        if outcome == "CONFIRMED":
+            await service.publish(topics.OFFENDER_EVENTS, hit_confirmed_event(
+                hit, reason.strip(), session.user, now))
+        await service.send_json(QUALIFICATIONS, hit_id.encode(), qualification)
+        board.qualify(hit_id, qualification)
+        await audit(actor=session.user.username, action="ALTER",
+                    purpose=f"hit qualified {outcome}", person_id=hit["person_id"],
+                    details={"item": hit_id, "outcome": outcome,
+                             "revision": str(hit["revision"])})
+        service.log.info("hit.qualified", outcome=outcome, role=session.user.role)
+        return json_response(qualification)
 
 
 if __name__ == "__main__":

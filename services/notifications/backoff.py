@@ -25,6 +25,7 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         return self.random() * self.ceiling(attempt)
 
-    def gives_up(self, attempt: int) -> bool:
-        """True when attempt number ``attempt`` was the last one."""
-        return attempt >= self.max_attempts
+    def gives_up(self, attempt: int, limit: int | None = None) -> bool:
+        """True when attempt number ``attempt`` was the last one (of ``limit``, when a
+        recipient has its own)."""
+        return attempt >= (limit or self.max_attempts)

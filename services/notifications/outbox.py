@@ -109,7 +109,7 @@ class Outbox:
                 await self.transport(recipient, notification)
             except DeliveryError as exc:
                 reason = str(exc) or type(exc).__name__
-                if self.backoff.gives_up(tries):
+                if self.backoff.gives_up(tries, recipient.max_attempts):
                     notification = self._state(notification, "FAILED", attempts)
                     await self.publish(notification)
                     await self.on_failed(notification, f"{recipient.name}: gave up after "

@@ -31,7 +31,7 @@ ALL_FORCES = "*"
 # What a recipient subscribes to; a HIT subscription includes the hit's withdrawal.
 SUBSCRIBABLE = tuple(k for k in KINDS if k != HIT_WITHDRAWN)
 _FIELDS = {"name", "description", "role", "kinds", "forces", "url", "secret_env", "email",
-           "agreement"}
+           "agreement", "max_attempts"}
 
 
 class SubscriptionError(SystemExit):
@@ -49,6 +49,7 @@ class Recipient:
     agreement: str = ""
     description: str = ""
     email: str | None = None
+    max_attempts: int | None = None  # None: the IOM_NOTIFY_MAX_ATTEMPTS setting
 
     def wants(self, kind: str, force: str | None) -> bool:
         subscribed = HIT if kind == HIT_WITHDRAWN else kind
@@ -128,10 +129,14 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], where: str = "subscri
         email = entry.get("email")
         if email is not None and (not isinstance(email, str) or "@" not in email):
             raise fail("email", f"{email!r} is not an e-mail address")
+        attempts = entry.get("max_attempts")
+        if attempts is not None and (not isinstance(attempts, int) or not 1 <= attempts <= 100):
+            raise fail("max_attempts", f"{attempts!r} is not a whole number from 1 to 100")
         recipients.append(Recipient(
             name=name, role=role, kinds=frozenset(kinds), forces=frozenset(wanted), url=url,
             secret=secret, agreement=str(entry.get("agreement", "")),
             description=str(entry.get("description", "")), email=email,
+            max_attempts=attempts,
         ))
     return recipients
 

@@ -86,3 +86,9 @@ def test_routing_by_kind_and_force() -> None:
     assert route([police, national, housing], "GRADE_CHANGE", "Hampshire") == [police, housing]
     assert route([police, national, housing], "ZONE_BREACH", "Hampshire") == []
     assert route([police], "HIT", None) == []
+
+
+def test_a_recipient_may_have_its_own_attempts() -> None:
+    [r] = parse({"recipient": [entry(max_attempts=3)]}, ENV)
+    assert r.max_attempts == 3
+    assert "field max_attempts" in problem(entry(max_attempts=0))
