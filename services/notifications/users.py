@@ -136,15 +136,16 @@ class Sessions:
             del self._sessions[token]
 
 
-def add_user(path: Path, username: str, password: str, force: str, role: str) -> None:
-    users = load(path)
+def add_user(path: Path, username: str, password: str, force: str, role: str,
+             extra_forces: Iterable[str] = ()) -> None:
+    users = load(path, extra_forces)
     if username in users:
         raise UsersError(f"{path}: user {username!r} exists")
     entry = (f'\n[[user]]\nusername = "{username}"\nhash = "{hash_password(password)}"\n'
              f'force = "{force}"\nrole = "{role}"\n')
     with path.open("a", encoding="utf-8") as out:
         out.write(entry)
-    load(path)  # the file must still be valid with the new user
+    load(path, extra_forces)  # the file must still be valid with the new user
 
 
 def main(argv: list[str] | None = None) -> int:

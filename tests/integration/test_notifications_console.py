@@ -1,0 +1,178 @@
+"""The live hit console on the real broker: unauthenticated and wrong-force requests are
+refused and audited; in headless Chromium a hit published to Kafka appears on an officer's
+page, is clicked (its evidence map drawn), qualified as confirmed with a reason, and the
+OffenderEvent HIT_CONFIRMED arrives on iom.offender.events. A screenshot is kept in
+var/artefacts/."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import async_playwright
+
+from iomkit import testing, topics
+from iomkit.jsonconv import from_json
+from iomkit.settings import ROOT
+from services.notifications.users import add_user
+
+pytestmark = pytest.mark.integration
+ARTEFACTS = ROOT / "var" / "artefacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+CRIME_AT = (50.9097, -1.4044)
+
+
+def person(codec: Any, person_id: str, force: str) -> dict[str, Any]:
+    raw = json.loads((ROOT / "schemas/examples/Person.json").read_text())
+    raw.update(person_id=person_id, force=force)
+    return from_json(codec.registry.current("Person").raw, raw)
+
+
+def crime_and_hit(run: str, person_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    crime = {"crime_ref": f"44/{run}/26", "version": 1, "offence": "BURGLARY_DWELLING",
+             "lat": CRIME_AT[0], "lon": CRIME_AT[1], "location_accuracy_m": 15.0,
+             "committed_from": start, "committed_to": start + timedelta(minutes=30),
+             "reported_at": start + timedelta(hours=1), "force": "Hampshire",
+             "type_description": None, "batch_id": None, "crime_text": None}
+    # a trail past the crime with a 4-minute and a 14-minute gap
+    minutes = [0, 1, 2, 6, 7, 21]
+    fixes = [{"recorded_at": start + timedelta(minutes=m), "lat": CRIME_AT[0] + (m - 7) * 1e-4,
+              "lon": CRIME_AT[1] + (m - 7) * 1.5e-4, "accuracy_m": 8.0 + m,
+              "distance_m": abs(m - 7) * 15.0} for m in minutes]
+    hit = {"hit_id": f"hit-console-{run}", "revision": 1, "status": "ACTIVE",
+           "crime_ref": crime["crime_ref"], "crime_version": 1,
+           "offence": "BURGLARY_DWELLING", "person_id": person_id, "device_id": f"TAG-{run}",
+           "distance_m": 0.0, "nearest_fix_at": start + timedelta(minutes=7), "fixes": fixes,
+           "detected_at": datetime.now(UTC), "rule_version": 1}
+    return crime, hit
+
+
+async def login(session: aiohttp.ClientSession, base: str, username: str, password: str
+                ) -> dict[str, str]:
+    async with session.post(f"{base}/login", data={"username": username,
+                                                   "password": password},
+                            allow_redirects=False) as answer:
+        assert answer.status == 303, await answer.text()
+        morsel = answer.cookies["tc_session"]
+        assert morsel["httponly"] and morsel["samesite"] == "Strict"
+        return {"Cookie": f"tc_session={morsel.value}"}
+
+
+async def test_console_refusals_and_chromium_flow(settings, codec, start_service, tmp_path):
+    run = uuid.uuid4().hex[:8]
+    force = f"Consoleshire {run}"
+    subject = f"P-console-{run}"
+    users = tmp_path / "users.toml"
+    add_user(users, "officer", "officer password 1", force, "POLICE", [force])
+    add_user(users, "kent", "kent password 12", "Kent", "POLICE", [force])
+    add_user(users, "pdu", "probation password", force, "PROBATION", [force])
+    subs = tmp_path / "subs.toml"
+    subs.write_text('[[recipient]]\nname = "nobody"\nrole = "POLICE"\nkinds = ["HIT"]\n'
+                    f'forces = ["Nowhere {run}"]\nurl = "http://127.0.0.1:9/"\n'
+                    'secret_env = "TEST_SECRET"\n')
+    await testing.produce(settings, codec, topics.PEOPLE, [person(codec, subject, force)])
+    service = start_service("notifications", IOM_NOTIFY_USERS_FILE=str(users),
+                            IOM_NOTIFY_SUBSCRIPTIONS_FILE=str(subs),
+                            IOM_NOTIFY_EXTRA_FORCES=f"{force},Nowhere {run}",
+                            IOM_NOTIFY_PERSON_WAIT_S="0", TEST_SECRET="x" * 32)
+    base = f"http://127.0.0.1:{service.port}"
+    crime, hit = crime_and_hit(run, subject)
+    hit_id = hit["hit_id"]
+
+    async with testing.Reader(settings, codec, topics.AUDIT.name) as audits, \
+            testing.Reader(settings, codec, topics.OFFENDER_EVENTS.name) as events, \
+            aiohttp.ClientSession() as http:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                               args=CHROMIUM_ARGS)
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            outside: list[str] = []
+            page.on("request", lambda r: outside.append(r.url)
+                    if not r.url.startswith(base) else None)
+            await page.goto(f"{base}/console")
+            assert page.url.endswith("/login")  # not logged in: sent to the login page
+            await page.fill("input[name=username]", "officer")
+            await page.fill("input[name=password]", "wrong password")
+            await page.click("button[type=submit]")
+            await page.wait_for_selector("#error")
+            await page.fill("input[name=username]", "officer")
+            await page.fill("input[name=password]", "officer password 1")
+            await page.click("button[type=submit]")
+            await page.wait_for_selector("body[data-live='1']")
+
+            # The hit is published to Kafka only now: it must arrive live, by SSE.
+            await testing.produce(settings, codec, topics.CRIMES_REPORTED, [crime])
+            await testing.produce(settings, codec, topics.GPS_HITS, [hit])
+            item = page.locator(f"#item-{hit_id}")
+            await item.wait_for(timeout=20_000)
+            await item.click()
+            await page.wait_for_selector("svg.evidence-map")
+            svg = page.locator("svg.evidence-map")
+            assert await svg.get_attribute("data-fixes") == "6"
+            assert await page.locator("svg.evidence-map .crime").count() == 1
+            assert await page.locator("svg.evidence-map .scale-bar").count() == 1
+            colours = await page.locator("svg.evidence-map line.gap").evaluate_all(
+                "lines => lines.map(l => l.getAttribute('stroke'))")
+            assert colours == ["#2a9d3f", "#2a9d3f", "#e9a100", "#2a9d3f", "#d62828"]
+            await page.select_option("#qualify select[name=outcome]", "CONFIRMED")
+            await page.fill("#qualify textarea[name=reason]",
+                            "Trail passes the rear garden at the time of the burglary")
+            await page.click("#qualify button[type=submit]")
+            await page.wait_for_selector("#qualified")
+            ARTEFACTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(ARTEFACTS / "notifications-console.png"),
+                                  full_page=True)
+            await browser.close()
+        assert outside == [], f"the page loaded from elsewhere: {outside}"
+
+        confirmed = await events.wait_for(lambda seen: any(
+            r.value["type"] == "HIT_CONFIRMED" and r.value["details"].get("hit_id") == hit_id
+            for r in seen))
+        event = next(r.value for r in confirmed if r.value["type"] == "HIT_CONFIRMED"
+                     and r.value["details"].get("hit_id") == hit_id)
+        assert event["person_id"] == subject and event["details"]["confirmed_by"] == "officer"
+
+        # Unauthenticated: refused and audited.
+        async with http.get(f"{base}/api/hits/{hit_id}") as answer:
+            assert answer.status == 401
+        # Another force's officer: refused and audited, naming the person they asked about.
+        kent = await login(http, base, "kent", "kent password 12")
+        async with http.get(f"{base}/api/hits/{hit_id}", headers=kent) as answer:
+            assert answer.status == 403
+        async with http.get(f"{base}/console/hits/{hit_id}/map.svg", headers=kent) as answer:
+            assert answer.status == 403
+        # Probation of the right force sees the hit without location, and no map.
+        pdu = await login(http, base, "pdu", "probation password")
+        async with http.get(f"{base}/api/hits/{hit_id}", headers=pdu) as answer:
+            assert answer.status == 200
+            shown = await answer.json()
+            assert "fixes" not in shown["fields"] and not shown["map"]
+        async with http.get(f"{base}/console/hits/{hit_id}/map.svg", headers=pdu) as answer:
+            assert answer.status == 403
+
+        def refusals(seen: list[Any]) -> list[dict[str, Any]]:
+            return [r.value for r in seen if r.value["details"].get("outcome") == "REFUSED"
+                    and hit_id in r.value["details"].get("path", "")]
+
+        seen = await audits.wait_for(lambda seen: len(refusals(seen)) >= 4)
+        refused = [r.value for r in seen if r.value["details"].get("outcome") == "REFUSED"]
+        assert any(a["actor"] == "anonymous" and a["purpose"] == "refused: not logged in"
+                   and a["details"]["path"] == f"/api/hits/{hit_id}" for a in refused)
+        assert any(a["actor"] == "kent" and a["person_id"] == subject
+                   and a["details"]["status"] == "403" for a in refused)
+        assert any(a["actor"] == "officer" and a["purpose"] == "refused: login failed"
+                   for a in refused)
+        viewed = [r.value for r in seen if r.value["actor"] == "officer"
+                  and r.value["person_id"] == subject]
+        assert {a["action"] for a in viewed} >= {"VIEW", "ALTER"}
+        assert any(a["purpose"] == "hit evidence map" for a in viewed)
+    shot = ARTEFACTS / "notifications-console.png"
+    assert (await asyncio.to_thread(shot.stat)).st_size > 10_000
