@@ -21,7 +21,7 @@ from iomkit import topics
 from iomkit.audit import audit_record
 from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec
-from services.referrals import config, dossier, forms, lifecycle, pages, panel
+from services.referrals import config, dossier, forms, lifecycle, pages, panel, youth
 from services.referrals.dossier import Outputs
 
 service = Service("referrals")
@@ -88,7 +88,8 @@ async def dates_pass() -> None:
     tick = {"as_of": service.clock().isoformat()}
     ticked = 0
     for key, d in list(cases.items()):
-        if d and d.get("case") and d["case"]["state"] in dossier.OPEN_STATES:
+        if d and (d.get("youth") or (d.get("case") and d["case"]["state"] in
+                                      dossier.OPEN_STATES)):
             await service.send_json(TICKS, key, {**tick, "person_id": d["person_id"]})
             ticked += 1
     service.log.info("dates.checked", cases=ticked)
@@ -441,6 +442,29 @@ async def map_page(web: Any, request: Request) -> Response:
     if _wants_json(request):
         return web.json(doc)
     return _html(web, pages.map_pack(doc))
+
+
+# -- the quarterly Youth to Adult Transfer Panel -------------------------------------------------
+
+
+@app.page("/youth-transfer")
+async def youth_transfer_page(web: Any, request: Request) -> Response:
+    today = panel.uk_local_date(service.clock())
+    try:
+        when = request.query.get("date")
+        panel_date = date.fromisoformat(when) if when else youth.next_transfer_panel(
+            today - timedelta(days=1))
+    except ValueError as exc:
+        return web.json({"error": f"date: {exc}"}, status=400)
+    cases = [c for c in (dossier.youth_case(d) for d in _dossiers()) if c is not None]
+    listed = youth.candidates(cases, panel_date)
+    for case in listed:
+        await _audit(request, case.person_id, "CONSULT", "Youth to Adult Transfer Panel")
+    return web.json({"panel_date": panel_date.isoformat(), "candidates": [{
+        "person_id": c.person_id, "order_type": str(youth.disposal(c.order_type).name),
+        "order_end": c.order_end.isoformat(), "candidate_from":
+        youth.candidate_from(c).isoformat(), "liaison_from": youth.liaison_from(c).isoformat(),
+        "takeover_on": youth.takeover_on(c).isoformat()} for c in listed]})
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from services.referrals import lifecycle
+from services.referrals import lifecycle, youth
 from services.referrals.config import ReferralsSettings
 from services.referrals.eligibility import Assessment, Candidate, assess
 from services.referrals.intake import check_referral
@@ -271,6 +271,7 @@ def on_event(d: dict[str, Any], event: Mapping[str, Any], now: datetime,
     offence = f" ({event['offence']})" if event.get("offence") else ""
     _note(d, event["occurred_at"], "EVENT",
           f"{kind}{offence} from {event['source_agency']}", event["event_id"], settings)
+    _youth_facts(d, kind, event)
     case = case_of(d)
     if case is None or kind not in lifecycle.OFFENDER_EVENT_TYPES:
         return out
@@ -285,6 +286,69 @@ def on_event(d: dict[str, Any], event: Mapping[str, Any], now: datetime,
     _keep_case(d, new_case)
     _carry_out(d, actions, now, out, settings)
     return out
+
+
+def _youth_facts(d: dict[str, Any], kind: str, event: Mapping[str, Any]) -> None:
+    """A youth order as the YOT reports it: details order_type (a youth disposal),
+    order_end_date, management_passed_to_probation; a conviction's date."""
+    details = event.get("details") or {}
+    held = d.get("youth") or {}
+    if kind == "CONVICTED":
+        held["convicted_on"] = uk_local_date(event["occurred_at"]).isoformat()
+    if "order_type" in details:
+        youth.disposal(details["order_type"])  # an unknown order is refused, named
+        end = details.get("order_end_date")
+        if not end:
+            raise Refused("details.order_end_date: a youth order needs its end date")
+        held.update({
+            "order_type": details["order_type"], "order_end": date.fromisoformat(end).isoformat(),
+            "passed_to_probation": details.get("management_passed_to_probation", "")
+            .strip().lower() in ("true", "yes", "1"),
+            "convicted_on": details.get("conviction_date") or held.get("convicted_on")})
+    if held:
+        d["youth"] = held
+
+
+def youth_case(d: Mapping[str, Any]) -> youth.YouthCase | None:
+    facts, born = d.get("youth") or {}, (d["person"] or {}).get("date_of_birth")
+    if not facts.get("order_type") or not born:
+        return None
+    return youth.YouthCase(d["person_id"], date.fromisoformat(born), facts["order_type"],
+                           date.fromisoformat(facts["order_end"]),
+                           facts["passed_to_probation"], _day(facts.get("convicted_on")))
+
+
+def _youth_tick(d: dict[str, Any], now: datetime, out: Outputs,
+                settings: ReferralsSettings) -> None:
+    """Youth to adult transfer: the candidate list from 17y6m, liaison from 17y9m once
+    accepted, and IOM taking over management on the 18th birthday."""
+    case_y = youth_case(d)
+    if case_y is None or not youth.is_eligible(case_y):
+        return
+    today, adult = uk_local_date(now), youth.takeover_on(case_y)
+    case = case_of(d)
+    on_iom = case is not None and case.state in (CaseState.REGISTERED, CaseState.TRANSITION)
+    if youth.candidate_from(case_y) <= today < adult and not on_iom:
+        panel_on = youth.transfer_panel_for(case_y)
+        _alert(d, out, "YOUTH_TRANSFER_CANDIDATE", adult.isoformat(),
+               "on the Youth to Adult Transfer Panel's candidate list: 18 on "
+               f"{adult.isoformat()}", now,
+               {"takeover_on": adult.isoformat(),
+                "transfer_panel": panel_on.isoformat() if panel_on else "out of cycle"},
+               settings)
+    if not on_iom or case is None:
+        return
+    if youth.liaison_from(case_y) <= today < adult and not d["youth"].get("liaison"):
+        d["youth"]["liaison"] = today.isoformat()
+        _note(d, now, "NOTE", "liaison with the YOT starts (17 years 9 months): IOM takes "
+              f"over on {adult.isoformat()}", None, settings)
+    if today >= adult and not d["youth"].get("taken_over") and case.lead_officer:
+        d["youth"]["taken_over"] = today.isoformat()
+        change = youth.takeover_change(case_y, cohort=case.cohort, pathway=case.pathway,
+                                       lead_officer=case.lead_officer)
+        out.cohort_changes.append(change)
+        _note(d, now, "COHORT_CHANGE", f"LEAD_OFFICER_CHANGED: {change['reason']}", None,
+              settings)
 
 
 def on_grade(d: dict[str, Any], grade: Mapping[str, Any], settings: ReferralsSettings) -> None:
@@ -366,14 +430,14 @@ def on_tick(d: dict[str, Any], now: datetime, settings: ReferralsSettings) -> Ou
     """Dates passing: transition, de-registration at the licence end, overdue reviews."""
     out = Outputs()
     case = case_of(d)
-    if case is None:
-        return out
     today = uk_local_date(now)
-    new_case, actions = lifecycle.apply(case, lifecycle.TICK, today,
-                                        transition_weeks=settings.transition_weeks)
-    if new_case != case:
-        _keep_case(d, new_case)
-    _carry_out(d, actions, now, out, settings)
+    if case is not None:
+        new_case, actions = lifecycle.apply(case, lifecycle.TICK, today,
+                                            transition_weeks=settings.transition_weeks)
+        if new_case != case:
+            _keep_case(d, new_case)
+        _carry_out(d, actions, now, out, settings)
+    _youth_tick(d, now, out, settings)
     review = review_status(d, today, settings)
     if review is not None and review["overdue"]:
         _alert(d, out, "REVIEW_OVERDUE", review["due"],

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
+from services.referrals.youth import add_months, birthday
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +153,32 @@ async def test_referral_to_deregistration(settings, codec, start_service) -> Non
         assert "licence completed" in report["deregistration_rationale"]
         transitions = of("TRANSITION_STARTED")(changes.seen)
         assert len(transitions) == 1, "the tick must open the transition once"
+
+
+async def test_a_youth_at_17y7m_is_on_the_transfer_candidate_list(
+    settings, codec, start_service
+) -> None:
+    pid = f"P-YOT-{uuid.uuid4().hex[:8]}"
+    today = datetime.now(UTC).date()
+    born = add_months(today, -18 * 12) + timedelta(days=150)  # about 17y7m
+    order_end = add_months(born, 19 * 12)
+    young = {**person(pid, None), "date_of_birth": born, "under_statutory_supervision": True}
+    sentenced = {"event_id": uuid.uuid4().hex, "person_id": pid, "type": "SENTENCED_COMMUNITY",
+                 "occurred_at": datetime.now(UTC), "source_agency": "YOT", "offence": None,
+                 "details": {"order_type": "YOUTH_REHABILITATION_ORDER",
+                             "order_end_date": order_end.isoformat(),
+                             "management_passed_to_probation": "true"}}
+    await testing.produce(settings, codec, topics.PEOPLE, [young])
+    await testing.produce(settings, codec, topics.OFFENDER_EVENTS, [sentenced])
+    service = start_service("referrals", IOM_REFERRALS_TICK_INTERVAL_S="1")
+    async with (testing.Reader(settings, codec, topics.CASE_ALERTS.name) as alerts,
+                aiohttp.ClientSession() as http):
+        found = await alerts.wait_for(lambda seen: [
+            r.value for r in seen
+            if r.value["person_id"] == pid and r.value["kind"] == "YOUTH_TRANSFER_CANDIDATE"])
+        alert = next(r.value for r in found if r.value["person_id"] == pid)
+        takeover = alert["details"]["takeover_on"]
+        assert takeover == birthday(born, 18).isoformat()
+        listing = await get_json(
+            http, f"http://127.0.0.1:{service.port}/youth-transfer?date={today.isoformat()}")
+        assert pid in [c["person_id"] for c in listing["candidates"]]

@@ -186,3 +186,54 @@ def test_the_assessment_uses_the_current_grade():
     dossier.on_person(d2, person(under_statutory_supervision=False), NOW)
     advice = dossier.assessment(d2, {**referral(), "reason": "domestic abuse perpetrator"}, RS)
     assert advice is not None and advice.cohort == "FREE"
+
+
+def young(born: date, order_end: date) -> dict:
+    d = dossier.new("P-1")
+    dossier.on_person(d, person(date_of_birth=born), NOW)
+    sentenced = event("SENTENCED_COMMUNITY", datetime(2026, 1, 5, tzinfo=UTC),
+                      order_type="YOUTH_REHABILITATION_ORDER",
+                      order_end_date=order_end.isoformat(),
+                      management_passed_to_probation="true")
+    dossier.on_event(d, sentenced, NOW, RS)
+    return d
+
+
+def at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+def test_a_leap_day_youth_is_a_candidate_from_17y6m_and_iom_takes_over_on_1_march():
+    d = young(date(2008, 2, 29), date(2027, 12, 31))
+    assert dossier.on_tick(d, at(date(2025, 8, 28)), RS).alerts == []  # a day too early
+    out = dossier.on_tick(d, at(date(2025, 8, 29)), RS)
+    assert [a["kind"] for a in out.alerts] == ["YOUTH_TRANSFER_CANDIDATE"]
+    assert out.alerts[0]["details"]["takeover_on"] == "2026-03-01"  # a common year
+    assert dossier.on_tick(d, at(date(2025, 9, 1)), RS).alerts == []  # once
+    # Accepted onto IOM at the transfer panel: liaison from 17y9m, takeover at 18.
+    dossier.on_referral(d, referral(at=at(date(2025, 10, 1))), at(date(2025, 10, 1)), RS)
+    dossier.on_decision(d, decision(at=at(date(2025, 10, 6))), at(date(2025, 10, 6)), RS)
+    dossier.on_tick(d, at(date(2025, 11, 28)), RS)
+    assert "liaison" not in d["youth"]
+    dossier.on_tick(d, at(date(2025, 11, 29)), RS)
+    assert d["youth"]["liaison"] == "2025-11-29"
+    assert dossier.on_tick(d, at(date(2026, 2, 28)), RS).cohort_changes == []
+    out = dossier.on_tick(d, at(date(2026, 3, 1)), RS)
+    assert [(c["change"], c["lead_officer"]) for c in out.cohort_changes] == [
+        ("LEAD_OFFICER_CHANGED", "OM Jones")]
+    assert dossier.on_tick(d, at(date(2026, 3, 2)), RS).cohort_changes == []
+
+
+def test_a_youth_with_under_3_months_left_at_18_is_never_a_candidate():
+    d = young(date(2008, 6, 15), date(2026, 9, 14))  # 18 on 2026-06-15: 2 months 30 days
+    assert dossier.on_tick(d, at(date(2026, 1, 10)), RS).alerts == []
+
+
+def test_an_unknown_youth_order_or_one_without_an_end_date_is_refused():
+    d = dossier.new("P-1")
+    with pytest.raises(ValueError, match="order_type"):
+        dossier.on_event(d, event("SENTENCED_COMMUNITY", NOW, order_type="ASBO",
+                                  order_end_date="2027-01-01"), NOW, RS)
+    with pytest.raises(Refused, match="order_end_date"):
+        dossier.on_event(d, event("SENTENCED_COMMUNITY", NOW,
+                                  order_type="YOUTH_REHABILITATION_ORDER"), NOW, RS)
