@@ -127,6 +127,10 @@ def main() -> int:
                 say(f"created topic {state.name} ({state.partitions} partitions)")
         env = broker.env()
         env["PYTHONUNBUFFERED"] = "1"
+        # The demo's webhook secrets (services/notifications/subscriptions.toml names them);
+        # a deployment sets its own.
+        for name in ("HAMPSHIRE_POLICE", "SOUTHAMPTON_PDU", "SOUTHAMPTON_HOUSING"):
+            env.setdefault(f"IOM_NOTIFY_SECRET_{name}", f"demo-only-secret-{name.lower()}")
         for name in SERVICES:
             service = ServiceProcess(name, env, logs / f"{name}.log", settings.port_of(name))
             service.start()
