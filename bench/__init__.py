@@ -16,6 +16,7 @@ SUITES: dict[str, str] = {
     "foundation": "bench.foundation",
     "risk": "bench.risk",
     "gps": "bench.gps",
+    "notifications": "bench.notifications",
 }
 
 

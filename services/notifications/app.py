@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from aiohttp import web as aioweb
 from faust.web import Request, View
+from prometheus_client import Counter, Histogram
 
 from iomkit import kafka, topics
 from iomkit.audit import audit_record
@@ -74,6 +75,12 @@ ready = {name: asyncio.Event() for name in ("people", "cohort", "notifications")
 for _name, _event in ready.items():
     service.require_ready(_name, _event)
 COOKIE = "tc_session"
+# Labels are recipients and states, never people.
+STATES = Counter("iom_notifications_total", "Notification state changes, by recipient and "
+                 "state", ["recipient", "state"])
+DELIVERY_SECONDS = Histogram(
+    "iom_notification_delivery_seconds", "Created to delivered, by recipient", ["recipient"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
 
 
 # -- delivery ----------------------------------------------------------------------------
@@ -81,6 +88,10 @@ COOKIE = "tc_session"
 
 async def publish_state(notification: dict[str, Any]) -> None:
     await service.publish(topics.NOTIFICATIONS, notification)
+    STATES.labels(notification["recipient"], notification["state"]).inc()
+    if notification["state"] == "DELIVERED":
+        DELIVERY_SECONDS.labels(notification["recipient"]).observe(
+            (notification["updated_at"] - notification["created_at"]).total_seconds())
 
 
 async def delivered(notification: dict[str, Any]) -> None:
@@ -116,6 +127,7 @@ async def create(notification: dict[str, Any], context: Context) -> None:
     """Record the notification (PENDING) before it is sent: iom.notifications is the
     outbox's durable log, from which a restarted worker resumes (follow_notifications)."""
     await service.publish(topics.NOTIFICATIONS, notification, cause=context)
+    STATES.labels(notification["recipient"], "PENDING").inc()
     outbox.put(notification)
 
 
@@ -403,6 +415,18 @@ class ConsolePage(View):
         return html(pages.console(session.user, nonce), nonce)
 
 
+stopping = asyncio.Event()
+
+
+@app.on_before_shutdown.connect
+async def shutting_down(app: Any, **kwargs: Any) -> None:
+    """Open event streams end before the web server stops (it waits for them), and
+    undelivered notifications stay PENDING/RETRYING on the topic for the next start."""
+    stopping.set()
+    await outbox.close()
+    await webhook.close()
+
+
 @app.page("/console/events")
 class ConsoleEvents(View):
     """Server-sent events: the user's recent cards, then each change as it happens."""
@@ -418,22 +442,29 @@ class ConsoleEvents(View):
             "X-Accel-Buffering": "no"})
         await response.prepare(request)
         queue = board.listen()
+        stop_streams = asyncio.ensure_future(stopping.wait())
         try:
             for item in list(board.visible(session.user))[-self.RECENT:]:
                 await self.send(response, session, item)
             await response.write(sse("ready", {"user": session.user.username}))
             while sessions.get(session.token) is not None:
-                try:
-                    item_id = await asyncio.wait_for(queue.get(), 15.0)
-                except TimeoutError:
+                getting = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getting, stop_streams}, timeout=15.0,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if getting not in done:
+                    getting.cancel()
+                    if stop_streams in done:
+                        break  # the worker is stopping: let the web server close at once
                     await response.write(b": keep-alive\n\n")
                     continue
+                item_id = getting.result()
                 item = board.items.get(item_id)
                 if item is not None and board.may_see(session.user, item):
                     await self.send(response, session, item)
         except (ConnectionResetError, RuntimeError):
             pass  # the browser went away
         finally:
+            stop_streams.cancel()
             board.leave(queue)
         return response
 
