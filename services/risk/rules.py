@@ -16,6 +16,9 @@ OFFENDER_EVENT_TYPES = frozenset({
     "APPOINTMENT_ATTENDED", "DRUG_TEST_POSITIVE", "DRUG_TEST_NEGATIVE", "ACCOMMODATION_LOST",
     "ACCOMMODATION_SECURED", "EMPLOYMENT_STARTED", "EMPLOYMENT_ENDED",
     "INTERVENTION_COMPLETED", "INTELLIGENCE_RECEIVED", "HIT_CONFIRMED", "OTHER",
+    # Added for through-the-gate work (schema version 2); a rules file may use them.
+    "PRISON_RECEPTION", "SENTENCE_PLAN_AGREED", "RELEASE_DATE_SET", "CLASSIFICATION_CHANGED",
+    "RELEASED", "SASH_OPENED", "SASH_CLOSED", "SELF_HARM_REPORTED",
 })
 # Inputs that are not OffenderEvents but move grades: a zone breach, an unconfirmed hit.
 PSEUDO_EVENT_TYPES = frozenset({"ZONE_BREACH", "GPS_HIT"})
