@@ -11,7 +11,9 @@ Runs as one worker: the pages read the local table (thousands of people, low rat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+import hashlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,7 +23,18 @@ from iomkit import topics
 from iomkit.audit import audit_record
 from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec
-from services.referrals import config, dossier, forms, lifecycle, pages, panel, youth
+from services.referrals import (
+    carepages,
+    casework,
+    config,
+    dossier,
+    forms,
+    lifecycle,
+    pages,
+    panel,
+    youth,
+)
+from services.referrals.care import CareError
 from services.referrals.dossier import Outputs
 
 service = Service("referrals")
@@ -59,16 +72,21 @@ async def person_record(record: Any, context: Context) -> None:
                          outcome=value["outcome"])
     elif topic == topics.OFFENDER_EVENTS.name:
         out = dossier.on_event(d, value, now, rs)
+        casework.on_event(d, value, now, out, rs)
     elif topic == topics.RISK_GRADES.name:
-        dossier.on_grade(d, value, rs)
+        if dossier.on_grade(d, value, rs):
+            casework.on_grade(d, value["rag"], value.get("previous_rag"), now, out, rs)
     elif topic == topics.GPS_HITS.name:
         dossier.on_hit(d, value, rs)
     elif topic == topics.ZONE_BREACHES.name:
         dossier.on_breach(d, value, rs)
     elif topic == COMMANDS.name and value.get("command") == "review":
         dossier.on_review(d, value, now, rs)
+    elif topic == COMMANDS.name:
+        casework.command(d, value, now, out, rs)
     elif topic == TICKS.name:
         out = dossier.on_tick(d, now, rs)
+        casework.on_tick(d, now, out, rs)
     else:
         raise ValueError(f"{topic}: unknown command {value.get('command')!r}")
     # Outputs first: a crash before the table write replays this record, and the outputs'
@@ -88,8 +106,8 @@ async def dates_pass() -> None:
     tick = {"as_of": service.clock().isoformat()}
     ticked = 0
     for key, d in list(cases.items()):
-        if d and (d.get("youth") or (d.get("case") and d["case"]["state"] in
-                                      dossier.OPEN_STATES)):
+        if d and (d.get("youth") or d.get("care") or (
+                d.get("case") and d["case"]["state"] in dossier.OPEN_STATES)):
             await service.send_json(TICKS, key, {**tick, "person_id": d["person_id"]})
             ticked += 1
     service.log.info("dates.checked", cases=ticked)
@@ -213,7 +231,7 @@ async def report_json(web: Any, request: Request, person_id: str) -> Response:
     if d is None:
         return web.json({"error": f"no IOM record for person {person_id}"}, status=404)
     await _audit(request, person_id, "VIEW", "management report")
-    return web.json(dossier.report(d, service.clock(), rs))
+    return web.json(_report(d))
 
 
 @app.page("/people/{person_id}/report")
@@ -222,7 +240,13 @@ async def report_page(web: Any, request: Request, person_id: str) -> Response:
     if d is None:
         return _html(web, pages.not_found(f"an IOM record for person {person_id}"), 404)
     await _audit(request, person_id, "VIEW", "management report")
-    return _html(web, pages.report(dossier.report(d, service.clock(), rs)))
+    doc = _report(d)
+    return _html(web, pages.report(doc, carepages.care_sections(doc)))
+
+
+def _report(d: dict[str, Any]) -> dict[str, Any]:
+    now = service.clock()
+    return {**dossier.report(d, now, rs), "care": casework.view(d, now)}
 
 
 @app.page("/people/{person_id}/reviews")
@@ -257,6 +281,111 @@ class Reviews(View):
             return self.json({"status": "recorded", "report": f"/people/{person_id}/report"},
                              status=202)
         return _see_other(self, f"/people/{person_id}/report")
+
+
+# -- needs, plan and through the gate ------------------------------------------------------------
+
+
+async def _care_command(view: View, request: Request, person_id: str,
+                        build: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+    """Check a change on a copy of the person's dossier (errors name the field), then put
+    it on the commands topic for the agent to apply in order."""
+    as_json = request.content_type == "application/json"
+    d = cases.get(person_id.encode())
+    try:
+        if d is None:
+            raise CareError("person_id", f"no IOM record for person {person_id}")
+        data = await _form(request)
+        command = {"person_id": person_id, **build(data)}
+        casework.command(copy.deepcopy(d), command, service.clock(), Outputs(), rs)
+    except (CareError, forms.FieldErrors, KeyError) as exc:
+        fields = (exc.errors if isinstance(exc, forms.FieldErrors) else
+                  {exc.field: exc.reason} if isinstance(exc, CareError) else
+                  {str(exc.args[0]): "is required"})
+        if as_json:
+            return view.json({"error": "refused", "fields": fields}, status=422)
+        return view.html(pages.refused(422, "; ".join(f"{k}: {v}" for k, v in
+                                                      fields.items())), status=422)
+    await service.send_json(COMMANDS, person_id.encode(), command)
+    await _audit(request, person_id, "ALTER", command["command"].replace("_", " "))
+    if as_json:
+        return view.json({"status": "accepted", "report": f"/people/{person_id}/report"},
+                         status=202)
+    return _see_other(view, f"/people/{person_id}/report")
+
+
+def _needs_command(data: dict[str, Any]) -> dict[str, Any]:
+    found = data.get("needs")
+    if found is None:  # the form: level_<NEED> and evidence_<NEED> per need
+        found = {k[len("level_"):]: {"level": v, "evidence": data.get(
+            f"evidence_{k[len('level_'):]}", "")} for k, v in data.items()
+            if k.startswith("level_") and v}
+    return {"command": "assess_needs", "needs": found, "assessed_by": data["assessed_by"],
+            "assessed_on": data.get("assessed_on") or service.clock().date().isoformat()}
+
+
+def _action_command(data: dict[str, Any]) -> dict[str, Any]:
+    action_id = data.get("action_id") or hashlib.sha256(
+        f"{data.get('need')}|{data.get('description')}|{data.get('due')}".encode()
+    ).hexdigest()[:16]
+    return {"command": "add_action", "action_id": action_id, **{
+        k: data.get(k) for k in ("need", "pathway", "partner_agency", "description", "due",
+                                 "agreed_by")}}
+
+
+@app.page("/people/{person_id}/needs")
+class Needs(View):
+    async def post(self, request: Request, person_id: str) -> Response:
+        return await _care_command(self, request, person_id, _needs_command)
+
+
+@app.page("/people/{person_id}/plan/actions")
+class PlanActions(View):
+    async def post(self, request: Request, person_id: str) -> Response:
+        return await _care_command(self, request, person_id, _action_command)
+
+
+@app.page("/people/{person_id}/plan/actions/{action_id}/outcome")
+class ActionOutcome(View):
+    async def post(self, request: Request, person_id: str, action_id: str) -> Response:
+        return await _care_command(self, request, person_id, lambda data: {
+            "command": "record_outcome", "action_id": action_id, "outcome": data["outcome"],
+            "on": data.get("on") or service.clock().date().isoformat()})
+
+
+@app.page("/people/{person_id}/plan/reviews")
+class PlanReviews(View):
+    async def post(self, request: Request, person_id: str) -> Response:
+        return await _care_command(self, request, person_id, lambda data: {
+            "command": "review_plan", "reviewed_by": data["reviewed_by"],
+            "reviewed_on": data.get("reviewed_on") or service.clock().date().isoformat(),
+            "next_review": data.get("next_review") or None})
+
+
+@app.page("/people/{person_id}/checklist/{item}")
+class ChecklistItem(View):
+    async def post(self, request: Request, person_id: str, item: str) -> Response:
+        return await _care_command(self, request, person_id, lambda data: {
+            "command": "mark_item", "item": item, "status": data["status"], "by": data["by"],
+            "on": data.get("on") or service.clock().date().isoformat()})
+
+
+@app.page("/people/{person_id}/pathway")
+class Pathway(View):
+    async def post(self, request: Request, person_id: str) -> Response:
+        return await _care_command(self, request, person_id, lambda data: {
+            "command": "change_pathway", "pathway": data["pathway"], "reason": data["reason"]})
+
+
+@app.page("/agencies/{agency}/actions")
+async def agency_actions_page(web: Any, request: Request, agency: str) -> Response:
+    actions = casework.agency_actions(list(_dossiers()), agency)
+    for person_id in sorted({a["person_id"] for a in actions}):
+        await _audit(request, person_id, "DISCLOSE", "partner's plan actions",
+                     {"agency": agency})
+    if _wants_json(request):
+        return web.json({"agency": agency, "actions": actions})
+    return _html(web, carepages.my_actions(agency, actions))
 
 
 # -- the MACC panel -------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ class ReferralsSettings(BaseSettings):
                                   "before the licence end date")
     review_days: int = Field(28, ge=1, description="days between supervisor reviews")
     red_review_days: int = Field(14, ge=1, description="days between reviews while RED")
+    checklist_weeks: int = Field(12, ge=0, le=104, description="the pre-release checklist "
+                                 "opens this long before release")
     map_interval_days: int = Field(7, ge=1, description="days between MAP meetings")
     timeline_limit: int = Field(500, ge=10, description="timeline entries kept per person")
 

@@ -351,10 +351,11 @@ def _youth_tick(d: dict[str, Any], now: datetime, out: Outputs,
               settings)
 
 
-def on_grade(d: dict[str, Any], grade: Mapping[str, Any], settings: ReferralsSettings) -> None:
+def on_grade(d: dict[str, Any], grade: Mapping[str, Any], settings: ReferralsSettings) -> bool:
+    """Keep the newest grade; False for an older or repeated revision."""
     held = d["grade"]
     if held is not None and held.get("revision", 0) >= (grade.get("revision") or 0) > 0:
-        return  # an older or repeated revision
+        return False
     d["grade"] = {"rag": grade["rag"], "previous_rag": grade.get("previous_rag"),
                   "reasons": list(grade.get("reasons") or []),
                   "static_score": grade.get("static_score"),
@@ -367,6 +368,7 @@ def on_grade(d: dict[str, Any], grade: Mapping[str, Any], settings: ReferralsSet
         d["grade_changes"].append({"rag": grade["rag"], "previous_rag": grade.get("previous_rag"),
                                    "graded_on": uk_local_date(grade["graded_at"]).isoformat()})
         del d["grade_changes"][:-50]
+    return True
 
 
 def on_hit(d: dict[str, Any], hit: Mapping[str, Any], settings: ReferralsSettings) -> None:

@@ -473,8 +473,10 @@ def _summary(doc: Mapping[str, Any]) -> str:
     )
 
 
-def report(doc: Mapping[str, Any]) -> str:
-    """The bespoke management report of one person (seed 003), with the review form."""
+def report(doc: Mapping[str, Any], extra: str = "") -> str:
+    """The bespoke management report of one person (seed 003), with the review form.
+
+    ``extra`` is further sections (escaped HTML) placed after the supervisor reviews."""
     person = doc.get("person_id")
     rationale = doc.get("deregistration_rationale")
     deregistration = (
@@ -489,7 +491,7 @@ def report(doc: Mapping[str, Any]) -> str:
         "This report as JSON</a></p>"
         f"{_summary(doc)}{deregistration}{_grade(doc.get('grade'))}"
         f"<section><h2>Supervisor reviews</h2>{_review_due(doc.get('review'))}"
-        f"{_reviews(doc.get('reviews') or ())}{_review_form(person)}</section>"
+        f"{_reviews(doc.get('reviews') or ())}{_review_form(person)}</section>{extra}"
         f"<section><h2>Referrals</h2>{_referrals(doc.get('referrals') or ())}</section>"
         f"<section><h2>Timeline</h2>{_timeline(doc.get('timeline') or ())}</section>"
     )
