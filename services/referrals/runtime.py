@@ -1,0 +1,27 @@
+"""The referrals service's Faust app, settings, internal topics and table: shared by the
+agents (app.py) and the pages (web*.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from iomkit.service import Service
+from iomkit.topics import TopicSpec
+from services.referrals import config
+
+service = Service("referrals")
+app = service.app
+settings = service.settings
+rs = config.load()
+
+COMMANDS = TopicSpec("throughcare-referrals-commands", "person_id", None)  # from the pages
+TICKS = TopicSpec("throughcare-referrals-ticks", "person_id", None)  # dates passing
+cases = service.table("cases", help="person_id -> the person's dossier")
+
+
+def dossiers() -> Iterator[dict[str, Any]]:
+    """Every dossier this worker holds (one worker holds them all: see app.py)."""
+    for _, d in list(cases.items()):
+        if d:
+            yield d

@@ -1,0 +1,183 @@
+"""Pages of one person: the referral form and intake, the management report and its
+supervisor reviews. Helpers shared by the other page modules."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from faust.web import Request, Response, View
+
+from iomkit import topics
+from iomkit.audit import audit_record
+from services.referrals import (
+    carepages,
+    casework,
+    dossier,
+    forms,
+    pages,
+)
+from services.referrals.runtime import COMMANDS, app, cases, dossiers, rs, service
+
+
+def wants_json(request: Request) -> bool:
+    return request.query.get("format") == "json" or \
+        "application/json" in request.headers.get("Accept", "")
+
+
+async def read_form(request: Request) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        body = await request.json()
+        if not isinstance(body, dict):
+            raise forms.FieldErrors({"body": "expected a JSON object"})
+        return body
+    return dict(await request.post())
+
+
+async def audit(request: Request, person_id: str | None, action: str, purpose: str,
+                 details: dict[str, str] | None = None) -> None:
+    await service.publish(topics.AUDIT, audit_record(
+        service=service.name, actor=request.headers.get("X-IOM-User", "anonymous"),
+        action=action, purpose=request.query.get("purpose", purpose), person_id=person_id,
+        at=datetime.now(UTC), details={"path": str(request.path), **(details or {})}))
+
+
+def html_page(web: Any, text: str, status: int = 200) -> Response:
+    return web.html(text, status=status)
+
+
+def see_other(view: View, location: str) -> Response:
+    """After a form POST, the browser goes to the page that shows the result."""
+    return view.html(f'<a href="{location}">{location}</a>', status=303,
+                     headers={"Location": location})
+
+
+# -- referral intake ------------------------------------------------------------------------------
+
+
+@app.page("/referrals/new")
+async def referral_form(web: Any, request: Request) -> Response:
+    return html_page(web, pages.referral_form())
+
+
+@app.page("/referrals")
+class Referrals(View):
+    """POST a referral (JSON, or the HTML form). Errors name the field; a person with an open
+    referral is refused with a pointer to it."""
+
+    async def get(self, request: Request) -> Response:
+        return self.html(pages.referral_form())
+
+    async def post(self, request: Request) -> Response:
+        as_json = request.content_type == "application/json"
+        now = service.clock()
+        data: dict[str, Any] = {}
+        try:
+            data = await read_form(request)
+            referral_id = forms.referral_id_for(str(data.get("person_id", "")), now,
+                                                str(data.get("referrer", "")))
+            referral = forms.referral_from_input(data, referral_id=referral_id,
+                                                 submitted_at=now)
+        except (forms.FieldErrors, ValueError) as exc:
+            errors = exc.errors if isinstance(exc, forms.FieldErrors) else {"body": str(exc)}
+            if as_json:
+                return self.json({"error": "invalid referral", "fields": errors}, status=422)
+            values = {k: str(v) for k, v in data.items()}
+            return self.html(pages.referral_form(values, errors), status=422)
+        d = cases.get(referral["person_id"].encode())
+        open_id = d and d.get("open_referral")
+        if open_id:
+            existing = d["referrals"][open_id]
+            if as_json:
+                return self.json({"error": f"person {referral['person_id']} already has open "
+                                  f"referral {open_id}", "existing": f"/referrals/{open_id}"},
+                                 status=409)
+            return self.html(pages.duplicate_referral(existing), status=409)
+        await service.publish(topics.REFERRALS, referral)
+        await audit(request, referral["person_id"], "COLLECT", "referral to IOM",
+                     {"referral_id": referral_id})
+        service.log.info("referral.submitted", referral_id=referral_id)
+        assessment = dossier.assessment(d, referral, rs) if d else None
+        advice = None if assessment is None else {"cohort": assessment.cohort,
+                                                  "reasons": list(assessment.reasons)}
+        if as_json:
+            return self.json({"referral_id": referral_id, "status": "submitted",
+                              "assessment": advice,
+                              "report": f"/people/{referral['person_id']}/report"},
+                             status=201)
+        return self.html(pages.referral_received(
+            {**referral, "submitted_at": now.isoformat()}, advice), status=201)
+
+
+@app.page("/referrals/{referral_id}")
+async def referral_view(web: Any, request: Request, referral_id: str) -> Response:
+    for d in dossiers():
+        if referral_id in d["referrals"]:
+            await audit(request, d["person_id"], "VIEW", "referral",
+                         {"referral_id": referral_id})
+            return web.json({"person_id": d["person_id"], **d["referrals"][referral_id],
+                             "report": f"/people/{d['person_id']}/report"})
+    return web.json({"error": f"no referral {referral_id}"}, status=404)
+
+
+# -- the management report ----------------------------------------------------------------------
+
+
+@app.page("/people/{person_id}/report.json")
+async def report_json(web: Any, request: Request, person_id: str) -> Response:
+    d = cases.get(person_id.encode())
+    if d is None:
+        return web.json({"error": f"no IOM record for person {person_id}"}, status=404)
+    await audit(request, person_id, "VIEW", "management report")
+    return web.json(_report(d))
+
+
+@app.page("/people/{person_id}/report")
+async def report_page(web: Any, request: Request, person_id: str) -> Response:
+    d = cases.get(person_id.encode())
+    if d is None:
+        return html_page(web, pages.not_found(f"an IOM record for person {person_id}"), 404)
+    await audit(request, person_id, "VIEW", "management report")
+    doc = _report(d)
+    return html_page(web, pages.report(doc, carepages.care_sections(doc)))
+
+
+def _report(d: dict[str, Any]) -> dict[str, Any]:
+    now = service.clock()
+    return {**dossier.report(d, now, rs), "care": casework.view(d, now)}
+
+
+@app.page("/people/{person_id}/reviews")
+class Reviews(View):
+    """A supervisor's review of the management report, with the finding."""
+
+    async def post(self, request: Request, person_id: str) -> Response:
+        as_json = request.content_type == "application/json"
+        try:
+            review = forms.review_from_input(await read_form(request))
+        except forms.FieldErrors as exc:
+            if as_json:
+                return self.json({"error": "invalid review", "fields": exc.errors}, status=422)
+            return self.html(pages.refused(422, str(exc)), status=422)
+        d = cases.get(person_id.encode())
+        case = d and d.get("case")
+        if not case or case["state"] not in dossier.OPEN_STATES:
+            why = f"person {person_id} is not on IOM: no management report to review"
+            if as_json:
+                return self.json({"error": why}, status=409)
+            return self.html(pages.refused(409, why), status=409)
+        if review.get("reviewed_on") and review["reviewed_on"] > service.clock().date():
+            if as_json:
+                return self.json({"error": "invalid review", "fields": {
+                    "reviewed_on": "is in the future"}}, status=422)
+            return self.html(pages.refused(422, "reviewed_on: is in the future"), status=422)
+        command = {"command": "review", "person_id": person_id, **{
+            k: (v.isoformat() if isinstance(v, date) else v) for k, v in review.items()}}
+        await service.send_json(COMMANDS, person_id.encode(), command)
+        await audit(request, person_id, "ALTER", "supervisor review")
+        if as_json:
+            return self.json({"status": "recorded", "report": f"/people/{person_id}/report"},
+                             status=202)
+        return see_other(self, f"/people/{person_id}/report")
+
+

@@ -1,0 +1,228 @@
+"""Pages across the cohort: the MACC panel agenda and decisions, the weekly MAP pack and
+the Youth to Adult Transfer Panel list."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from faust.web import Request, Response, View
+
+from iomkit import topics
+from services.referrals import (
+    dossier,
+    forms,
+    lifecycle,
+    pages,
+    panel,
+    youth,
+)
+from services.referrals.runtime import app, dossiers, rs, service
+from services.referrals.web import audit, html_page, read_form, see_other, wants_json
+
+# -- the MACC panel -------------------------------------------------------------------------------
+
+
+def _agenda(force: str, panel_date: date) -> dict[str, Any]:
+    referrals, decisions, assessments, grades = [], [], {}, {}
+    for d in dossiers():
+        if not d["referrals"] or d["person"] is None:
+            continue
+        for r in d["referrals"].values():
+            referrals.append({**r, "person_id": d["person_id"],
+                              "submitted_at": datetime.fromisoformat(r["submitted_at"])})
+        for x in d["decisions"]:
+            decisions.append({**x, "panel_date": date.fromisoformat(x["panel_date"])})
+        open_referral = d["referrals"].get(d["open_referral"]) if d["open_referral"] else None
+        advice = dossier.assessment(d, open_referral, rs)
+        if advice is not None:
+            assessments[d["person_id"]] = advice
+        if d["grade"]:
+            grades[d["person_id"]] = d["grade"]
+    items = panel.agenda(referrals, decisions, assessments, grades, panel_date, force=force)
+    return {"force": force, "panel_date": panel_date.isoformat(), "items": [{
+        "referral": {**item.referral, "submitted_at": item.referral["submitted_at"].isoformat()},
+        "urgent": item.urgent,
+        "assessment": None if item.assessment is None else {
+            "cohort": item.assessment.cohort, "reasons": list(item.assessment.reasons)},
+        "rag": item.rag, "grade_reasons": list(item.grade_reasons),
+        "deferred_on": [x.isoformat() for x in item.deferred_on]} for item in items]}
+
+
+@app.page("/panel")
+async def agenda_page(web: Any, request: Request) -> Response:
+    force = request.query.get("force", "")
+    if not force:
+        return web.json({"error": "force: give the force whose panel this is"}, status=400)
+    today = panel.uk_local_date(service.clock())
+    try:
+        when = request.query.get("date")
+        panel_date = date.fromisoformat(when) if when else panel.next_panel(
+            rs.panel_rule_of(force), today - timedelta(days=1))
+    except ValueError as exc:
+        return web.json({"error": f"date: {exc}"}, status=400)
+    doc = _agenda(force, panel_date)
+    for item in doc["items"]:
+        await audit(request, item["referral"]["person_id"], "CONSULT", "MACC panel agenda")
+    if wants_json(request):
+        return web.json(doc)
+    return html_page(web, pages.agenda(doc))
+
+
+@app.page("/panel/decisions")
+class Decisions(View):
+    """Record a MACC panel decision (or an out-of-cycle one for an urgent referral)."""
+
+    async def post(self, request: Request) -> Response:
+        as_json = request.content_type == "application/json"
+        now = service.clock()
+        try:
+            data = await read_form(request)
+            if not data.get("panel_date"):  # out of cycle: decided today
+                data["panel_date"] = panel.uk_local_date(now).isoformat()
+            fields = forms.decision_from_input(data)
+            found = next((d for d in dossiers()
+                          if fields["referral_id"] in d["referrals"]), None)
+            if found is None:
+                raise forms.FieldErrors({"referral_id": "no such referral"})
+            referral = {**found["referrals"][fields["referral_id"]],
+                        "person_id": found["person_id"]}
+            if referral["status"] in panel.FINAL_OUTCOMES:
+                raise forms.FieldErrors(
+                    {"referral_id": f"already decided: {referral['status']}"})
+            if referral.get("urgent") and fields["panel_date"] > panel.uk_local_date(now):
+                # Urgent referrals are decided out of cycle, on the day.
+                fields["panel_date"] = panel.uk_local_date(now)
+            decided = panel.decide(
+                referral, outcome=fields["outcome"],
+                panel_date=fields["panel_date"],
+                decided_at=now, cohort=fields.get("cohort"), pathway=fields.get("pathway"),
+                lead_officer=fields.get("lead_officer"), rationale=fields.get("rationale"))
+        except forms.FieldErrors as exc:
+            if as_json:
+                return self.json({"error": "invalid decision", "fields": exc.errors},
+                                 status=422)
+            return self.html(pages.refused(422, str(exc)), status=422)
+        except panel.DecisionError as exc:
+            if as_json:
+                return self.json({"error": "invalid decision",
+                                  "fields": {exc.field: exc.message}}, status=422)
+            return self.html(pages.refused(422, str(exc)), status=422)
+        await service.publish(topics.PANEL_DECISIONS, decided.decision)
+        await audit(request, referral["person_id"], "ALTER", "MACC panel decision",
+                     {"decision_id": decided.decision["decision_id"]})
+        report = f"/people/{referral['person_id']}/report"
+        if as_json:
+            return self.json({"decision_id": decided.decision["decision_id"],
+                              "outcome": decided.decision["outcome"], "report": report},
+                             status=201)
+        return see_other(self, report)
+
+
+# -- the weekly MAP meeting -----------------------------------------------------------------------
+
+
+def _map_pack(since: date, today: date, force: str | None) -> dict[str, Any]:
+    members, changes, incidents = [], [], {"HIT": [], "BREACH": []}
+    reviews: dict[str, str | None] = {}
+    for d in dossiers():
+        case, person = d["case"], d["person"] or {}
+        if not case or case["state"] not in dossier.OPEN_STATES or not case["registered_on"]:
+            continue
+        if force and person.get("force", "").casefold() != force.casefold():
+            continue
+        review = dossier.review_status(d, today, rs)
+        reviews[d["person_id"]] = review and review["due"]
+        members.append(lifecycle.CohortMember(
+            d["person_id"], person.get("force") or "unknown",
+            lifecycle.CaseState(case["state"]), date.fromisoformat(case["registered_on"]),
+            (d["grade"] or {}).get("rag"), dossier._day(case["licence_end"]),
+            dossier._day(d["reviews"][-1]["reviewed_on"]) if d["reviews"] else None,
+            case["lead_officer"]))
+        changes += [lifecycle.GradeChange(d["person_id"], g["rag"], g["previous_rag"],
+                                          date.fromisoformat(g["graded_on"]))
+                    for g in d["grade_changes"]]
+        for i in d["incidents"]:
+            incidents[i["kind"]].append(lifecycle.Incident(
+                d["person_id"], i["incident_id"], i["ref"], date.fromisoformat(i["detected_on"])))
+    pack = lifecycle.map_pack_changes(
+        since, today, members, changes, incidents["HIT"], incidents["BREACH"],
+        ending_weeks=rs.transition_weeks, review_days=rs.review_days,
+        red_review_days=rs.red_review_days)
+    forces = sorted({m.force for m in members})
+    order = lifecycle.GRADE_ORDER
+
+    def of(force_name: str, items: list[Any]) -> list[Any]:
+        by_person = {m.person_id: m for m in members}
+        return [i for i in items if by_person[i.person_id].force == force_name]
+
+    return {"since": since.isoformat(), "until": today.isoformat(), "forces": [{
+        "force": f,
+        "cohort": [{"person_id": m.person_id, "rag": m.rag, "state": str(m.state),
+                    "lead_officer": m.lead_officer,
+                    "licence_end": dossier._iso(m.licence_end),
+                    "review_due": reviews.get(m.person_id)}
+                   for m in sorted((m for m in members if m.force == f),
+                                   key=lambda m: (order.get(m.rag, 3), m.person_id))],
+        "changes": {
+            "new_reds": [{"person_id": c.person_id, "previous_rag": c.previous_rag,
+                          "graded_on": c.graded_on.isoformat()} for c in of(f, pack.new_reds)],
+            "hits": [_incident(i) for i in of(f, pack.hits)],
+            "breaches": [_incident(i) for i in of(f, pack.breaches)],
+            "new_registrations": [{"person_id": m.person_id,
+                                   "registered_on": m.registered_on.isoformat(),
+                                   "lead_officer": m.lead_officer}
+                                  for m in of(f, pack.new_registrations)],
+            "licences_ending": [{"person_id": m.person_id,
+                                 "licence_end": dossier._iso(m.licence_end)}
+                                for m in of(f, pack.licences_ending)],
+            "overdue_reviews": [{"person_id": m.person_id,
+                                 "review_due": reviews.get(m.person_id)}
+                                for m in of(f, pack.overdue_reviews)],
+        }} for f in forces]}
+
+
+def _incident(i: lifecycle.Incident) -> dict[str, Any]:
+    return {"person_id": i.person_id, "incident_id": i.incident_id, "ref": i.ref,
+            "detected_on": i.detected_on.isoformat()}
+
+
+@app.page("/map")
+async def map_page(web: Any, request: Request) -> Response:
+    today = panel.uk_local_date(service.clock())
+    try:
+        since_text = request.query.get("since")
+        since = date.fromisoformat(since_text) if since_text else today - timedelta(
+            days=rs.map_interval_days)
+        doc = _map_pack(since, today, request.query.get("force"))
+    except ValueError as exc:
+        return web.json({"error": f"since: {exc}"}, status=400)
+    for f in doc["forces"]:
+        for member in f["cohort"]:
+            await audit(request, member["person_id"], "CONSULT", "weekly MAP meeting pack")
+    if wants_json(request):
+        return web.json(doc)
+    return html_page(web, pages.map_pack(doc))
+
+
+# -- the quarterly Youth to Adult Transfer Panel -------------------------------------------------
+
+
+@app.page("/youth-transfer")
+async def youth_transfer_page(web: Any, request: Request) -> Response:
+    today = panel.uk_local_date(service.clock())
+    try:
+        when = request.query.get("date")
+        panel_date = date.fromisoformat(when) if when else youth.next_transfer_panel(
+            today - timedelta(days=1))
+    except ValueError as exc:
+        return web.json({"error": f"date: {exc}"}, status=400)
+    cases = [c for c in (dossier.youth_case(d) for d in dossiers()) if c is not None]
+    listed = youth.candidates(cases, panel_date)
+    for case in listed:
+        await audit(request, case.person_id, "CONSULT", "Youth to Adult Transfer Panel")
+    return web.json({"panel_date": panel_date.isoformat(), "candidates": [{
+        "person_id": c.person_id, "order_type": str(youth.disposal(c.order_type).name),
+        "order_end": c.order_end.isoformat(), "candidate_from":
+        youth.candidate_from(c).isoformat(), "liaison_from": youth.liaison_from(c).isoformat(),
+        "takeover_on": youth.takeover_on(c).isoformat()} for c in listed]})
