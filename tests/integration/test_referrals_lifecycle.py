@@ -120,6 +120,13 @@ async def test_referral_to_deregistration(settings, codec, start_service) -> Non
 
         report = await until(graded)
         assert report["lead_officer"] == "OM Ada Jones"
+
+        # A crash: a new worker on a new machine rebuilds every dossier from Kafka.
+        service.kill()
+        service = start_service("referrals", IOM_REFERRALS_TICK_INTERVAL_S="1")
+        base = f"http://127.0.0.1:{service.port}"
+        report = await until(graded)
+        assert report["state"] == "REGISTERED" and report["lead_officer"] == "OM Ada Jones"
         assert any(e["kind"] == "GRADE" and "RED" in e["summary"] for e in report["timeline"])
         assert report["review"]["interval_days"] == 14
 
