@@ -24,7 +24,11 @@ ZONE_BREACH = "ZONE_BREACH"
 TAG_ALERT = "TAG_ALERT"
 GRADE_CHANGE = "GRADE_CHANGE"
 CASE_KINDS = ("URGENT_REFERRAL", "REVIEW_OVERDUE", "TRANSITION_OPENED", "FURTHER_SUPPORT",
-              "YOUTH_TRANSFER_CANDIDATE")
+              "YOUTH_TRANSFER_CANDIDATE", "CHECKLIST_OPENED", "RELEASE_HANDOVER",
+              "RELEASE_ITEMS_UNREADY", "SASH", "PLAN_REVIEW_DUE")
+# Case alerts carrying health information (substance misuse and health needs, suicide and
+# self-harm): only for roles whose agreement allows health information, never partners.
+HEALTH_KINDS = frozenset({"RELEASE_HANDOVER", "SASH"})
 KINDS = (HIT, HIT_WITHDRAWN, ZONE_BREACH, TAG_ALERT, GRADE_CHANGE, *CASE_KINDS)
 
 # Fields that say where a person was: never for a role without a need for them.
@@ -53,7 +57,8 @@ _POLICE: dict[str, tuple[str, ...]] = {
 
 FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     POLICE: _POLICE,
-    CENTRAL: _POLICE,
+    # the central processing team works the tag data: no health information
+    CENTRAL: {kind: f for kind, f in _POLICE.items() if kind not in HEALTH_KINDS},
     PROBATION: {
         HIT: ("hit_id", "revision", "status", "crime_ref", "offence", "person_id",
               "nearest_fix_at", "detected_at", *_CONTEXT),
@@ -71,6 +76,9 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
                               *_CONTEXT),
         "FURTHER_SUPPORT": ("alert_id", "person_id", "kind", "summary", "raised_at",
                             *_CONTEXT),
+        # accommodation on release is theirs to arrange; which other items, and how ready
+        # they are, is not theirs to know
+        "CHECKLIST_OPENED": ("alert_id", "person_id", "kind", "raised_at", *_CONTEXT),
     },
 }
 

@@ -7,6 +7,7 @@ import pytest
 from services.notifications.minimise import (
     CASE_KINDS,
     FIELDS,
+    HEALTH_KINDS,
     KINDS,
     LOCATION_FIELDS,
     ROLES,
@@ -37,8 +38,9 @@ EXPECTED_HIT = {
                   "nearest_fix_at", "detected_at", "force", "lead_officer"},
 }
 EXPECTED_KINDS = {
-    "POLICE": set(KINDS), "CENTRAL": set(KINDS), "PROBATION": set(KINDS),
-    "PARTNER_HOUSING": {"GRADE_CHANGE", "TRANSITION_OPENED", "FURTHER_SUPPORT"},
+    "POLICE": set(KINDS), "CENTRAL": set(KINDS) - HEALTH_KINDS, "PROBATION": set(KINDS),
+    "PARTNER_HOUSING": {"GRADE_CHANGE", "TRANSITION_OPENED", "FURTHER_SUPPORT",
+                        "CHECKLIST_OPENED"},
 }
 
 
@@ -88,3 +90,18 @@ def test_missing_field_is_a_bug_not_a_smaller_payload() -> None:
     del record["fixes"]
     with pytest.raises(KeyError, match="fixes"):
         minimise("POLICE", "HIT", record, CONTEXT)
+
+
+@pytest.mark.parametrize("kind", sorted(HEALTH_KINDS))
+def test_health_information_reaches_only_roles_whose_agreement_allows_it(kind: str) -> None:
+    from services.referrals.gate import may_share_health
+    for role in ROLES:
+        assert allows(role, kind) == may_share_health(role), role
+    assert not allows("PARTNER_HOUSING", kind)
+
+
+def test_a_partner_learns_the_checklist_opened_but_not_its_items_or_readiness() -> None:
+    sent = minimise("PARTNER_HOUSING", "CHECKLIST_OPENED", RECORDS["CHECKLIST_OPENED"],
+                    CONTEXT)
+    assert "details" not in sent and "summary" not in sent
+    assert not allows("PARTNER_HOUSING", "RELEASE_ITEMS_UNREADY")
