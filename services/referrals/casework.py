@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 from services.referrals import gate, needs, plans
-from services.referrals.care import CareError
+from services.referrals.care import CareError, iso
 from services.referrals.config import ReferralsSettings
-from services.referrals.dossier import Outputs, _alert, _note, case_of
+from services.referrals.dossier import Outputs, case_of, note, raise_alert
 from services.referrals.panel import uk_local_date
 
 # Events that show the person is serving a neighbourhood-crime licence (tag eligible).
@@ -90,7 +90,7 @@ def on_event(d: dict[str, Any], event: Mapping[str, Any], now: datetime, out: Ou
         c["gate"] = gate.on_sash(g, kind, on)
         if kind != gate.SASH_CLOSED:
             where = "in custody" if kind == gate.SASH_OPENED else "in the community"
-            _alert(d, out, "SASH", f"{kind}|{on.isoformat()}",
+            raise_alert(d, out, "SASH", f"{kind}|{on.isoformat()}",
                    f"suicide and self-harm concern {where}: contact the Offender Manager now",
                    now, {"event": kind, "on": on.isoformat(), "health_information": "true"},
                    settings)
@@ -100,7 +100,7 @@ def _checklist_opened(d: dict[str, Any], now: datetime, out: Outputs,
                       settings: ReferralsSettings) -> None:
     g = care(d)["gate"]
     items = ", ".join(g["checklist"]["items"])
-    _alert(d, out, "CHECKLIST_OPENED", f"{g['received_on']}|{g['release_date']}",
+    raise_alert(d, out, "CHECKLIST_OPENED", f"{g['received_on']}|{g['release_date']}",
            f"pre-release checklist opened: release {g['release_date']} ({items})", now,
            {"release_date": str(g["release_date"]), "items": items}, settings)
 
@@ -113,15 +113,15 @@ def _released(d: dict[str, Any], unready: list[str], now: datetime, out: Outputs
     if officer:
         payload = gate.handover(c["needs"], c["plan"], d.get("grade"), officer,
                                 gate_state=c["gate"])
-        _alert(d, out, "RELEASE_HANDOVER", str(released),
+        raise_alert(d, out, "RELEASE_HANDOVER", str(released),
                f"released {released}: handover of needs, plan and risk grade to {officer}",
                now, {"handover": json.dumps(payload, sort_keys=True, default=str),
                      "health_information": "true"}, settings)
     else:
-        _note(d, now, "NOTE", f"released {released}: no lead officer to hand over to", None,
+        note(d, now, "NOTE", f"released {released}: no lead officer to hand over to", None,
               settings)
     if unready:
-        _alert(d, out, "RELEASE_ITEMS_UNREADY", str(released),
+        raise_alert(d, out, "RELEASE_ITEMS_UNREADY", str(released),
                f"released {released} with checklist items not ready: {', '.join(unready)}",
                now, {"unready_items": ", ".join(unready)}, settings)
 
@@ -134,7 +134,7 @@ def on_grade(d: dict[str, Any], rag: str, previous: str | None, now: datetime, o
         return
     c["plan"], review_now = plans.on_grade(c["plan"], rag, previous, uk_local_date(now))
     if review_now:
-        _alert(d, out, "PLAN_REVIEW_DUE", f"rise|{c['plan']['review_now_since']}",
+        raise_alert(d, out, "PLAN_REVIEW_DUE", f"rise|{c['plan']['review_now_since']}",
                f"grade rose to {rag}: the intervention plan needs review now", now,
                {"rag": rag, "previous_rag": str(previous)}, settings)
 
@@ -153,7 +153,7 @@ def on_tick(d: dict[str, Any], now: datetime, out: Outputs, settings: ReferralsS
         rag = (d.get("grade") or {}).get("rag")
         due = plans.review_due(c["plan"], rag, today)
         if today > due:
-            _alert(d, out, "PLAN_REVIEW_DUE", f"due|{due.isoformat()}",
+            raise_alert(d, out, "PLAN_REVIEW_DUE", f"due|{due.isoformat()}",
                    f"intervention plan review due {due.isoformat()} is overdue", now,
                    {"due": due.isoformat()}, settings)
 
@@ -171,7 +171,7 @@ def command(d: dict[str, Any], cmd: Mapping[str, Any], now: datetime, out: Outpu
     if name == "assess_needs":
         c["needs"] = needs.assess(c["needs"], needs=cmd["needs"], assessed_by=cmd["assessed_by"],
                                   assessed_on=_iso_day(cmd, "assessed_on"), today=today)
-        _note(d, now, "NOTE", f"needs assessed by {cmd['assessed_by']}", None, settings)
+        note(d, now, "NOTE", f"needs assessed by {cmd['assessed_by']}", None, settings)
     elif name == "add_action":
         plan = _plan(d, today)
         c["plan"] = plans.add_action(
@@ -179,7 +179,7 @@ def command(d: dict[str, Any], cmd: Mapping[str, Any], now: datetime, out: Outpu
             partner_agency=cmd["partner_agency"], description=cmd["description"],
             due=_iso_day(cmd, "due"), agreed_by=cmd.get("agreed_by"),
             lead_officer=_lead_officer(d), today=today)
-        _note(d, now, "NOTE", f"plan action agreed: {cmd['description']} "
+        note(d, now, "NOTE", f"plan action agreed: {cmd['description']} "
               f"({cmd['partner_agency']})", cmd["action_id"], settings)
     elif name == "record_outcome":
         c["plan"] = plans.record_outcome(_plan(d, today), cmd["action_id"], cmd["outcome"],
@@ -189,7 +189,7 @@ def command(d: dict[str, Any], cmd: Mapping[str, Any], now: datetime, out: Outpu
         c["plan"] = plans.record_review(
             _plan(d, today), cmd["reviewed_by"], _iso_day(cmd, "reviewed_on"), today,
             next_review=date.fromisoformat(next_review) if next_review else None)
-        _note(d, now, "REVIEW", f"plan reviewed by {cmd['reviewed_by']}", None, settings)
+        note(d, now, "REVIEW", f"plan reviewed by {cmd['reviewed_by']}", None, settings)
     elif name == "mark_item":
         c["gate"] = gate.mark_item(c["gate"], cmd["item"], cmd["status"], cmd["by"],
                                    _iso_day(cmd, "on"))
@@ -203,7 +203,7 @@ def command(d: dict[str, Any], cmd: Mapping[str, Any], now: datetime, out: Outpu
             cmd["pathway"], cmd["reason"], today)
         d["case"]["pathway"] = cmd["pathway"]
         out.cohort_changes.append(change)
-        _note(d, now, "COHORT_CHANGE", f"PATHWAY_CHANGED: {change['reason']}", None, settings)
+        note(d, now, "COHORT_CHANGE", f"PATHWAY_CHANGED: {change['reason']}", None, settings)
     else:
         raise CareError("command", f"unknown command {name!r}")
 
@@ -235,14 +235,10 @@ def view(d: Mapping[str, Any], now: datetime) -> dict[str, Any]:
             "review_now_since": plan["review_now_since"]},
         "gate": {"received_on": g["received_on"], "release_date": g["release_date"],
                  "released_on": g["released_on"], "checklist": g["checklist"],
-                 "checklist_opens": _iso(gate.checklist_opens(g)),
+                 "checklist_opens": iso(gate.checklist_opens(g)),
                  "unready_on_release": g["unready_on_release"]},
         "sash": gate.sash_flag(g),
     }
-
-
-def _iso(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def agency_actions(dossiers: list[Mapping[str, Any]], agency: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from services.referrals import lifecycle, youth
+from services.referrals.care import day, iso
 from services.referrals.config import ReferralsSettings
 from services.referrals.eligibility import Assessment, Candidate, assess
 from services.referrals.intake import check_referral
@@ -46,15 +47,7 @@ def new(person_id: str) -> dict[str, Any]:
             "deregistration_rationale": None}
 
 
-def _iso(value: date | datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _day(value: str | None) -> date | None:
-    return None if value is None else date.fromisoformat(value[:10])
-
-
-def _note(d: dict[str, Any], at: datetime, kind: str, summary: str, ref: str | None,
+def note(d: dict[str, Any], at: datetime, kind: str, summary: str, ref: str | None,
           settings: ReferralsSettings) -> None:
     entry = {"at": at.astimezone(UTC).isoformat(), "kind": kind, "summary": summary, "ref": ref}
     if entry in d["timeline"]:
@@ -68,7 +61,7 @@ def alert_id(person_id: str, kind: str, subject: str) -> str:
     return hashlib.sha256(f"{person_id}|{kind}|{subject}".encode()).hexdigest()[:32]
 
 
-def _alert(d: dict[str, Any], out: Outputs, kind: str, subject: str, summary: str,
+def raise_alert(d: dict[str, Any], out: Outputs, kind: str, subject: str, summary: str,
            now: datetime, details: dict[str, str], settings: ReferralsSettings) -> None:
     identifier = alert_id(d["person_id"], kind, subject)
     if identifier in d["alerts"]:
@@ -79,7 +72,7 @@ def _alert(d: dict[str, Any], out: Outputs, kind: str, subject: str, summary: st
         "alert_id": identifier, "person_id": d["person_id"], "kind": kind,
         "force": (d["person"] or {}).get("force") or "unknown", "summary": summary,
         "lead_officer": case.get("lead_officer"), "raised_at": now, "details": details})
-    _note(d, now, "ALERT", summary, identifier, settings)
+    note(d, now, "ALERT", summary, identifier, settings)
 
 
 # -- the case, as the lifecycle module sees it ------------------------------------------------
@@ -90,15 +83,15 @@ def case_of(d: Mapping[str, Any]) -> Case | None:
     if c is None:
         return None
     return Case(d["person_id"], CaseState(c["state"]), c["cohort"], c["pathway"],
-                c["lead_officer"], _day(c["licence_end"]), _day(c["suspended_on"]),
-                _day(c["released_on"]))
+                c["lead_officer"], day(c["licence_end"]), day(c["suspended_on"]),
+                day(c["released_on"]))
 
 
 def _keep_case(d: dict[str, Any], case: Case, registered_on: str | None = None) -> None:
     held = d["case"] or {}
     d["case"] = {"state": str(case.state), "cohort": case.cohort, "pathway": case.pathway,
-                 "lead_officer": case.lead_officer, "licence_end": _iso(case.licence_end),
-                 "suspended_on": _iso(case.suspended_on), "released_on": _iso(case.released_on),
+                 "lead_officer": case.lead_officer, "licence_end": iso(case.licence_end),
+                 "suspended_on": iso(case.suspended_on), "released_on": iso(case.released_on),
                  "registered_on": registered_on or held.get("registered_on"),
                  "last_tick": held.get("last_tick")}
 
@@ -110,31 +103,31 @@ def _carry_out(d: dict[str, Any], actions: list[lifecycle.Action], now: datetime
             assert action.cohort_change is not None
             change = action.cohort_change
             out.cohort_changes.append(change)
-            _note(d, now, "COHORT_CHANGE", f"{change['change']}: {change['reason']}", None,
+            note(d, now, "COHORT_CHANGE", f"{change['change']}: {change['reason']}", None,
                   settings)
             if change["change"] == "DEREGISTERED":
                 d["deregistration_rationale"] = change["reason"]
             elif change["change"] == "TRANSITION_STARTED":
-                _alert(d, out, "TRANSITION_OPENED", change["effective_at"].date().isoformat(),
+                raise_alert(d, out, "TRANSITION_OPENED", change["effective_at"].date().isoformat(),
                        "transition plan opened: licence ends "
                        f"{(d['case'] or {}).get('licence_end')}", now,
                        {"licence_end_date": str((d["case"] or {}).get("licence_end"))},
                        settings)
         elif action.kind is lifecycle.ActionKind.NEW_REFERRAL_PROMPT:
-            _note(d, now, "NOTE", action.message, None, settings)
+            note(d, now, "NOTE", action.message, None, settings)
             case = d["case"] or {}
-            _alert(d, out, "FURTHER_SUPPORT", str(case.get("released_on")),
+            raise_alert(d, out, "FURTHER_SUPPORT", str(case.get("released_on")),
                    "released after imprisonment while on IOM: offer further support "
                    "(new referral)", now, {}, settings)
         else:
-            _note(d, now, "NOTE", action.message, None, settings)
+            note(d, now, "NOTE", action.message, None, settings)
 
 
 # -- inputs -------------------------------------------------------------------------------------
 
 
 def on_person(d: dict[str, Any], person: Mapping[str, Any], now: datetime) -> None:
-    d["person"] = {k: (_iso(v) if isinstance(v, date) else v) for k, v in person.items()}
+    d["person"] = {k: (iso(v) if isinstance(v, date) else v) for k, v in person.items()}
     case = case_of(d)
     end = person.get("licence_end_date")
     if case is not None and end is not None and case.state is not CaseState.DEREGISTERED:
@@ -196,11 +189,11 @@ def on_referral(d: dict[str, Any], referral: Mapping[str, Any], now: datetime,
         _keep_case(d, Case(d["person_id"], CaseState.REFERRED, referral["proposed_cohort"]))
         d["case"]["registered_on"] = None
     urgency = "urgent " if referral["urgent"] else ""
-    _note(d, referral["submitted_at"], "REFERRAL",
+    note(d, referral["submitted_at"], "REFERRAL",
           f"{urgency}referral by {referral['referring_agency']} proposing "
           f"{referral['proposed_cohort']}", rid, settings)
     if referral["urgent"]:
-        _alert(d, out, "URGENT_REFERRAL", rid,
+        raise_alert(d, out, "URGENT_REFERRAL", rid,
                "urgent referral: an out-of-cycle panel decision is needed", now,
                {"referral_id": rid, "referring_agency": referral["referring_agency"]},
                settings)
@@ -224,10 +217,10 @@ def on_decision(d: dict[str, Any], decision: Mapping[str, Any], now: datetime,
         "decision_id": decision["decision_id"], "referral_id": rid,
         "outcome": decision["outcome"], "cohort": decision["cohort"],
         "pathway": decision["pathway"], "lead_officer": decision["lead_officer"],
-        "rationale": decision["rationale"], "panel_date": _iso(decision["panel_date"]),
+        "rationale": decision["rationale"], "panel_date": iso(decision["panel_date"]),
         "decided_at": decision["decided_at"].astimezone(UTC).isoformat()})
     referral["status"] = decision["outcome"]
-    _note(d, decision["decided_at"], "DECISION",
+    note(d, decision["decided_at"], "DECISION",
           f"panel {decision['outcome']}: {decision['rationale']}", decision["decision_id"],
           settings)
     if decision["outcome"] == "DEFERRED":
@@ -244,7 +237,7 @@ def on_decision(d: dict[str, Any], decision: Mapping[str, Any], now: datetime,
         return out
     if case is None or case.state is not CaseState.REFERRED:
         raise Refused(f"an accepted referral needs a referred person, not {case and case.state}")
-    end = _day((d["person"] or {}).get("licence_end_date"))
+    end = day((d["person"] or {}).get("licence_end_date"))
     registered = Case(d["person_id"], CaseState.REGISTERED, decision["cohort"],
                       decision["pathway"], decision["lead_officer"], end)
     _keep_case(d, registered, registered_on=uk_local_date(decision["decided_at"]).isoformat())
@@ -253,10 +246,10 @@ def on_decision(d: dict[str, Any], decision: Mapping[str, Any], now: datetime,
               "cohort": decision["cohort"], "pathway": decision["pathway"],
               "lead_officer": decision["lead_officer"],
               "reason": f"Accepted by panel decision {decision['decision_id']} on "
-                        f"{_iso(decision['panel_date'])}.",
+                        f"{iso(decision['panel_date'])}.",
               "effective_at": decision["decided_at"]}
     out.cohort_changes.append(change)
-    _note(d, decision["decided_at"], "COHORT_CHANGE",
+    note(d, decision["decided_at"], "COHORT_CHANGE",
           f"REGISTERED: {decision['cohort']}, {decision['pathway']}, lead officer "
           f"{decision['lead_officer']}", decision["decision_id"], settings)
     return out
@@ -269,7 +262,7 @@ def on_event(d: dict[str, Any], event: Mapping[str, Any], now: datetime,
     out = Outputs()
     kind = event["type"]
     offence = f" ({event['offence']})" if event.get("offence") else ""
-    _note(d, event["occurred_at"], "EVENT",
+    note(d, event["occurred_at"], "EVENT",
           f"{kind}{offence} from {event['source_agency']}", event["event_id"], settings)
     _youth_facts(d, kind, event)
     case = case_of(d)
@@ -315,7 +308,7 @@ def youth_case(d: Mapping[str, Any]) -> youth.YouthCase | None:
         return None
     return youth.YouthCase(d["person_id"], date.fromisoformat(born), facts["order_type"],
                            date.fromisoformat(facts["order_end"]),
-                           facts["passed_to_probation"], _day(facts.get("convicted_on")))
+                           facts["passed_to_probation"], day(facts.get("convicted_on")))
 
 
 def _youth_tick(d: dict[str, Any], now: datetime, out: Outputs,
@@ -330,7 +323,7 @@ def _youth_tick(d: dict[str, Any], now: datetime, out: Outputs,
     on_iom = case is not None and case.state in (CaseState.REGISTERED, CaseState.TRANSITION)
     if youth.candidate_from(case_y) <= today < adult and not on_iom:
         panel_on = youth.transfer_panel_for(case_y)
-        _alert(d, out, "YOUTH_TRANSFER_CANDIDATE", adult.isoformat(),
+        raise_alert(d, out, "YOUTH_TRANSFER_CANDIDATE", adult.isoformat(),
                "on the Youth to Adult Transfer Panel's candidate list: 18 on "
                f"{adult.isoformat()}", now,
                {"takeover_on": adult.isoformat(),
@@ -340,14 +333,14 @@ def _youth_tick(d: dict[str, Any], now: datetime, out: Outputs,
         return
     if youth.liaison_from(case_y) <= today < adult and not d["youth"].get("liaison"):
         d["youth"]["liaison"] = today.isoformat()
-        _note(d, now, "NOTE", "liaison with the YOT starts (17 years 9 months): IOM takes "
+        note(d, now, "NOTE", "liaison with the YOT starts (17 years 9 months): IOM takes "
               f"over on {adult.isoformat()}", None, settings)
     if today >= adult and not d["youth"].get("taken_over") and case.lead_officer:
         d["youth"]["taken_over"] = today.isoformat()
         change = youth.takeover_change(case_y, cohort=case.cohort, pathway=case.pathway,
                                        lead_officer=case.lead_officer)
         out.cohort_changes.append(change)
-        _note(d, now, "COHORT_CHANGE", f"LEAD_OFFICER_CHANGED: {change['reason']}", None,
+        note(d, now, "COHORT_CHANGE", f"LEAD_OFFICER_CHANGED: {change['reason']}", None,
               settings)
 
 
@@ -363,7 +356,7 @@ def on_grade(d: dict[str, Any], grade: Mapping[str, Any], settings: ReferralsSet
                   "graded_at": grade["graded_at"].astimezone(UTC).isoformat()}
     if grade.get("changed") or held is None:
         previous = grade.get("previous_rag") or "none"
-        _note(d, grade["graded_at"], "GRADE", f"graded {grade['rag']} (was {previous}): "
+        note(d, grade["graded_at"], "GRADE", f"graded {grade['rag']} (was {previous}): "
               f"{'; '.join((grade.get('reasons') or [])[:2])}", None, settings)
         d["grade_changes"].append({"rag": grade["rag"], "previous_rag": grade.get("previous_rag"),
                                    "graded_on": uk_local_date(grade["graded_at"]).isoformat()})
@@ -377,7 +370,7 @@ def on_hit(d: dict[str, Any], hit: Mapping[str, Any], settings: ReferralsSetting
         return  # the first revision is the news; later ones refine the evidence
     d["incidents"].append({"kind": "HIT", "incident_id": hit["hit_id"], "ref": hit["crime_ref"],
                            "detected_on": uk_local_date(hit["detected_at"]).isoformat()})
-    _note(d, hit["detected_at"], "HIT",
+    note(d, hit["detected_at"], "HIT",
           f"GPS hit: near {hit['offence']} {hit['crime_ref']} "
           f"({round(hit['distance_m'])} m)", hit["hit_id"], settings)
 
@@ -388,7 +381,7 @@ def on_breach(d: dict[str, Any], breach: Mapping[str, Any], settings: ReferralsS
     d["incidents"].append({"kind": "BREACH", "incident_id": breach["breach_id"],
                            "ref": breach["zone_id"],
                            "detected_on": uk_local_date(breach["detected_at"]).isoformat()})
-    _note(d, breach["detected_at"], "BREACH",
+    note(d, breach["detected_at"], "BREACH",
           f"zone breach: {breach['kind']} of zone {breach['zone_id']}", breach["breach_id"],
           settings)
 
@@ -408,7 +401,7 @@ def on_review(d: dict[str, Any], review: Mapping[str, Any], now: datetime,
         return
     d["reviews"].append(entry)
     d["reviews"].sort(key=lambda r: r["reviewed_on"])
-    _note(d, now, "REVIEW", f"supervisor review by {review['supervisor']}: "
+    note(d, now, "REVIEW", f"supervisor review by {review['supervisor']}: "
           f"{review['finding']}", None, settings)
 
 
@@ -418,7 +411,7 @@ def review_status(d: Mapping[str, Any], today: date,
     if case is None or case["state"] not in OPEN_STATES or not case.get("registered_on"):
         return None
     registered = date.fromisoformat(case["registered_on"])
-    last = _day(d["reviews"][-1]["reviewed_on"]) if d["reviews"] else None
+    last = day(d["reviews"][-1]["reviewed_on"]) if d["reviews"] else None
     rag = (d["grade"] or {}).get("rag")
     rag = rag if rag in lifecycle.RAGS else None
     due = lifecycle.review_due(last, registered, rag, max(today, registered),
@@ -442,7 +435,7 @@ def on_tick(d: dict[str, Any], now: datetime, settings: ReferralsSettings) -> Ou
     _youth_tick(d, now, out, settings)
     review = review_status(d, today, settings)
     if review is not None and review["overdue"]:
-        _alert(d, out, "REVIEW_OVERDUE", review["due"],
+        raise_alert(d, out, "REVIEW_OVERDUE", review["due"],
                f"supervisor review due {review['due']} is overdue", now,
                {"due": review["due"]}, settings)
     return out
@@ -455,14 +448,14 @@ def report(d: Mapping[str, Any], now: datetime, settings: ReferralsSettings) -> 
     """The bespoke management report: one timeline, the named Offender Manager, reviews."""
     today = uk_local_date(now)
     case = d["case"] or {}
-    end = _day(case.get("licence_end"))
+    end = day(case.get("licence_end"))
     opens = lifecycle.transition_opens(end, settings.transition_weeks)
     return {
         "person_id": d["person_id"], "force": (d["person"] or {}).get("force"),
         "state": case.get("state"), "cohort": case.get("cohort"),
         "pathway": case.get("pathway"), "lead_officer": case.get("lead_officer"),
-        "registered_on": case.get("registered_on"), "licence_end": _iso(end),
-        "transition_opens": _iso(opens), "grade": d["grade"],
+        "registered_on": case.get("registered_on"), "licence_end": iso(end),
+        "transition_opens": iso(opens), "grade": d["grade"],
         "review": review_status(d, today, settings), "reviews": list(d["reviews"]),
         "deregistration_rationale": d["deregistration_rationale"],
         "referrals": [{k: r[k] for k in ("referral_id", "status", "proposed_cohort",

@@ -17,6 +17,7 @@ from services.referrals import (
     panel,
     youth,
 )
+from services.referrals.care import day, iso
 from services.referrals.runtime import app, dossiers, rs, service
 from services.referrals.web import audit, html_page, read_form, see_other, wants_json
 
@@ -136,8 +137,8 @@ def _map_pack(since: date, today: date, force: str | None) -> dict[str, Any]:
         members.append(lifecycle.CohortMember(
             d["person_id"], person.get("force") or "unknown",
             lifecycle.CaseState(case["state"]), date.fromisoformat(case["registered_on"]),
-            (d["grade"] or {}).get("rag"), dossier._day(case["licence_end"]),
-            dossier._day(d["reviews"][-1]["reviewed_on"]) if d["reviews"] else None,
+            (d["grade"] or {}).get("rag"), day(case["licence_end"]),
+            day(d["reviews"][-1]["reviewed_on"]) if d["reviews"] else None,
             case["lead_officer"]))
         changes += [lifecycle.GradeChange(d["person_id"], g["rag"], g["previous_rag"],
                                           date.fromisoformat(g["graded_on"]))
@@ -160,7 +161,7 @@ def _map_pack(since: date, today: date, force: str | None) -> dict[str, Any]:
         "force": f,
         "cohort": [{"person_id": m.person_id, "rag": m.rag, "state": str(m.state),
                     "lead_officer": m.lead_officer,
-                    "licence_end": dossier._iso(m.licence_end),
+                    "licence_end": iso(m.licence_end),
                     "review_due": reviews.get(m.person_id)}
                    for m in sorted((m for m in members if m.force == f),
                                    key=lambda m: (order.get(m.rag, 3), m.person_id))],
@@ -174,7 +175,7 @@ def _map_pack(since: date, today: date, force: str | None) -> dict[str, Any]:
                                    "lead_officer": m.lead_officer}
                                   for m in of(f, pack.new_registrations)],
             "licences_ending": [{"person_id": m.person_id,
-                                 "licence_end": dossier._iso(m.licence_end)}
+                                 "licence_end": iso(m.licence_end)}
                                 for m in of(f, pack.licences_ending)],
             "overdue_reviews": [{"person_id": m.person_id,
                                  "review_due": reviews.get(m.person_id)}
