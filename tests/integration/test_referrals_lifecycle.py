@@ -121,6 +121,16 @@ async def test_referral_to_deregistration(settings, codec, start_service) -> Non
         report = await until(graded)
         assert report["lead_officer"] == "OM Ada Jones"
 
+        # The weekly MAP pack: on the cohort, RED first, a new registration and a new RED.
+        pack = await get_json(http, f"{base}/map?force=Hampshire&format=json")
+        force = next(f for f in pack["forces"] if f["force"] == "Hampshire")
+        member = next(m for m in force["cohort"] if m["person_id"] == pid)
+        assert member["rag"] == "RED" and member["lead_officer"] == "OM Ada Jones"
+        assert force["cohort"].index(member) <= [m["rag"] for m in force["cohort"]].count("RED")
+        assert pid in [r["person_id"] for r in force["changes"]["new_registrations"]]
+        assert pid in [r["person_id"] for r in force["changes"]["new_reds"]]
+        assert pid in [r["person_id"] for r in force["changes"]["licences_ending"]]
+
         # A crash: a new worker on a new machine rebuilds every dossier from Kafka.
         service.kill()
         service = start_service("referrals", IOM_REFERRALS_TICK_INTERVAL_S="1")
