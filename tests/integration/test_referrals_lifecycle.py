@@ -136,7 +136,9 @@ async def test_referral_to_deregistration(settings, codec, start_service) -> Non
         service = start_service("referrals", IOM_REFERRALS_TICK_INTERVAL_S="1")
         base = f"http://127.0.0.1:{service.port}"
         report = await until(graded)
-        assert report["state"] == "REGISTERED" and report["lead_officer"] == "OM Ada Jones"
+        # (the one-second tick may already have opened the transition: both are on IOM)
+        assert report["state"] in ("REGISTERED", "TRANSITION")
+        assert report["lead_officer"] == "OM Ada Jones" and report["registered_on"]
         assert any(e["kind"] == "GRADE" and "RED" in e["summary"] for e in report["timeline"])
         assert report["review"]["interval_days"] == 14
 
