@@ -173,6 +173,8 @@ async def run(ctx: Context) -> SuiteResult:
         worker = ServiceProcess("notifications", env, tmp / "notifications.log", free_port())
         worker.start()
         try:
+            # /health is 503 until the worker can route: followed topics read, the agent's
+            # partitions assigned and its table restored; nothing is timed before that.
             await asyncio.to_thread(worker.wait_healthy, 120)
             at = datetime.now(UTC) - timedelta(hours=1)
             warm = [hit(-i - 1, people[i], at) for i in range(5)]  # the agent's first records
