@@ -10,11 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -28,8 +32,13 @@ from iomkit.jsonconv import to_json  # noqa: E402
 from iomkit.processes import SERVICES, Broker, ServiceProcess  # noqa: E402
 from iomkit.settings import load  # noqa: E402
 from iomkit.topics import ALL, GPS_HITS, RISK_GRADES, spec  # noqa: E402
+from services.notifications import subscriptions as subs  # noqa: E402
+from services.notifications import users as accounts  # noqa: E402
+from services.notifications.receiver import Receiver  # noqa: E402
 
 DEMO = ROOT / "deploy" / "demo"
+SUBSCRIPTIONS = ROOT / "services" / "notifications" / "subscriptions.toml"
+LOCATION_FIELDS = {"fixes", "lat", "lon", "distance_m", "device_id", "crime_ref", "zone_id"}
 
 
 def say(line: str) -> None:
@@ -79,17 +88,20 @@ def demo_trail(now: datetime) -> dict[str, list[dict[str, object]]]:
     }
 
 
-async def show_hits(settings, codec: Codec, within: float) -> None:  # type: ignore[no-untyped-def]
+async def show_hits(settings, codec: Codec, within: float) -> set[str]:  # type: ignore[no-untyped-def]
     async with testing.Reader(settings, codec, GPS_HITS.name) as hits:
         await hits.wait_for(lambda seen: any(r.value and r.value["crime_ref"] == "44/DEMO/26"
                                              for r in seen), within)
     say("\ncrime hits published by gps_stream (iom.gps.hits):")
+    hit_ids: set[str] = set()
     for received in hits.seen:
         if received.value and received.value["crime_ref"] == "44/DEMO/26":
             hit = received.value
+            hit_ids.add(hit["hit_id"])
             say(f"  hit {hit['hit_id']} rev {hit['revision']} {hit['status']}: "
                 f"{hit['person_id']} {hit['distance_m']:.0f} m from {hit['crime_ref']} "
                 f"({len(hit['fixes'])} evidence fixes)")
+    return hit_ids
 
 
 async def show_grades(settings, codec: Codec, people: set[str], within: float) -> int:  # type: ignore[no-untyped-def]
@@ -102,6 +114,91 @@ async def show_grades(settings, codec: Codec, people: set[str], within: float) -
         if received.value and received.value["person_id"] in people:
             say("  " + to_json(received.value).decode())
     return len(grades.seen)
+
+
+class DemoReceivers:
+    """The demo recipients' webhook endpoints: the reference receiver (checks every
+    signature, deduplicates by idempotency key) for each recipient whose URL is on this
+    machine, on an event loop of their own in a thread, since the demo's asyncio.run
+    calls come and go while deliveries keep arriving."""
+
+    def __init__(self, recipients: list[subs.Recipient]) -> None:
+        self.recipients = {r.name: r for r in recipients}
+        self.receivers: dict[str, Receiver] = {}
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="receivers",
+                                       daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        for recipient in self.recipients.values():
+            url = urlsplit(recipient.url)
+            if url.hostname not in ("127.0.0.1", "localhost") or url.port is None:
+                continue  # somebody else's endpoint: not ours to stand in for
+            receiver = Receiver(recipient.secret, url.port)
+            try:
+                self._call(receiver.start())
+            except OSError as exc:
+                say(f"receiver for {recipient.name} not started ({exc.strerror}): "
+                    "its deliveries will retry")
+                continue
+            self.receivers[recipient.name] = receiver
+            say(f"receiver for {recipient.name:<20} up: {recipient.url} (checks signatures)")
+
+    def stop(self) -> None:
+        for receiver in self.receivers.values():
+            self._call(receiver.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+    def _call(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+
+    def of_role(self, role: str) -> list[tuple[str, Receiver]]:
+        return [(name, r) for name, r in self.receivers.items()
+                if self.recipients[name].role == role]
+
+
+def show_deliveries(receivers: DemoReceivers, hit_ids: set[str], within: float) -> None:
+    """What the police endpoint and the housing endpoint received (both check the
+    signature of every request: a refused one is never kept)."""
+    police = receivers.of_role("POLICE")
+    deadline = time.monotonic() + within
+
+    def police_hits() -> list[dict[str, Any]]:
+        return [d.body for _, r in police for d in list(r.deliveries)
+                if d.body["kind"] == "HIT" and d.body["source_id"] in hit_ids]
+
+    while not police_hits() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for body in police_hits():
+        payload = body["payload"]
+        say(f"  police received: hit {payload['hit_id']} revision {payload['revision']} "
+            f"for {payload['person_id']} (signature verified)")
+    if police and not police_hits():
+        say("  police received: nothing yet (see the notifications log)")
+    for _, receiver in receivers.of_role("PARTNER_HOUSING"):
+        kept = list(receiver.deliveries)
+        kinds = sorted({d.body["kind"] for d in kept})
+        fields = sorted({f for d in kept for f in d.body["payload"]})
+        located = sorted(set(fields) & LOCATION_FIELDS)
+        say(f"  housing received: {len(kept)} notification(s) ({', '.join(kinds) or '-'}), "
+            f"fields {', '.join(fields) or '-'}: "
+            + (f"LOCATION FIELDS {located}" if located else "nothing location-bearing"))
+    refused = sum(len(r.refused) for r in receivers.receivers.values())
+    if refused:
+        say(f"  receivers refused {refused} request(s) with a bad signature")
+
+
+def demo_user(folder: Path) -> tuple[Path, str, str]:
+    """A throwaway console user for this run only: a fresh random password each time, in a
+    file under var/ (never the users file a deployment would use)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo-users.toml"
+    path.unlink(missing_ok=True)
+    username, password = "demo-officer", secrets.token_hex(8)  # easy to copy
+    accounts.add_user(path, username, password, force="Hampshire", role="POLICE")
+    return path, username, password
 
 
 def main() -> int:
@@ -119,6 +216,7 @@ def main() -> int:
                                    f"data-{port}"))
     broker = Broker(port=port, data_dir=data_dir)
     services: list[ServiceProcess] = []
+    receivers: DemoReceivers | None = None
     try:
         say(f"starting Kafka (KRaft) on {broker.bootstrap} ...")
         broker.start()
@@ -131,6 +229,15 @@ def main() -> int:
         # a deployment sets its own.
         for name in ("HAMPSHIRE_POLICE", "SOUTHAMPTON_PDU", "SOUTHAMPTON_HOUSING"):
             env.setdefault(f"IOM_NOTIFY_SECRET_{name}", f"demo-only-secret-{name.lower()}")
+        # The demo recipients' endpoints, so deliveries land (and are checked) somewhere.
+        receivers = DemoReceivers(subs.load(
+            Path(env.get("IOM_NOTIFY_SUBSCRIPTIONS_FILE", SUBSCRIPTIONS)), env))
+        receivers.start()
+        login = None
+        if "IOM_NOTIFY_USERS_FILE" not in env:
+            users_file, username, password = demo_user(logs.parent)
+            env["IOM_NOTIFY_USERS_FILE"] = str(users_file)
+            login = (username, password)
         for name in SERVICES:
             service = ServiceProcess(name, env, logs / f"{name}.log", settings.port_of(name))
             service.start()
@@ -139,10 +246,17 @@ def main() -> int:
             service.wait_healthy()
             say(f"service {service.name:<14} up: http://127.0.0.1:{service.port}/metrics "
                 f"(log {service.log_file})")
+        console = f"http://127.0.0.1:{settings.port_of('notifications')}/console"
+        if login is not None:
+            say(f"live console: {console}  DEMO ONLY: user {login[0]}, password {login[1]} "
+                "(a throwaway POLICE login for Hampshire, made for this run)")
+        else:
+            say(f"live console: {console} (users from IOM_NOTIFY_USERS_FILE)")
         codec = Codec(SchemaRegistry(settings.schemas_dir))
         people = asyncio.run(publish_demo(settings, codec))
         asyncio.run(show_grades(settings, codec, people, args.timeout))
-        asyncio.run(show_hits(settings, codec, args.timeout))
+        hit_ids = asyncio.run(show_hits(settings, codec, args.timeout))
+        show_deliveries(receivers, hit_ids, min(args.timeout, 30.0))
         say("\nnotifications received them:")
         for line in (logs / "notifications.log").read_text().splitlines():
             if "grade.received" in line:
@@ -163,6 +277,8 @@ def main() -> int:
         say("stopping ...")
         for service in services:
             service.stop()
+        if receivers is not None:
+            receivers.stop()
         if not args.keep_broker:
             broker.stop()
 

@@ -1,5 +1,6 @@
 """The `make run` flow, as a newcomer sees it: broker, topics, four services as separate
-processes, the demo published, and a RiskGrade out of the risk service."""
+processes, the demo published, a RiskGrade out of the risk service, a hit out of gps_stream
+and what the demo's police and housing endpoints received from notifications."""
 
 from __future__ import annotations
 
@@ -52,4 +53,16 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     # gps_stream found the demo burglary on P-1002's trail.
     hits = [line for line in run.stdout.splitlines() if line.startswith("  hit ")]
     assert hits and "ACTIVE: P-1002" in hits[-1] and "44/DEMO/26" in hits[-1]
+    # notifications told the demo's police endpoint (which checked the signature) ...
+    hit_id = hits[-1].split()[1]
+    police = [line for line in run.stdout.splitlines() if "police received:" in line]
+    assert police == [f"  police received: hit {hit_id} revision 1 for P-1002 "
+                      "(signature verified)"], run.stdout
+    # ... and housing only what its agreement allows: nothing that says where anyone was.
+    housing = [line for line in run.stdout.splitlines() if "housing received:" in line]
+    assert len(housing) == 1 and housing[0].endswith("nothing location-bearing"), run.stdout
+    assert "refused" not in run.stdout
+    # the console has a demo login, marked as such
+    assert any("/console" in line and "DEMO ONLY: user demo-officer, password " in line
+               for line in run.stdout.splitlines())
     assert "stopping" in run.stdout
