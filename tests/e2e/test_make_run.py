@@ -25,6 +25,13 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         "IOM_GPS_STREAM_PORT": str(free_port()),
         "IOM_NOTIFICATIONS_PORT": str(free_port()),
     })
+    # The demo's recipients on free ports: a `make run` (or another test) elsewhere on this
+    # machine may hold 6070-6072.
+    demo = (ROOT / "services" / "notifications" / "subscriptions.toml").read_text()
+    for port in (6070, 6071, 6072):
+        demo = demo.replace(f"127.0.0.1:{port}/", f"127.0.0.1:{free_port()}/")
+    env["IOM_NOTIFY_SUBSCRIPTIONS_FILE"] = str(tmp_path / "subscriptions.toml")
+    (tmp_path / "subscriptions.toml").write_text(demo)
     run = subprocess.run(
         [sys.executable, str(ROOT / "deploy" / "run.py"), "--exit-after-demo", "--keep-broker"],
         env=env, capture_output=True, text=True, timeout=240, cwd=ROOT,
