@@ -252,6 +252,10 @@ def main() -> int:
                 "(a throwaway POLICE login for Hampshire, made for this run)")
         else:
             say(f"live console: {console} (users from IOM_NOTIFY_USERS_FILE)")
+        referrals = f"http://127.0.0.1:{settings.port_of('referrals')}"
+        say(f"referrals: {referrals}/referrals/new (the referral form), "
+            f"{referrals}/panel?force=Hampshire (MACC agenda), {referrals}/map (MAP pack), "
+            f"{referrals}/people/P-1002/report (a management report)")
         codec = Codec(SchemaRegistry(settings.schemas_dir))
         people = asyncio.run(publish_demo(settings, codec))
         asyncio.run(show_grades(settings, codec, people, args.timeout))
