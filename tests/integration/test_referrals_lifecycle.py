@@ -91,8 +91,14 @@ async def test_referral_to_deregistration(settings, codec, start_service) -> Non
         await alerts.wait_for(lambda seen: any(
             r.value["person_id"] == pid and r.value["kind"] == "URGENT_REFERRAL" for r in seen))
 
-        agenda = await get_json(http, f"{base}/panel?force=Hampshire&format=json")
-        item = next(i for i in agenda["items"] if i["referral"]["referral_id"] == referral_id)
+        async def on_agenda() -> Any:
+            # The person's record and the referral come by different topics: the agenda
+            # (which places a person by their force) shows the referral once both are in.
+            agenda = await get_json(http, f"{base}/panel?force=Hampshire&format=json")
+            return next((i for i in agenda.get("items", ())
+                         if i["referral"]["referral_id"] == referral_id), None)
+
+        item = await until(on_agenda)
         assert item["urgent"] and item["assessment"]["cohort"] == "FIXED"
 
         decision = {"referral_id": referral_id, "outcome": "ACCEPTED", "cohort": "FIXED",
