@@ -104,6 +104,11 @@ async def test_reception_to_release_handover_and_plan_review(settings, codec, st
         opened = alert("CHECKLIST_OPENED")(await alerts.wait_for(alert("CHECKLIST_OPENED")))
         assert "GP_REGISTRATION" in opened[0]["details"]["items"]
 
+        async def checklist_open() -> Any:  # the alert is published just before the write
+            report = await get_json(http, f"{base}/people/{pid}/report.json")
+            return ((report.get("care") or {}).get("gate") or {}).get("checklist")
+
+        await until(checklist_open)
         status, answer = await post(http, f"{base}/people/{pid}/checklist/GP_REGISTRATION",
                                     {"status": "DONE", "by": "prison healthcare"})
         assert status == 202, answer
