@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -389,6 +389,24 @@ def hit_for(hit_id: str, session: Session) -> tuple[Any, str | None]:
     return item, None
 
 
+async def visible_hit(
+    request: Request, hit_id: str,
+    also: Callable[[Session, Any], str | None] | None = None,
+) -> tuple[Session, Any] | aioweb.Response:
+    """The session and the hit it may see, or the refusal (401, 403 or 404, audited).
+    ``also`` names a further reason to refuse, or None."""
+    session = session_of(request)
+    if session is None:
+        return await refuse(request, 401, "not logged in")
+    item, problem = hit_for(hit_id, session)
+    if problem is None and also is not None:
+        problem = also(session, item)
+    if problem is not None:
+        return await refuse(request, 404 if item is None else 403, problem, session,
+                            item.record["person_id"] if item else None)
+    return session, item
+
+
 @app.page("/login")
 class Login(View):
     async def get(self, request: Request) -> aioweb.Response:
@@ -512,13 +530,10 @@ class HitList(View):
 @app.page("/api/hits/{hit_id}")
 class HitDetail(View):
     async def get(self, request: Request, hit_id: str) -> aioweb.Response:
-        session = session_of(request)
-        if session is None:
-            return await refuse(request, 401, "not logged in")
-        item, problem = hit_for(hit_id, session)
-        if problem is not None:
-            return await refuse(request, 404 if item is None else 403, problem, session,
-                                item.record["person_id"] if item else None)
+        found = await visible_hit(request, hit_id)
+        if isinstance(found, aioweb.StreamResponse):
+            return found
+        session, item = found
         await audit(actor=session.user.username, action="VIEW", purpose="hit detail",
                     person_id=item.record["person_id"], details={"item": hit_id})
         return json_response(card(item, session.user, board.force_of(item),
@@ -528,15 +543,11 @@ class HitDetail(View):
 @app.page("/console/hits/{hit_id}/map.svg")
 class HitMap(View):
     async def get(self, request: Request, hit_id: str) -> aioweb.Response:
-        session = session_of(request)
-        if session is None:
-            return await refuse(request, 401, "not logged in")
-        item, problem = hit_for(hit_id, session)
-        if problem is None and not card(item, session.user, None, False)["map"]:
-            problem = "your role does not receive location data"
-        if problem is not None:
-            return await refuse(request, 404 if item is None else 403, problem, session,
-                                item.record["person_id"] if item else None)
+        found = await visible_hit(request, hit_id, lambda session, item: None if card(
+            item, session.user, None, False)["map"] else "your role does not receive location data")
+        if isinstance(found, aioweb.StreamResponse):
+            return found
+        session, item = found
         await audit(actor=session.user.username, action="VIEW", purpose="hit evidence map",
                     person_id=item.record["person_id"],
                     details={"item": hit_id, "revision": str(item.record["revision"])})
@@ -552,15 +563,11 @@ class Qualify(View):
     risk service grades) or out (RULED_OUT), with a reason."""
 
     async def post(self, request: Request, hit_id: str) -> aioweb.Response:
-        session = session_of(request)
-        if session is None:
-            return await refuse(request, 401, "not logged in")
-        item, problem = hit_for(hit_id, session)
-        if problem is None and session.user.role not in HIT_QUALIFIERS:
-            problem = "your role may not qualify hits"
-        if problem is not None:
-            return await refuse(request, 404 if item is None else 403, problem, session,
-                                item.record["person_id"] if item else None)
+        found = await visible_hit(request, hit_id, lambda session, item: None if (
+            session.user.role in HIT_QUALIFIERS) else "your role may not qualify hits")
+        if isinstance(found, aioweb.StreamResponse):
+            return found
+        session, item = found
         try:
             body = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
