@@ -95,6 +95,11 @@ class Service:
         self._readiness: list[tuple[str, asyncio.Event]] = []
         self._install_pages()
         self.app.task(self._watch_lag)
+        # /health is 503 until the agents' partitions are assigned and the tables restored:
+        # a request served before that (or during a rebalance) would wait, or be lost.
+        self.assigned = asyncio.Event()
+        self.require_ready("partitions", self.assigned)
+        self.app.task(self._watch_assignment)
 
     def table(self, name: str, help: str = "") -> faust.Table:
         """A table of JSON values, rebuilt from its changelog topic after a crash.
@@ -109,25 +114,33 @@ class Service:
     # -- topics and outputs -------------------------------------------------------------
 
     async def publish(
-        self, spec: TopicSpec, value: faust.Record | dict[str, Any], cause: Context | None = None
+        self, spec: TopicSpec, value: faust.Record | dict[str, Any], cause: Context | None = None,
+        *, acknowledged: bool = False,
     ) -> None:
-        """Encode and send one record; Faust flushes the producer before it commits."""
+        """Encode and send one record; Faust flushes the producer before it commits.
+
+        ``acknowledged``: return only once the broker has the record (a web request that
+        answers "accepted" must not lose it); an agent's outputs need not wait."""
         assert spec.record is not None
         data = value.asdict() if isinstance(value, faust.Record) else value
         payload = self.codec.encode(spec.record, data)
         headers = h.record_headers(spec.record, cause.cause if cause else None)
-        await self._send_raw(spec.name, key_of(spec, data), payload, headers)
+        await self._send_raw(spec.name, key_of(spec, data), payload, headers, acknowledged)
 
-    async def send_json(self, spec: TopicSpec, key: bytes, value: dict[str, Any]) -> None:
+    async def send_json(self, spec: TopicSpec, key: bytes, value: dict[str, Any],
+                        *, acknowledged: bool = False) -> None:
         """Send to an internal topic of JSON values (ticks, commands from web pages)."""
-        await self._send_raw(spec.name, key, orjson.dumps(value), [])
+        await self._send_raw(spec.name, key, orjson.dumps(value), [], acknowledged)
 
     async def _send_raw(
-        self, topic: str, key: bytes | None, value: bytes | None, headers: h.Headers
+        self, topic: str, key: bytes | None, value: bytes | None, headers: h.Headers,
+        acknowledged: bool = False,
     ) -> None:
-        await self.app.topic(topic, key_serializer="raw", value_serializer="raw").send(
+        sent = await self.app.topic(topic, key_serializer="raw", value_serializer="raw").send(
             key=key, value=value, headers=headers
         )
+        if acknowledged:
+            await sent
         metrics.RECORDS_OUT.labels(self.name, topic).inc()
 
     # -- agents -------------------------------------------------------------------------
@@ -214,6 +227,15 @@ class Service:
                 return web.json({"service": self.name, "status": "starting",
                                  "waiting_for": waiting}, status=503)
             return web.json({"service": self.name, "status": "ok"})
+
+    async def _watch_assignment(self) -> None:
+        # Faust keeps app.rebalancing set until the streams are resumed after a rebalance.
+        while True:
+            if not self.app.rebalancing and self.app.tables.recovery.completed.is_set():
+                self.assigned.set()
+            else:
+                self.assigned.clear()
+            await asyncio.sleep(0.1)
 
     def require_ready(self, name: str, ready: asyncio.Event) -> None:
         """/health answers 503 until ``ready`` is set (e.g. a batch consumer's partitions

@@ -74,11 +74,8 @@ latest: dict[str, dict[str, Any]] = {}  # notification_id -> its latest state on
 ready = {name: asyncio.Event() for name in ("people", "cohort", "notifications")}
 for _name, _event in ready.items():
     service.require_ready(_name, _event)
-# The followed topics being read is not enough to route: the agent's partitions must be
-# assigned and the `told` table restored, or the first hits wait behind a rebalance while
-# /health already says ok (and a load balancer or a benchmark starts sending).
-routable = asyncio.Event()
-service.require_ready("partitions", routable)
+# The followed topics being read is not enough to route: the Service's /health also waits
+# for the agent's partitions and the `told` table (iomkit.service, "partitions").
 COOKIE = "tc_session"
 # Labels are recipients and states, never people.
 STATES = Counter("iom_notifications_total", "Notification state changes, by recipient and "
@@ -312,18 +309,6 @@ async def follow_notifications() -> None:
                            recovered)
     finally:
         task.cancel()
-
-
-@app.task
-async def watch_assignment() -> None:
-    """Keep ``routable`` in step with Faust: clear while a rebalance or the table's
-    recovery is under way (app.rebalancing stays set until streams are resumed)."""
-    while True:
-        if not app.rebalancing and app.tables.recovery.completed.is_set():
-            routable.set()
-        else:
-            routable.clear()
-        await asyncio.sleep(0.1)
 
 
 @app.timer(interval=30.0)
@@ -584,8 +569,9 @@ class Qualify(View):
                          "at": now.isoformat(), "revision": hit["revision"]}
         if outcome == "CONFIRMED":
             await service.publish(topics.OFFENDER_EVENTS, hit_confirmed_event(
-                hit, reason.strip(), session.user, now))
-        await service.send_json(QUALIFICATIONS, hit_id.encode(), qualification)
+                hit, reason.strip(), session.user, now), acknowledged=True)
+        await service.send_json(QUALIFICATIONS, hit_id.encode(), qualification,
+                                acknowledged=True)
         board.qualify(hit_id, qualification)
         await audit(actor=session.user.username, action="ALTER",
                     purpose=f"hit qualified {outcome}", person_id=hit["person_id"],

@@ -93,7 +93,7 @@ class Referrals(View):
                                   f"referral {open_id}", "existing": f"/referrals/{open_id}"},
                                  status=409)
             return self.html(pages.duplicate_referral(existing), status=409)
-        await service.publish(topics.REFERRALS, referral)
+        await service.publish(topics.REFERRALS, referral, acknowledged=True)
         await audit(request, referral["person_id"], "COLLECT", "referral to IOM",
                      {"referral_id": referral_id})
         service.log.info("referral.submitted", referral_id=referral_id)
@@ -173,7 +173,7 @@ class Reviews(View):
             return self.html(pages.refused(422, "reviewed_on: is in the future"), status=422)
         command = {"command": "review", "person_id": person_id, **{
             k: (v.isoformat() if isinstance(v, date) else v) for k, v in review.items()}}
-        await service.send_json(COMMANDS, person_id.encode(), command)
+        await service.send_json(COMMANDS, person_id.encode(), command, acknowledged=True)
         await audit(request, person_id, "ALTER", "supervisor review")
         if as_json:
             return self.json({"status": "recorded", "report": f"/people/{person_id}/report"},

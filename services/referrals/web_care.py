@@ -44,7 +44,7 @@ async def _care_command(view: View, request: Request, person_id: str,
             return view.json({"error": "refused", "fields": fields}, status=422)
         return view.html(pages.refused(422, "; ".join(f"{k}: {v}" for k, v in
                                                       fields.items())), status=422)
-    await service.send_json(COMMANDS, person_id.encode(), command)
+    await service.send_json(COMMANDS, person_id.encode(), command, acknowledged=True)
     await audit(request, person_id, "ALTER", command["command"].replace("_", " "))
     if as_json:
         return view.json({"status": "accepted", "report": f"/people/{person_id}/report"},

@@ -109,7 +109,7 @@ class Decisions(View):
                 return self.json({"error": "invalid decision",
                                   "fields": {exc.field: exc.message}}, status=422)
             return self.html(pages.refused(422, str(exc)), status=422)
-        await service.publish(topics.PANEL_DECISIONS, decided.decision)
+        await service.publish(topics.PANEL_DECISIONS, decided.decision, acknowledged=True)
         await audit(request, referral["person_id"], "ALTER", "MACC panel decision",
                      {"decision_id": decided.decision["decision_id"]})
         report = f"/people/{referral['person_id']}/report"
