@@ -107,9 +107,15 @@ class Service:
         Keys are the input records' message keys as bytes (e.g. ``person_id.encode()``), so
         a key's table partition is its topic partition and web views can be routed to the
         worker that owns it."""
-        return self.app.Table(
+        table = self.app.Table(
             name, default=None, key_type=bytes, partitions=self.settings.partitions, help=help
         )
+        # Created before the worker starts: Faust creates it on its own only as it starts,
+        # and the first record written to the table can come before the cluster's metadata
+        # knows it (PartitionsMismatch, the record dead-lettered).
+        self.declare(TopicSpec(table.changelog_topic.get_topic_name(), "key", None,
+                               compacted=True))
+        return table
 
     # -- topics and outputs -------------------------------------------------------------
 
