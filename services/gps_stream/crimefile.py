@@ -38,21 +38,12 @@ from zoneinfo import ZoneInfo
 
 from pyproj import Transformer
 
+from iomkit.forces import ENGLAND_AND_WALES_FORCES
+
 LONDON = ZoneInfo("Europe/London")
 COLUMNS = 13
 MAX_WINDOW = timedelta(hours=12)
 
-# The 43 territorial police forces of England and Wales, as named in the national list.
-ENGLAND_AND_WALES_FORCES: tuple[str, ...] = (
-    "Avon and Somerset", "Bedfordshire", "Cambridgeshire", "Cheshire", "City of London",
-    "Cleveland", "Cumbria", "Derbyshire", "Devon and Cornwall", "Dorset", "Durham",
-    "Dyfed-Powys", "Essex", "Gloucestershire", "Greater Manchester", "Gwent", "Hampshire",
-    "Hertfordshire", "Humberside", "Kent", "Lancashire", "Leicestershire", "Lincolnshire",
-    "Merseyside", "Metropolitan", "Norfolk", "North Wales", "North Yorkshire",
-    "Northamptonshire", "Northumbria", "Nottinghamshire", "South Wales", "South Yorkshire",
-    "Staffordshire", "Suffolk", "Surrey", "Sussex", "Thames Valley", "Warwickshire",
-    "West Mercia", "West Midlands", "West Yorkshire", "Wiltshire",
-)
 
 # Crime type id (column 1) -> CrimeReported.offence.
 OFFENCES: dict[str, str] = {

@@ -13,20 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from iomkit.forces import ENGLAND_AND_WALES_FORCES
 from services.notifications.minimise import HIT, HIT_WITHDRAWN, KINDS, ROLES, allows
 
-# The 43 territorial police forces of England and Wales (the national list, as gps_stream
-# uses for crime files; services share topics, not imports).
-FORCES: tuple[str, ...] = (
-    "Avon and Somerset", "Bedfordshire", "Cambridgeshire", "Cheshire", "City of London",
-    "Cleveland", "Cumbria", "Derbyshire", "Devon and Cornwall", "Dorset", "Durham",
-    "Dyfed-Powys", "Essex", "Gloucestershire", "Greater Manchester", "Gwent", "Hampshire",
-    "Hertfordshire", "Humberside", "Kent", "Lancashire", "Leicestershire", "Lincolnshire",
-    "Merseyside", "Metropolitan", "Norfolk", "North Wales", "North Yorkshire",
-    "Northamptonshire", "Northumbria", "Nottinghamshire", "South Wales", "South Yorkshire",
-    "Staffordshire", "Suffolk", "Surrey", "Sussex", "Thames Valley", "Warwickshire",
-    "West Mercia", "West Midlands", "West Yorkshire", "Wiltshire",
-)
+FORCES = ENGLAND_AND_WALES_FORCES  # a recipient or user names one of them (or extra forces)
 ALL_FORCES = "*"
 # What a recipient subscribes to; a HIT subscription includes the hit's withdrawal.
 SUBSCRIBABLE = tuple(k for k in KINDS if k != HIT_WITHDRAWN)
