@@ -177,10 +177,7 @@ def set_release_date(
     if state["released_on"] is not None:
         raise CareError("release_date", f"the person was already released on "
                         f"{state['released_on']}; a new reception starts a new spell")
-    received = day(state["received_on"])
-    if received is not None and release_date < received:
-        raise CareError("release_date", f"{release_date.isoformat()} is before the reception "
-                        f"date {received.isoformat()}")
+    _not_before_reception(state, "release_date", release_date)
     out = copy.deepcopy(dict(state))
     out["release_date"] = iso(release_date)
     entry = {"release_date": iso(release_date), "set_on": iso(today)}
@@ -189,6 +186,13 @@ def set_release_date(
     flag = out["neighbourhood_licence"] if neighbourhood_licence is None else neighbourhood_licence
     out, _opened = tick(out, today, weeks=weeks, neighbourhood_licence=flag)
     return out
+
+
+def _not_before_reception(state: Mapping[str, Any], field: str, on: date) -> None:
+    received = day(state["received_on"])
+    if received is not None and on < received:
+        raise CareError(field, f"{on.isoformat()} is before the reception date "
+                        f"{received.isoformat()}")
 
 
 def checklist_opens(state: Mapping[str, Any], weeks: int = CHECKLIST_WEEKS) -> date | None:
@@ -277,10 +281,7 @@ def on_release(state: Mapping[str, Any], released_on: date) -> tuple[dict[str, A
             return copy.deepcopy(dict(state)), list(state["unready_on_release"] or [])
         raise CareError("released_on", f"the person was already released on "
                         f"{held.isoformat()}")
-    received = day(state["received_on"])
-    if received is not None and released_on < received:
-        raise CareError("released_on", f"{released_on.isoformat()} is before the reception "
-                        f"date {received.isoformat()}")
+    _not_before_reception(state, "released_on", released_on)
     out = copy.deepcopy(dict(state))
     if out["checklist"] is None:
         out["checklist"] = {"opened_on": iso(released_on), "scheduled_on": None,
