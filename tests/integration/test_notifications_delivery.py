@@ -62,6 +62,16 @@ def subscriptions(path: Path, force: str, ports: dict[str, int]) -> Path:
     return path
 
 
+def fast_retries(subscriptions_file: Path, force: str, max_attempts: int) -> dict[str, str]:
+    """A notifications worker for this test's recipients, retrying within a test's time."""
+    return {
+        "IOM_NOTIFY_SUBSCRIPTIONS_FILE": str(subscriptions_file),
+        "IOM_NOTIFY_EXTRA_FORCES": force, "IOM_NOTIFY_PERSON_WAIT_S": "0",
+        "IOM_NOTIFY_MAX_ATTEMPTS": str(max_attempts), "IOM_NOTIFY_BACKOFF_BASE_S": "0.05",
+        "IOM_NOTIFY_BACKOFF_CAP_S": "0.3", "IOM_NOTIFY_TIMEOUT_S": "2",
+    }
+
+
 async def test_routing_signing_outage_and_redelivery(settings, codec, start_service, tmp_path):
     run = uuid.uuid4().hex[:8]
     force = f"Testshire {run}"  # only this test's people reach this test's receivers
@@ -74,12 +84,7 @@ async def test_routing_signing_outage_and_redelivery(settings, codec, start_serv
     await testing.produce(settings, codec, topics.PEOPLE,
                           [person(codec, p, force) for p in people])
     env = {f"TEST_SECRET_{role}": secret for role, secret in SECRETS.items()}
-    env.update({
-        "IOM_NOTIFY_SUBSCRIPTIONS_FILE": str(subscriptions(tmp_path / "s.toml", force, ports)),
-        "IOM_NOTIFY_EXTRA_FORCES": force, "IOM_NOTIFY_PERSON_WAIT_S": "0",
-        "IOM_NOTIFY_MAX_ATTEMPTS": "40", "IOM_NOTIFY_BACKOFF_BASE_S": "0.05",
-        "IOM_NOTIFY_BACKOFF_CAP_S": "0.3", "IOM_NOTIFY_TIMEOUT_S": "2",
-    })
+    env.update(fast_retries(subscriptions(tmp_path / "s.toml", force, ports), force, 40))
     start_service("notifications", **env)
 
     async with testing.Reader(settings, codec, topics.NOTIFICATIONS.name) as notes, \

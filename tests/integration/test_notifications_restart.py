@@ -17,7 +17,7 @@ from iomkit import testing, topics
 from iomkit.processes import free_port
 from services.notifications.receiver import Receiver
 from services.notifications.routing import notification_id
-from tests.integration.test_notifications_delivery import hit, person
+from tests.integration.test_notifications_delivery import fast_retries, hit, person
 
 pytestmark = pytest.mark.integration
 SECRETS = {"police": "police-secret-restart-0123456789", "probation": "pdu-secret-restart-01234"}
@@ -70,13 +70,8 @@ async def test_killed_mid_delivery_a_new_worker_delivers_everything_once_in_orde
     await testing.produce(settings, codec, topics.PEOPLE,
                           [person(codec, p, force) for p in people])
     env = {f"TEST_SECRET_{name.upper()}": secret for name, secret in SECRETS.items()}
-    env.update({
-        "IOM_NOTIFY_SUBSCRIPTIONS_FILE": str(subscriptions(tmp_path / "s.toml", force, ports)),
-        "IOM_NOTIFY_EXTRA_FORCES": force, "IOM_NOTIFY_PERSON_WAIT_S": "0",
-        "IOM_NOTIFY_MAX_ATTEMPTS": "100", "IOM_NOTIFY_BACKOFF_BASE_S": "0.05",
-        "IOM_NOTIFY_BACKOFF_CAP_S": "0.3", "IOM_NOTIFY_TIMEOUT_S": "2",
-        "IOM_SESSION_TIMEOUT_S": "6",  # the killed worker's partitions move on sooner
-    })
+    env.update(fast_retries(subscriptions(tmp_path / "s.toml", force, ports), force, 100))
+    env["IOM_SESSION_TIMEOUT_S"] = "6"  # the killed worker's partitions move on sooner
     hits = [hit(run, i, people[i]) for i in range(HITS)]
     expected = {name: [notification_id(h["hit_id"], name, "HIT") for h in hits]
                 for name in SECRETS}
