@@ -153,9 +153,10 @@ def _map_pack(since: date, today: date, force: str | None) -> dict[str, Any]:
     forces = sorted({m.force for m in members})
     order = lifecycle.GRADE_ORDER
 
+    force_of = {m.person_id: m.force for m in members}
+
     def of(force_name: str, items: list[Any]) -> list[Any]:
-        by_person = {m.person_id: m for m in members}
-        return [i for i in items if by_person[i.person_id].force == force_name]
+        return [i for i in items if force_of[i.person_id] == force_name]
 
     return {"since": since.isoformat(), "until": today.isoformat(), "forces": [{
         "force": f,
