@@ -125,6 +125,7 @@ _CHANGE_TITLES: Final[tuple[tuple[str, str], ...]] = (
     ("new_registrations", "New registrations"),
     ("licences_ending", "Licences ending"),
     ("overdue_reviews", "Overdue supervisor reviews"),
+    ("referrals_waiting", "Referrals waiting for a panel decision"),
 )
 
 
@@ -535,6 +536,13 @@ def _change_item(kind: str, item: Mapping[str, Any]) -> str:
         )
     if kind == "licences_ending":
         return f"{person} licence ends {_time(item.get('licence_end'))}"
+    if kind == "referrals_waiting":
+        when = item.get("sitting")
+        sitting = "out of cycle (urgent)" if when == "OUT_OF_CYCLE" else (
+            f"the sitting on {_time(when)}")
+        return (
+            f"{person} referred on {_time(item.get('submitted_on'))}, for {sitting}"
+        )
     return f"{person} review was due {_time(item.get('review_due'))}"
 
 
@@ -600,7 +608,7 @@ def _decision_form(n: int, referral: Mapping[str, Any], panel_date: object) -> s
     )
 
 
-def _agenda_item(n: int, item: Mapping[str, Any], panel_date: object) -> str:
+def _agenda_item(n: int, item: Mapping[str, Any], panel_date: object, decidable: bool) -> str:
     referral = item.get("referral") or {}
     urgent = referral.get("urgent") is True
     flag = '<strong class="urgent-flag">URGENT</strong> ' if urgent else ""
@@ -625,19 +633,41 @@ def _agenda_item(n: int, item: Mapping[str, Any], panel_date: object) -> str:
         f"{_assessment(item.get('assessment'), 'h3')}"
         f"<h3>Current grade {_rag_badge(item.get('rag'))}</h3>"
         f"{_bullets(item.get('grade_reasons') or (), 'no grade reasons')}"
-        f"{_decision_form(n, referral, panel_date)}</section>"
+        f"{_decision_form(n, referral, panel_date) if decidable else _not_yet(panel_date)}"
+        "</section>"
     )
 
 
 def agenda(doc: Mapping[str, Any]) -> str:
-    """A MACC selection panel agenda: every pending referral, urgent first, with a decision form."""
+    """A MACC selection panel agenda: every pending referral, urgent first, with a decision form;
+    on a panel day, beneath today's sitting, what is already waiting for the next one."""
     panel_date = doc.get("panel_date")
-    items = doc.get("items") or ()
-    body = f"<h1>MACC selection panel: {_e(doc.get('force'))}, {_time(panel_date)}</h1>" + (
-        "".join(_agenda_item(n, item, panel_date) for n, item in enumerate(items, 1))
-        or '<p class="none">No referrals are waiting for this panel.</p>'
-    )
+    body = f"<h1>MACC selection panel: {_e(doc.get('force'))}, {_time(panel_date)}</h1>"
+    body += _sitting_items(doc.get("items") or (), panel_date, 1, True)
+    following = doc.get("next_sitting")
+    if following:
+        next_date = following.get("panel_date")
+        listed = following.get("items") or ()
+        body += (
+            f'<section id="next-sitting"><h2 id="next-sitting-title">Waiting for the next sitting, {_time(next_date)}'
+            "</h2><p>Made on the panel day: the next sitting considers these.</p>"
+            f"{_sitting_items(listed, next_date, 1 + len(doc.get('items') or ()), False)}"
+            "</section>"
+        )
     return _page(f"MACC panel {doc.get('force')} {panel_date}", body)
+
+
+def _sitting_items(
+    items: Sequence[Mapping[str, Any]], panel_date: object, first: int, decidable: bool
+) -> str:
+    # Numbered on from the sitting above, so every element on the page has its own id.
+    return "".join(
+        _agenda_item(n, item, panel_date, decidable) for n, item in enumerate(items, first)
+    ) or '<p class="none">No referrals are waiting for this panel.</p>'
+
+
+def _not_yet(panel_date: object) -> str:
+    return f'<p class="not-yet">Decided at the sitting on {_time(panel_date)}.</p>'
 
 
 # --- Small pages --------------------------------------------------------------------------------

@@ -154,11 +154,39 @@ def next_panel(rule: str | PanelRule, after: date) -> date:
 def route(
     referral: Mapping[str, Any], today: date, rule: str | PanelRule
 ) -> Literal["OUT_OF_CYCLE"] | date:
-    """Where a referral goes: urgent ones to an out-of-cycle decision at once, others to the
-    force's next panel."""
+    """Where a referral made ``today`` goes: urgent ones to an out-of-cycle decision at once,
+    others to the force's next panel (made on a panel day: the one after)."""
     if referral.get("urgent"):
         return OUT_OF_CYCLE
     return next_panel(rule, today)
+
+
+def sitting(
+    referral: Mapping[str, Any], today: date, rule: str | PanelRule
+) -> Literal["OUT_OF_CYCLE"] | date:
+    """The sitting a referral still waiting for a decision is listed for, as seen ``today``.
+
+    Urgent: out of cycle, whatever the day. Routine: the first sitting after the UK day it
+    was made, or, when that sitting has passed without a final decision (deferred, or not
+    reached), the first sitting from ``today`` on; so on a panel day it is today's sitting
+    for everything made before today, and the next one for what was made today.
+    """
+    if referral.get("urgent"):
+        return OUT_OF_CYCLE
+    made = uk_local_date(referral["submitted_at"])
+    today = _plain_date("today", today)
+    return next_panel(rule, max(made, today - timedelta(days=1)))
+
+
+def sittings_on(rule: str | PanelRule, today: date) -> tuple[date, ...]:
+    """The sittings the agenda shows ``today``: the next one; on a panel day, today's sitting
+    first and then the next, so a referral made on the panel day is seen waiting for it."""
+    parsed = parse_rule(rule)
+    today = _plain_date("today", today)
+    following = next_panel(parsed, today)
+    if parsed.date_in(today.year, today.month) == today:
+        return (today, following)
+    return (following,)
 
 
 # --- UK local date (pure, no tz database) ------------------------------------------------
@@ -221,11 +249,13 @@ def agenda(
 ) -> tuple[AgendaItem, ...]:
     """The pending referrals for the panel sitting on ``panel_date``.
 
-    ``assessments`` and ``grades`` (``RiskGrade`` records) are keyed by person_id. A referral
-    is on the agenda when it was made (UK date) before the panel day and no final decision
-    (ACCEPTED or REJECTED) was taken on it at or before the panel; a DEFERRED one comes back,
-    with the dates it was deferred on. Decisions of later panels are ignored, so an agenda
-    reads the same whenever it is produced. Urgent referrals come first (they are still owed a
+    ``assessments`` and ``grades`` (``RiskGrade`` records) are keyed by person_id. A routine
+    referral is on the agenda when it was made (UK date) before the panel day and no final
+    decision (ACCEPTED or REJECTED) was taken on it at or before the panel; a DEFERRED one
+    comes back, with the dates it was deferred on. An urgent referral is decided out of cycle
+    whatever the day, so it is on every agenda from the day it was made (the panel day
+    included) until it is decided. Decisions of later panels are ignored, so an agenda reads
+    the same whenever it is produced. Urgent referrals come first (they are still owed a
     decision), then the rest by submission time.
 
     ``force`` keeps only people whose assessment names that force: the referral record does
@@ -250,7 +280,7 @@ def agenda(
 
     items: list[AgendaItem] = []
     for referral_id, referral in latest.items():
-        if referral_id in closed or uk_local_date(referral["submitted_at"]) >= panel_date:
+        if referral_id in closed or not _listed(referral, panel_date):
             continue
         person_id = referral["person_id"]
         assessment = assessments.get(person_id)
@@ -274,6 +304,11 @@ def agenda(
         )
     )
     return tuple(items)
+
+
+def _listed(referral: Mapping[str, Any], panel_date: date) -> bool:
+    made = uk_local_date(referral["submitted_at"])
+    return made <= panel_date if referral.get("urgent") else made < panel_date
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -24,7 +24,8 @@ from services.referrals.web import audit, html_page, read_form, see_other, wants
 # -- the MACC panel -------------------------------------------------------------------------------
 
 
-def _agenda(force: str, panel_date: date) -> dict[str, Any]:
+def _pending(force: str) -> tuple[list[Any], list[Any], dict[str, Any], dict[str, Any]]:
+    """Referrals, decisions, eligibility advice and grades of the people on the panel's books."""
     referrals, decisions, assessments, grades = [], [], {}, {}
     for d in dossiers():
         if not d["referrals"] or d["person"] is None:
@@ -40,14 +41,32 @@ def _agenda(force: str, panel_date: date) -> dict[str, Any]:
             assessments[d["person_id"]] = advice
         if d["grade"]:
             grades[d["person_id"]] = d["grade"]
-    items = panel.agenda(referrals, decisions, assessments, grades, panel_date, force=force)
-    return {"force": force, "panel_date": panel_date.isoformat(), "items": [{
+    return referrals, decisions, assessments, grades
+
+
+def _sitting(books: tuple[Any, ...], force: str, panel_date: date,
+             already: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """One sitting's agenda, leaving out the referrals ``already`` listed for an earlier one."""
+    items = panel.agenda(*books, panel_date, force=force)
+    return {"panel_date": panel_date.isoformat(), "items": [{
         "referral": {**item.referral, "submitted_at": item.referral["submitted_at"].isoformat()},
         "urgent": item.urgent,
         "assessment": None if item.assessment is None else {
             "cohort": item.assessment.cohort, "reasons": list(item.assessment.reasons)},
         "rag": item.rag, "grade_reasons": list(item.grade_reasons),
-        "deferred_on": [x.isoformat() for x in item.deferred_on]} for item in items]}
+        "deferred_on": [x.isoformat() for x in item.deferred_on]}
+        for item in items if item.referral["referral_id"] not in already]}
+
+
+def _agenda(force: str, sittings: tuple[date, ...]) -> dict[str, Any]:
+    """The first sitting's agenda and, on a panel day, what is waiting for the next one."""
+    books = _pending(force)
+    first = _sitting(books, force, sittings[0])
+    following = None
+    if len(sittings) > 1:
+        listed = frozenset(i["referral"]["referral_id"] for i in first["items"])
+        following = _sitting(books, force, sittings[1], listed)
+    return {"force": force, **first, "next_sitting": following}
 
 
 @app.page("/panel")
@@ -58,12 +77,12 @@ async def agenda_page(web: Any, request: Request) -> Response:
     today = panel.uk_local_date(service.clock())
     try:
         when = request.query.get("date")
-        panel_date = date.fromisoformat(when) if when else panel.next_panel(
-            rs.panel_rule_of(force), today - timedelta(days=1))
+        sittings = (date.fromisoformat(when),) if when else panel.sittings_on(
+            rs.panel_rule_of(force), today)
     except ValueError as exc:
         return web.json({"error": f"date: {exc}"}, status=400)
-    doc = _agenda(force, panel_date)
-    for item in doc["items"]:
+    doc = _agenda(force, sittings)
+    for item in doc["items"] + (doc["next_sitting"] or {}).get("items", []):
         await audit(request, item["referral"]["person_id"], "CONSULT", "MACC panel agenda")
     if wants_json(request):
         return web.json(doc)
@@ -146,11 +165,12 @@ def _map_pack(since: date, today: date, force: str | None) -> dict[str, Any]:
         for i in d["incidents"]:
             incidents[i["kind"]].append(lifecycle.Incident(
                 d["person_id"], i["incident_id"], i["ref"], date.fromisoformat(i["detected_on"])))
+    waiting = _waiting_referrals(today, force)
     pack = lifecycle.map_pack_changes(
         since, today, members, changes, incidents["HIT"], incidents["BREACH"],
         ending_weeks=rs.transition_weeks, review_days=rs.review_days,
         red_review_days=rs.red_review_days)
-    forces = sorted({m.force for m in members})
+    forces = sorted({m.force for m in members} | set(waiting))
     order = lifecycle.GRADE_ORDER
 
     force_of = {m.person_id: m.force for m in members}
@@ -181,7 +201,32 @@ def _map_pack(since: date, today: date, force: str | None) -> dict[str, Any]:
             "overdue_reviews": [{"person_id": m.person_id,
                                  "review_due": reviews.get(m.person_id)}
                                 for m in of(f, pack.overdue_reviews)],
+            "referrals_waiting": waiting.get(f, []),
         }} for f in forces]}
+
+
+def _waiting_referrals(today: date, force: str | None) -> dict[str, list[dict[str, Any]]]:
+    """Open referrals by force, each with the sitting that decides it (panel.sitting)."""
+    by_force: dict[str, list[dict[str, Any]]] = {}
+    for d in dossiers():
+        person = d["person"] or {}
+        referral = d["referrals"].get(d["open_referral"]) if d["open_referral"] else None
+        if referral is None or referral["status"] in panel.FINAL_OUTCOMES or not person:
+            continue
+        name = person.get("force") or "unknown"
+        if force and name.casefold() != force.casefold():
+            continue
+        submitted = datetime.fromisoformat(referral["submitted_at"])
+        when = panel.sitting({**referral, "submitted_at": submitted}, today,
+                             rs.panel_rule_of(name))
+        by_force.setdefault(name, []).append({
+            "person_id": d["person_id"], "referral_id": referral["referral_id"],
+            "urgent": referral["urgent"], "submitted_on": panel.uk_local_date(
+                submitted).isoformat(), "sitting": iso(when) if isinstance(when, date) else when})
+    for items in by_force.values():
+        items.sort(key=lambda r: (r["sitting"] != panel.OUT_OF_CYCLE, r["sitting"],
+                                  r["submitted_on"], r["referral_id"]))
+    return by_force
 
 
 def _incident(i: lifecycle.Incident) -> dict[str, Any]:

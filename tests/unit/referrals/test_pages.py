@@ -585,8 +585,23 @@ def test_change_lists_show_items_or_none():
 
     wight = root.one("section", data_force="Isle of Wight")
     changes = wight.all("section", class_="change")
-    assert len(changes) == 6
+    assert len(changes) == 7
     assert all([li.text for li in c.all("li")] == ["none"] for c in changes)
+
+
+def test_the_pack_lists_referrals_waiting_with_their_sitting():
+    doc = pack_doc()
+    doc["forces"][0]["changes"]["referrals_waiting"] = [
+        {"person_id": "P-7", "referral_id": "R-7", "urgent": True,
+         "submitted_on": "2026-03-03", "sitting": "OUT_OF_CYCLE"},
+        {"person_id": "P-8", "referral_id": "R-8", "urgent": False,
+         "submitted_on": "2026-03-03", "sitting": "2026-04-07"}]
+    hampshire = dom(pages.map_pack(doc)).one("section", data_force="Hampshire")
+    waiting = hampshire.one("section", data_change="referrals_waiting")
+    urgent, routine = [li.text for li in waiting.all("li")]
+
+    assert "P-7" in urgent and "out of cycle" in urgent
+    assert "P-8" in routine and "2026-04-07" in routine
 
 
 def test_a_pack_without_forces_says_so():
@@ -647,6 +662,20 @@ def test_the_agenda_escapes_the_referrer_text():
     root = dom(pages.agenda(agenda_doc()))
     assert root.all("script") == [] and root.all("b") == []
     assert "<script>" in root.all(class_="reason")[1].text
+
+
+def test_on_a_panel_day_the_next_sitting_is_listed_beneath_without_decision_forms():
+    doc = agenda_doc() | {"next_sitting": {"panel_date": "2026-04-07",
+                                           "items": [agenda_item("R-5", False)]}}
+    root = dom(pages.agenda(doc))
+    following = root.by_id("next-sitting")
+
+    assert "2026-04-07" in following.by_id("next-sitting-title").text
+    assert [i["data-referral-id"] for i in following.all("section", class_="item")] == ["R-5"]
+    assert following.all("form") == [] and "2026-04-07" in following.one(class_="not-yet").text
+    assert len(root.all("form")) == 2  # today's sitting keeps its forms
+    ids = [e["id"] for e in root.all() if "id" in e.attrs]
+    assert len(ids) == len(set(ids))
 
 
 def test_an_empty_agenda_says_so():
