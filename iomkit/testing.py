@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -14,6 +16,22 @@ from iomkit import kafka
 from iomkit.codec import Codec, DecodeError
 from iomkit.settings import Settings
 from iomkit.topics import TopicSpec, key_of
+
+
+def clock_offset_s() -> float:
+    """The suite's clock offset: ``IOM_CLOCK_OFFSET_S`` as the services read it (they inherit
+    the environment), so ``IOM_CLOCK_OFFSET_S=... make test`` runs every test on another day."""
+    return float(os.environ.get("IOM_CLOCK_OFFSET_S") or 0)
+
+
+def now() -> datetime:
+    """The tests' 'now', on the same clock as the services they start."""
+    return datetime.now(UTC) + timedelta(seconds=clock_offset_s())
+
+
+def offset_to(moment: datetime) -> str:
+    """``IOM_CLOCK_OFFSET_S`` that puts a service's clock at ``moment`` (for tests of a day)."""
+    return str((moment - datetime.now(UTC)).total_seconds())
 
 
 @dataclass(frozen=True)

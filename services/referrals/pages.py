@@ -649,8 +649,9 @@ def agenda(doc: Mapping[str, Any]) -> str:
         next_date = following.get("panel_date")
         listed = following.get("items") or ()
         body += (
-            f'<section id="next-sitting"><h2 id="next-sitting-title">Waiting for the next sitting, {_time(next_date)}'
-            "</h2><p>Made on the panel day: the next sitting considers these.</p>"
+            '<section id="next-sitting"><h2 id="next-sitting-title">'
+            f"Waiting for the next sitting, {_time(next_date)}</h2>"
+            "<p>Made on the panel day: the next sitting considers these.</p>"
             f"{_sitting_items(listed, next_date, 1 + len(doc.get('items') or ()), False)}"
             "</section>"
         )

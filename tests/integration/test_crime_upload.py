@@ -9,13 +9,14 @@ import io
 import json
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
 
+from iomkit import testing
 from iomkit.cli import app
 from iomkit.codec import Codec
 from iomkit.settings import Settings
@@ -35,7 +36,7 @@ def crime_file(rows: list[list[str]]) -> str:
 
 def rows(run: str, crime_b_to: str = "") -> list[list[str]]:
     # Yesterday, in UK local time, well in the past whenever the test runs.
-    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y%m%d")
+    day = (testing.now() - timedelta(days=1)).strftime("%Y%m%d")
     return [
         ["Hampshire", "RB", "Robbery", f"B-{run}", f"A/{run}", f"{day}100000",
          f"{day}103000", "442000", "112000", "", "", "", "Phone taken, on foot"],
@@ -94,7 +95,7 @@ def test_upload_reports_refused_rows_publishes_accepted_and_versions_changes(
     assert again.stdout.strip() == "accepted 2, published 0, unchanged 2, refused 2"
 
     # B's time changed: B gets version 2, A stays as it was.
-    day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y%m%d")
+    day = (testing.now() - timedelta(days=1)).strftime("%Y%m%d")
     changed = upload(tmp_path, crime_file(rows(run, crime_b_to=f"{day}114500")))
     assert changed.stdout.strip() == "accepted 2, published 1, unchanged 1, refused 2"
     values = asyncio.run(ours(cli_env, codec, run, 3))
@@ -127,7 +128,7 @@ def test_an_unreadable_file_exits_two(cli_env: Settings, tmp_path: Path):
 async def test_post_crimes_upload_to_the_service(settings, codec, start_service):
     gps = start_service("gps_stream")
     ref = f"44/POST{uuid.uuid4().hex[:6]}/26"
-    now = datetime.now(UTC)
+    now = testing.now()
     start = (now - timedelta(hours=5)).astimezone(ZoneInfo("Europe/London"))
     stamp = start.strftime("%Y%m%d%H%M%S")
     end = (start + timedelta(hours=1)).strftime("%Y%m%d%H%M%S")

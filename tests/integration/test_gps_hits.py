@@ -8,7 +8,7 @@ import asyncio
 import json
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -58,7 +58,7 @@ async def test_hits_are_found_whatever_arrives_first(settings, codec, start_serv
     other = start_service("gps_stream")  # a second worker: the six partitions are shared
     tag_a, tag_b = devices_on_two_partitions(run)
     person_a, person_b = f"P-gps-A-{run}", f"P-gps-B-{run}"
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    start = testing.now().replace(microsecond=0) - timedelta(hours=3)
     ref = f"44/{run}/26"
 
     # Fixes first (some too far, one too vague), enrolments after their pings.

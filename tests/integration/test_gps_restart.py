@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import struct
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -88,7 +88,7 @@ async def test_sigkill_mid_replay_loses_no_hit_and_repeats_no_revision(
     settings, codec, start_service, tmp_path, same_disk
 ):
     run = uuid.uuid4().hex[:8]
-    pings, enrolments, crimes = scenario(run, datetime.now(UTC))
+    pings, enrolments, crimes = scenario(run, testing.now())
     expected = expected_hits(pings, enrolments, crimes)
     assert len(expected) >= 10  # the scenario really has hits to find
 

@@ -8,7 +8,7 @@ import json
 import urllib.parse
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -28,7 +28,7 @@ async def test_a_31_day_old_fix_cannot_match_or_be_read(settings, codec, start_s
     run = uuid.uuid4().hex[:8]
     gps = start_service("gps_stream")
     device, person = f"TAG-R-{run}", f"P-R-{run}"
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = testing.now().replace(microsecond=0)
     old = now - timedelta(days=31)
     await testing.produce(settings, codec, topics.TAG_ENROLMENTS, [{
         "enrolment_id": f"E-{run}", "device_id": device, "person_id": person,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -22,7 +22,7 @@ async def test_breaches_per_episode_and_tag_alerts(settings, codec, start_servic
     run = uuid.uuid4().hex[:8]
     start_service("gps_stream")
     device, person = f"TAG-Z-{run}", f"P-Z-{run}"
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = testing.now().replace(microsecond=0)
     zone = {"zone_id": f"Z-{run}", "person_id": person, "kind": "EXCLUSION",
             "polygon": SQUARE, "active_from": now - timedelta(days=1), "active_to": None,
             "version": 1}

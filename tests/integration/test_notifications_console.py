@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -36,7 +36,7 @@ def person(codec: Any, person_id: str, force: str) -> dict[str, Any]:
 
 
 def crime_and_hit(run: str, person_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    start = testing.now().replace(microsecond=0) - timedelta(hours=2)
     crime = {"crime_ref": f"44/{run}/26", "version": 1, "offence": "BURGLARY_DWELLING",
              "lat": CRIME_AT[0], "lon": CRIME_AT[1], "location_accuracy_m": 15.0,
              "committed_from": start, "committed_to": start + timedelta(minutes=30),
@@ -51,7 +51,7 @@ def crime_and_hit(run: str, person_id: str) -> tuple[dict[str, Any], dict[str, A
            "crime_ref": crime["crime_ref"], "crime_version": 1,
            "offence": "BURGLARY_DWELLING", "person_id": person_id, "device_id": f"TAG-{run}",
            "distance_m": 0.0, "nearest_fix_at": start + timedelta(minutes=7), "fixes": fixes,
-           "detected_at": datetime.now(UTC), "rule_version": 1}
+           "detected_at": testing.now(), "rule_version": 1}
     return crime, hit
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ def person(codec: Any, person_id: str, force: str) -> dict[str, Any]:
 
 def hit(run: str, n: int, person_id: str, revision: int = 1, status: str = "ACTIVE"
         ) -> dict[str, Any]:
-    at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    at = testing.now().replace(microsecond=0) - timedelta(hours=1)
     fixes = [{"recorded_at": at + timedelta(minutes=m), "lat": 50.9097, "lon": -1.4044 + m * 1e-4,
               "accuracy_m": 10.0, "distance_m": 7.0 * m} for m in range(revision + 1)]
     return {"hit_id": f"hit-{run}-{n}", "revision": revision, "status": status,
@@ -173,7 +173,7 @@ async def test_routing_signing_outage_and_redelivery(settings, codec, start_serv
         # A grade change to RED: police and housing, each with its own fields.
         grade = {"person_id": people[2], "rag": "RED", "previous_rag": "AMBER", "changed": True,
                  "static_score": 0.8, "reasons": ["confirmed GPS crime hit"],
-                 "model_version": "ogrs3-1", "graded_at": datetime.now(UTC),
+                 "model_version": "ogrs3-1", "graded_at": testing.now(),
                  "cause_event_id": None, "p_one_year": 0.6, "static_band": "HIGH",
                  "force": force, "revision": 4}
         calm = dict(grade, person_id=people[3], rag="GREEN", previous_rag="AMBER")

@@ -5,7 +5,7 @@ dead-lettered with the reason."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -28,7 +28,7 @@ def person(person_id: str, licence_end) -> dict[str, Any]:
 def grade(person_id: str, rag: str, revision: int) -> dict[str, Any]:
     return {"person_id": person_id, "rag": rag, "previous_rag": "AMBER", "changed": True,
             "static_score": 0.81, "reasons": ["two missed appointments in 30 days"],
-            "model_version": "test", "graded_at": datetime.now(UTC), "cause_event_id": None,
+            "model_version": "test", "graded_at": testing.now(), "cause_event_id": None,
             "p_one_year": 0.6, "static_band": "HIGH", "force": "Hampshire",
             "revision": revision}
 
@@ -57,7 +57,7 @@ async def until(check, within: float = 30.0) -> Any:
 
 async def test_referral_to_deregistration(settings, codec, start_service) -> None:
     pid = f"P-LC-{uuid.uuid4().hex[:8]}"
-    licence_end = (datetime.now(UTC) + timedelta(days=30)).date()  # inside the 8 weeks
+    licence_end = (testing.now() + timedelta(days=30)).date()  # inside the 8 weeks
     await testing.produce(settings, codec, topics.PEOPLE, [person(pid, licence_end)])
     # The risk service grades everyone it is told about; the panel reads that grade.
     await testing.produce(settings, codec, topics.RISK_GRADES, [grade(pid, "AMBER", 1)])
@@ -158,14 +158,14 @@ async def test_referral_to_deregistration(settings, codec, start_service) -> Non
         stray = {"decision_id": uuid.uuid4().hex, "referral_id": "R-NOPE", "person_id": pid,
                  "outcome": "REJECTED", "cohort": "FIXED", "pathway": None,
                  "lead_officer": None, "rationale": "x",
-                 "panel_date": datetime.now(UTC).date(), "decided_at": datetime.now(UTC)}
+                 "panel_date": testing.now().date(), "decided_at": testing.now()}
         await testing.produce(settings, codec, topics.PANEL_DECISIONS, [stray])
         letters = await dead.wait_for(lambda seen: [
             r for r in seen if "R-NOPE" in r.headers.get("iom-dlq-reason", "")])
         assert letters
 
         ended = {"event_id": uuid.uuid4().hex, "person_id": pid, "type": "LICENCE_ENDED",
-                 "occurred_at": datetime.now(UTC), "source_agency": "Probation",
+                 "occurred_at": testing.now(), "source_agency": "Probation",
                  "offence": None, "details": {"rationale": "licence completed"}}
         await testing.produce(settings, codec, topics.OFFENDER_EVENTS, [ended])
         await changes.wait_for(of("DEREGISTERED"))
@@ -184,12 +184,12 @@ async def test_a_youth_at_17y7m_is_on_the_transfer_candidate_list(
     settings, codec, start_service
 ) -> None:
     pid = f"P-YOT-{uuid.uuid4().hex[:8]}"
-    today = datetime.now(UTC).date()
+    today = testing.now().date()
     born = add_months(today, -18 * 12) + timedelta(days=150)  # about 17y7m
     order_end = add_months(born, 19 * 12)
     young = {**person(pid, None), "date_of_birth": born, "under_statutory_supervision": True}
     sentenced = {"event_id": uuid.uuid4().hex, "person_id": pid, "type": "SENTENCED_COMMUNITY",
-                 "occurred_at": datetime.now(UTC), "source_agency": "YOT", "offence": None,
+                 "occurred_at": testing.now(), "source_agency": "YOT", "offence": None,
                  "details": {"order_type": "YOUTH_REHABILITATION_ORDER",
                              "order_end_date": order_end.isoformat(),
                              "management_passed_to_probation": "true"}}

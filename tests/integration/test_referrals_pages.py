@@ -4,7 +4,7 @@ back, record a supervisor review; the page loads nothing from anywhere but the s
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -20,7 +20,7 @@ async def test_an_officer_refers_and_the_panel_registers_and_a_supervisor_review
 ) -> None:
     pid = f"P-UI-{uuid.uuid4().hex[:8]}"
     await testing.produce(settings, codec, topics.PEOPLE,
-                          [person(pid, (datetime.now(UTC) + timedelta(days=200)).date())])
+                          [person(pid, (testing.now() + timedelta(days=200)).date())])
     await testing.produce(settings, codec, topics.RISK_GRADES, [grade(pid, "AMBER", 1)])
     service = start_service("referrals")
     base = f"http://127.0.0.1:{service.port}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -56,7 +56,7 @@ async def register(http: aiohttp.ClientSession, base: str, pid: str) -> None:
 
 async def test_reception_to_release_handover_and_plan_review(settings, codec, start_service):
     pid = f"P-TTG-{uuid.uuid4().hex[:8]}"
-    now = datetime.now(UTC)
+    now = testing.now()
     await testing.produce(settings, codec, topics.PEOPLE, [person(pid, None)])
     await testing.produce(settings, codec, topics.RISK_GRADES, [grade(pid, "AMBER", 1)])
     service = start_service("referrals", IOM_REFERRALS_TICK_INTERVAL_S="1")

@@ -5,7 +5,7 @@ the clock 30 days on steps the grade down and republishes nothing."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -24,7 +24,7 @@ def record(codec, name: str, **fields: object) -> dict[str, object]:
 
 
 def event(codec, event_id: str, kind: str, days_ago: float, offence: str | None = None):
-    at = datetime.now(UTC) - timedelta(days=days_ago)
+    at = testing.now() - timedelta(days=days_ago)
     return record(codec, "OffenderEvent", event_id=event_id, person_id=PERSON, type=kind,
                   occurred_at=at.isoformat(), offence=offence, details={})
 
@@ -73,7 +73,8 @@ async def test_event_stream_gives_exactly_the_expected_grades(settings, codec, s
     # Thirty days on, after a crash: the state comes back from the changelog, the review
     # steps RED down one level, and nothing already published is published again.
     risk.kill()
-    start_service("risk", IOM_CLOCK_OFFSET_S=str(30 * 86400), IOM_RISK_REVIEW_INTERVAL_S="1")
+    start_service("risk", IOM_CLOCK_OFFSET_S=str(testing.clock_offset_s() + 30 * 86400),
+                  IOM_RISK_REVIEW_INTERVAL_S="1")
     async with testing.Reader(settings, codec, topics.RISK_GRADES.name) as grades:
         await grades.wait_for(lambda seen: len(ours(seen)) >= 4, within=60)
         await grades.settle(4.0)
