@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,7 +49,7 @@ def say(line: str) -> None:
 async def publish_demo(settings, codec: Codec) -> set[str]:  # type: ignore[no-untyped-def]
     people: set[str] = set()
     files = {path.stem: path.read_bytes().splitlines() for path in sorted(DEMO.glob("*.jsonl"))}
-    for name, values in demo_trail(datetime.now(UTC)).items():
+    for name, values in demo_trail(settings.now()).items():
         files[name] = [orjson.dumps(v) for v in values]
     for name, lines in files.items():
         topic = spec(name)

@@ -307,7 +307,6 @@ def crimes_upload(
     changed crimes are (a change is a new version), unchanged ones are not. Exit code 0:
     nothing refused; 1: some rows refused (the others were published); 2: unreadable file.
     """
-    from datetime import UTC, datetime, timedelta
 
     from services.gps_stream import crimeupload
     from services.gps_stream.crimefile import ENGLAND_AND_WALES_FORCES
@@ -320,7 +319,7 @@ def crimes_upload(
         _fail(f"cannot read {file}: {exc.strerror}", 2)
     except UnicodeDecodeError as exc:
         _fail(f"cannot read {file}: not UTF-8 text (byte {exc.start}: {exc.reason})", 2)
-    now = datetime.now(UTC) + timedelta(seconds=settings.clock_offset_s)
+    now = settings.now()
     report = asyncio.run(crimeupload.upload(
         settings, _codec(settings), text, now,
         forces=[*ENGLAND_AND_WALES_FORCES, *extra_force], force_accuracy_m=accuracies,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))
+
+    def now(self) -> datetime:
+        """This process's clock: the wall clock shifted by ``clock_offset_s``."""
+        return datetime.now(UTC) + timedelta(seconds=self.clock_offset_s)
 
 
 def describe_error(error: ValidationError) -> str:
