@@ -17,11 +17,10 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from iomkit import kafka, metrics
+from iomkit import kafka, kernel, metrics
 from iomkit import log as logging
 from iomkit.changelog import ChangelogStore
 from iomkit.codec import Codec, DecodeError
@@ -56,7 +55,7 @@ class PartitionState(Protocol):
 
     def drop(self, partitions: Iterable[int]) -> None: ...
 
-    async def flush(self, producer: AIOKafkaProducer) -> int: ...
+    async def flush(self, producer: kernel.Outputs) -> int: ...
 
 
 BatchHandler = Callable[[Sequence[Item]], Awaitable[None]]
@@ -98,7 +97,7 @@ class BatchConsumer:
         self.group_id = group_id
         # Created in run(): aiokafka clients belong to the running event loop.
         self.consumer: AIOKafkaConsumer = None  # type: ignore[assignment]
-        self.producer: AIOKafkaProducer = None  # type: ignore[assignment]
+        self.producer: kernel.Outputs = None  # type: ignore[assignment]
         self.codec = codec
         # Dead letters go through our own producer: flushed before every commit.
         self.dead_letters = DeadLetters(service, self._send, clock)
@@ -148,24 +147,28 @@ class BatchConsumer:
                  list(heapq.merge(*per_partition, key=lambda item: item.timestamp)))
         if items:
             await self.handler(items)
-        for store in self.stores:
-            await store.flush(self.producer)
-        await self.producer.flush()
-        await self.consumer.commit()
+        await self.checkpoint()
         metrics.PROCESSING_SECONDS.labels(self.service, "batch").observe(
             time.perf_counter() - started
         )
         return count
 
+    async def checkpoint(self) -> None:
+        """Quix Streams' order: the outputs delivered, the state sent to its changelogs (and
+        local stores written), those delivered, then the commit. A delivery that failed
+        raises ``DeliveryFailed`` before anything is committed."""
+        await self.producer.flush()
+        for store in self.stores:
+            await store.flush(self.producer)
+        await self.producer.flush()
+        await self.consumer.commit()
+
     async def _decode(self, spec: TopicSpec, message: ConsumerRecord) -> Item | None:
         try:
-            if spec.record is None:
-                value = orjson.loads(message.value)
-            else:
-                value = self.codec.decode(message.value, expect=spec.record).value
-        except (DecodeError, orjson.JSONDecodeError) as exc:
+            value = kernel.decode(self.codec, spec, message.value)
+        except DecodeError as exc:
             await self.dead_letter(message.topic, message.partition, message.offset,
-                                   message.key, message.value, f"{spec.name}: {exc}",
+                                   message.key, message.value, str(exc),
                                    "decode", list(message.headers or ()))
             return None
         return Item(value, message.topic, message.partition, message.offset, message.key,
@@ -201,7 +204,7 @@ class BatchConsumer:
         changelogs = [s.spec for s in self.stores if isinstance(s, ChangelogStore)]
         if changelogs:  # a changelog must exist before a partition can be restored from it
             await kafka.create_topics(self.settings, changelogs)
-        self.producer = kafka.producer(self.settings)
+        self.producer = kernel.Outputs(kafka.producer(self.settings))
         self.consumer = kafka.consumer(self.settings, group_id=self.group_id,
                                        max_poll_records=self.max_records)
         await self.producer.start()
@@ -220,9 +223,9 @@ class BatchConsumer:
                     await self.run_once()
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    # Nothing of this batch was committed: consumed again after a restart.
-                    self.log.error("batch.failed", service=self.service, exc=True)
-                    raise
+                except Exception as exc:
+                    # Nothing of this batch was committed: it is read again after a restart.
+                    kernel.stop_now(self.log, "batch.failed", service=self.service,
+                                    reason=f"{type(exc).__name__}: {exc}")
         finally:
             await self.stop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.partitioner import murmur2
 from aiokafka.structs import TopicPartition
 
+from iomkit import kernel, metrics
 from iomkit import log as logging
 from iomkit.settings import Settings
 from iomkit.topics import ALL, TopicSpec
@@ -264,32 +265,80 @@ async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
             raise
 
 
-async def follow(settings: Settings, topic: str,
-                 apply: Callable[[bytes | None, bytes | None], None],
-                 caught_up: asyncio.Event | None = None) -> None:
+Apply = Callable[[bytes | None, bytes | None], Awaitable[None] | None]
+
+
+async def follow(settings: Settings, topic: str, apply: Apply,
+                 caught_up: asyncio.Event | None = None, *, service: str = "",
+                 after_batch: Callable[[], Awaitable[Any]] | None = None) -> None:
     """Read every partition of ``topic`` from the beginning and keep following it, without
     a group: how every worker of a service keeps a full copy of a small topic (views).
-    ``caught_up`` is set once everything that was on the topic at start has been applied."""
-    reader = consumer(settings, topic, group_id=None)
-    await reader.start()
-    try:
-        ends: dict[TopicPartition, int] | None = None
-        while True:
-            for records in (await reader.getmany(timeout_ms=500, max_records=5000)).values():
-                for record in records:
-                    apply(record.key, record.value)
-            if caught_up is None or caught_up.is_set():
-                continue
-            if ends is None:
-                partitions = reader.partitions_for_topic(topic)
-                if not partitions:
-                    continue  # metadata not there yet
-                ends = await reader.end_offsets(
-                    [TopicPartition(topic, p) for p in sorted(partitions)])
-            if set(ends) <= reader.assignment():
-                positions = {tp: await reader.position(tp) for tp in ends}
-                if all(positions[tp] >= end for tp, end in ends.items()):
-                    caught_up.set()
-                    _log.info("topic.caught_up", topic=topic, records=sum(ends.values()))
-    finally:
-        await stop_consumer(reader)
+    ``caught_up`` is set once everything that was on the topic at start has been applied.
+    ``apply`` may be a coroutine function; ``after_batch`` runs after each batch read (a
+    flush of what ``apply`` sent).
+
+    Nothing stops it: a record ``apply`` raises on is skipped, logged (where, never what)
+    and counted; a reader the broker dropped is started again where it was, with backoff.
+    An output that was not delivered (``DeliveryFailed``) stops the process instead: what
+    it was sent for has been read and would not be read again.
+    """
+    positions: dict[TopicPartition, int] = {}
+    failures = 0
+    while True:
+        reader = consumer(settings, topic, group_id=None)
+        try:
+            await reader.start()
+            for tp, offset in positions.items():
+                reader.seek(tp, offset)
+            await _follow(reader, topic, apply, caught_up, positions, service, after_batch)
+        except asyncio.CancelledError:
+            raise
+        except kernel.DeliveryFailed as exc:
+            kernel.stop_now(_log, "follow.output_lost", topic=topic, reason=str(exc))
+        except Exception as exc:  # the broker went away: start again where we were
+            failures += 1
+            delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+            _log.warning("follow.restarting", topic=topic, delay_s=delay,
+                         reason=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(delay)
+        finally:
+            await stop_consumer(reader)
+
+
+async def _follow(reader: AIOKafkaConsumer, topic: str, apply: Apply,
+                  caught_up: asyncio.Event | None, positions: dict[TopicPartition, int],
+                  service: str, after_batch: Callable[[], Awaitable[Any]] | None) -> None:
+    ends: dict[TopicPartition, int] | None = None
+    while True:
+        batch = await reader.getmany(timeout_ms=500, max_records=5000)
+        for tp, records in batch.items():
+            for record in records:
+                try:
+                    applied = apply(record.key, record.value)
+                    if applied is not None:
+                        await applied
+                except kernel.DeliveryFailed:
+                    raise
+                except Exception as exc:  # one bad record must never stop a reader
+                    metrics.SKIPPED.labels(service, topic).inc()
+                    # The message may quote the record (a person id): only at debug.
+                    _log.warning("follow.skipped", topic=topic, partition=record.partition,
+                                 offset=record.offset, error=type(exc).__name__)
+                    _log.debug("follow.skipped.reason", topic=topic, offset=record.offset,
+                               reason=str(exc))
+                positions[tp] = record.offset + 1
+        if batch and after_batch is not None:
+            await after_batch()
+        if caught_up is None or caught_up.is_set():
+            continue
+        if ends is None:
+            partitions = reader.partitions_for_topic(topic)
+            if not partitions:
+                continue  # metadata not there yet
+            ends = await reader.end_offsets(
+                [TopicPartition(topic, p) for p in sorted(partitions)])
+        if set(ends) <= reader.assignment():
+            current = {tp: await reader.position(tp) for tp in ends}
+            if all(current[tp] >= end for tp, end in ends.items()):
+                caught_up.set()
+                _log.info("topic.caught_up", topic=topic, records=sum(ends.values()))

@@ -27,6 +27,11 @@ DEAD_LETTERS = Counter(
     "Records sent to iom.dead-letters, by service, source topic and kind of failure",
     ["service", "topic", "kind"],
 )
+SKIPPED = Counter(
+    "iom_records_skipped_total",
+    "Records a group-less reader could not apply (its group consumer dead-letters them)",
+    ["service", "topic"],
+)
 PROCESSING_SECONDS = Histogram(
     "iom_processing_seconds",
     "Time to handle one record (or one batch on batch consumers), by service and topic",

@@ -9,11 +9,11 @@ the stream carries on. Concurrency is 1: order and state matter in every service
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import faust
@@ -21,10 +21,10 @@ import orjson
 from faust.types import EventT
 
 from iomkit import headers as h
-from iomkit import kafka, metrics
+from iomkit import kafka, kernel, metrics
 from iomkit import log as logging
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
-from iomkit.deadletters import Clock, DeadLetters, utc_now
+from iomkit.deadletters import Clock, DeadLetters
 from iomkit.records import RECORD_TYPES
 from iomkit.settings import Settings, get
 from iomkit.topics import TopicSpec, key_of
@@ -46,14 +46,10 @@ class Context:
 
 
 Handler = Callable[[Any, Context], Awaitable[None]]
-
-
-def offset_clock(offset_s: float) -> Clock:
-    """The wall clock, shifted: tests move a service's time without touching the host's."""
-    if not offset_s:
-        return utc_now
-    shift = timedelta(seconds=offset_s)
-    return lambda: utc_now() + shift
+# The deliveries of what the record being handled sent: awaited before the record is done,
+# since Faust acknowledges (and so commits) a record once its handler returns.
+_outputs: contextvars.ContextVar[list[asyncio.Future[Any]] | None] = contextvars.ContextVar(
+    "outputs", default=None)
 
 
 class Service:
@@ -64,7 +60,7 @@ class Service:
         self.settings = settings or get()
         logging.setup(self.settings.log_level)
         self.log = logging.get(f"services.{name}")
-        self.clock = clock or offset_clock(self.settings.clock_offset_s)
+        self.clock = clock or self.settings.now
         self.codec = Codec(SchemaRegistry(self.settings.schemas_dir))
         datadir = self.settings.store_dir / name
         datadir.mkdir(parents=True, exist_ok=True)
@@ -145,6 +141,9 @@ class Service:
         sent = await self.app.topic(topic, key_serializer="raw", value_serializer="raw").send(
             key=key, value=value, headers=headers
         )
+        pending = _outputs.get()
+        if pending is not None:
+            pending.append(sent)
         if acknowledged:
             await sent
         metrics.RECORDS_OUT.labels(self.name, topic).inc()
@@ -189,25 +188,61 @@ class Service:
         )
         metrics.RECORDS_IN.labels(self.name, spec.name).inc()
         started = time.perf_counter()
+        outputs: list[asyncio.Future[Any]] = []
+        token = _outputs.set(outputs)
         try:
-            if spec.record is None:
-                record: Any = orjson.loads(message.value)
+            try:
+                record = self.typed(spec, message.value)
+            except DecodeError as exc:
+                await self._dead_letter(context, message, str(exc), "decode")
             else:
-                decoded = self.codec.decode(message.value, expect=spec.record)
-                record = RECORD_TYPES[decoded.name](**decoded.value)
-        except (DecodeError, orjson.JSONDecodeError) as exc:
-            await self._dead_letter(context, message, f"{spec.name}: {exc}", "decode")
-            return
-        try:
-            await handler(record, context)
-        except Exception as exc:  # one bad record must never stop the stream
-            reason = f"{spec.record or spec.name}: {type(exc).__name__}: {exc}"
-            self.log.debug("handler.failed", topic=spec.name, offset=message.offset, exc=True)
-            await self._dead_letter(context, message, reason, "handler")
+                try:
+                    await handler(record, context)
+                except Exception as exc:  # one bad record must never stop the stream
+                    reason = f"{spec.record or spec.name}: {type(exc).__name__}: {exc}"
+                    self.log.debug("handler.failed", topic=spec.name, offset=message.offset,
+                                   exc=True)
+                    await self._dead_letter(context, message, reason, "handler")
+            try:
+                await kernel.settle(outputs)
+            except kernel.DeliveryFailed as exc:
+                kernel.stop_now(self.log, "outputs.lost", topic=spec.name,
+                                partition=message.partition, offset=message.offset,
+                                reason=str(exc))
         finally:
+            _outputs.reset(token)
             metrics.PROCESSING_SECONDS.labels(self.name, spec.name).observe(
                 time.perf_counter() - started
             )
+
+    def typed(self, spec: TopicSpec, raw: bytes | None) -> Any:
+        """A record of ``spec`` as its Faust record type (a dict on internal JSON topics)."""
+        value = kernel.decode(self.codec, spec, raw)
+        if spec.record is None:
+            return value
+        try:
+            return RECORD_TYPES[spec.record](**value)
+        except Exception as exc:  # a value Faust's record type cannot hold
+            raise DecodeError(f"{spec.record}: {type(exc).__name__}: {exc}") from exc
+
+    async def follow(self, spec: TopicSpec, apply: Callable[[bytes | None, Any], Any],
+                     caught_up: asyncio.Event | None = None,
+                     after_batch: Callable[[], Awaitable[Any]] | None = None) -> None:
+        """Every record of ``spec``'s topic, decoded (a dict), from the beginning and on,
+        without a group: how every worker keeps a full copy of a topic it reads views from.
+
+        A record that does not decode, or that ``apply`` refuses, is skipped, logged and
+        counted, and the reader carries on: it is dead-lettered by the topic's group consumer
+        (where every worker reads a topic, a letter from each would be one copy per worker).
+        """
+        def keep(key: bytes | None, raw: bytes | None) -> Any:
+            metrics.RECORDS_IN.labels(self.name, spec.name).inc()
+            if raw is None:
+                return None  # a tombstone: the views keep the latest value, nothing to apply
+            return apply(key, kernel.decode(self.codec, spec, raw))
+
+        await kafka.follow(self.settings, spec.name, keep, caught_up, service=self.name,
+                           after_batch=after_batch)
 
     async def _dead_letter(
         self, context: Context, message: Any, reason: str, kind: str

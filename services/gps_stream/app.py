@@ -18,12 +18,11 @@ import orjson
 from faust.web import Request, Response, View
 
 from iomkit import headers as h
-from iomkit import kafka, metrics, topics
+from iomkit import metrics, topics
 from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
-from iomkit.codec import DecodeError
 from iomkit.peers import Peers
-from iomkit.records import ExclusionZone
+from iomkit.records import CrimeReported, ExclusionZone
 from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec, key_of
 from services.gps_stream import config, crimeupload
@@ -34,7 +33,7 @@ from services.gps_stream.matcher import HitUpdate
 from services.gps_stream.partitions import PartitionMatchers, crime_of, enrolment_of
 from services.gps_stream.taghealth import TagHealth
 from services.gps_stream.trail import InvalidFix, epoch_ms, fix_of
-from services.gps_stream.zones import ZoneError, validate_zone
+from services.gps_stream.zones import validate_zone
 
 service = Service("gps_stream")
 app = service.app
@@ -121,25 +120,18 @@ async def device_hot_path() -> None:
 async def follow_crimes() -> None:
     """Every worker holds every live crime: a group-less reader over all partitions."""
     await devices.ready.wait()
-    reader = kafka.consumer(settings, topics.CRIMES_REPORTED.name, group_id=None)
-    await reader.start()
-    try:
-        while True:
-            for records in (await reader.getmany(timeout_ms=500, max_records=1000)).values():
-                for record in records:
-                    metrics.RECORDS_IN.labels(service.name, record.topic).inc()
-                    try:
-                        crime = crime_of(service.codec.decode(record.value,
-                                                              expect="CrimeReported").value)
-                    except (DecodeError, KeyError) as exc:
-                        service.log.warning("crime.unreadable", offset=record.offset,
-                                            reason=str(exc))
-                        continue
-                    updates: list[tuple[int, HitUpdate]] = matchers.add_crime(crime)
-                    await send_evidence(updates)
-            await devices.producer.flush()
-    finally:
-        await kafka.stop_consumer(reader)
+
+    async def keep(key: bytes | None, crime: dict[str, Any]) -> None:
+        await send_evidence(matchers.add_crime(crime_of(crime)))
+
+    await service.follow(topics.CRIMES_REPORTED, keep, after_batch=devices.producer.flush)
+
+
+@service.agent(topics.CRIMES_REPORTED)
+async def crime_received(crime: CrimeReported, context: Context) -> None:
+    """Checks each crime once (one the hit rule cannot place goes to dead letters with the
+    reason); every worker matches the valid ones from its own reader (follow_crimes)."""
+    crime_of(crime.asdict())
 
 
 @service.agent(EVIDENCE)
@@ -160,12 +152,10 @@ async def evidence_found(message: dict[str, Any], context: Context) -> None:
 
 @app.task
 async def follow_hits() -> None:
-    def keep(key: bytes | None, value: bytes | None) -> None:
-        if value is not None:
-            hit = service.codec.decode(value, expect="CrimeHit").value
-            published[hit["hit_id"].encode()] = hit
+    def keep(key: bytes | None, hit: dict[str, Any]) -> None:
+        published[hit["hit_id"].encode()] = hit
 
-    await kafka.follow(settings, topics.GPS_HITS.name, keep, hits_caught_up)
+    await service.follow(topics.GPS_HITS, keep, hits_caught_up)
 
 
 @service.agent(topics.EXCLUSION_ZONES)
@@ -177,16 +167,9 @@ async def zone_received(zone: ExclusionZone, context: Context) -> None:
 
 @app.task
 async def follow_zones() -> None:
-    def keep(key: bytes | None, value: bytes | None) -> None:
-        if value is None:
-            return
-        try:
-            matchers.zones.update(validate_zone(
-                service.codec.decode(value, expect="ExclusionZone").value))
-        except (DecodeError, ZoneError):
-            pass  # dead-lettered by zone_received
-
-    await kafka.follow(settings, topics.EXCLUSION_ZONES.name, keep)
+    # A zone validate_zone refuses is skipped here and dead-lettered by zone_received.
+    await service.follow(topics.EXCLUSION_ZONES,
+                         lambda key, zone: matchers.zones.update(validate_zone(zone)))
 
 
 @app.timer(interval=gps.health_interval_s)

@@ -12,6 +12,7 @@ this worker); the consumer then carries on from there.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,10 +43,27 @@ def enrolment_of(value: dict[str, Any]) -> Enrolment:
                      epoch_ms(ends) if ends is not None else None)
 
 
+class InvalidCrime(ValueError):
+    """A crime the hit rule cannot place; the reason names the field."""
+
+
 def crime_of(value: dict[str, Any]) -> Crime:
-    return Crime(value["crime_ref"], value["version"], value["offence"], value["lat"],
-                 value["lon"], value["location_accuracy_m"], epoch_ms(value["committed_from"]),
-                 epoch_ms(value["committed_to"]))
+    """A crime for the hit rule, validated as fixes are (an unplaceable crime raised in h3 and
+    stopped the reader once)."""
+    if not str(value["crime_ref"]).strip():
+        raise InvalidCrime("crime_ref is empty")
+    lat, lon, accuracy = value["lat"], value["lon"], value["location_accuracy_m"]
+    if not (math.isfinite(lat) and -90.0 <= lat <= 90.0):
+        raise InvalidCrime(f"lat {lat} is outside -90..90")
+    if not (math.isfinite(lon) and -180.0 <= lon <= 180.0):
+        raise InvalidCrime(f"lon {lon} is outside -180..180")
+    if not (math.isfinite(accuracy) and accuracy >= 0):
+        raise InvalidCrime(f"location_accuracy_m {accuracy} must be 0 or more")
+    start, end = epoch_ms(value["committed_from"]), epoch_ms(value["committed_to"])
+    if end < start:
+        raise InvalidCrime("committed_to is before committed_from")
+    return Crime(value["crime_ref"], value["version"], value["offence"], lat, lon,
+                 accuracy, start, end)
 
 
 @dataclass

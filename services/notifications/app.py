@@ -22,9 +22,8 @@ from aiohttp import web as aioweb
 from faust.web import Request, View
 from prometheus_client import Counter, Histogram
 
-from iomkit import kafka, topics
+from iomkit import topics
 from iomkit.audit import audit_record
-from iomkit.codec import DecodeError
 from iomkit.service import Context, Service
 from services.notifications import config, mapsvg, pages
 from services.notifications import subscriptions as subs
@@ -230,55 +229,43 @@ async def command_received(command: dict[str, Any], context: Context) -> None:
 # -- followed topics (every worker: routing context, console, outbox recovery) ------------
 
 
-def decoder(record: str, apply: Any) -> Any:
-    def keep(key: bytes | None, value: bytes | None) -> None:
-        if value is None:
-            return
-        try:
-            apply(service.codec.decode(value, expect=record).value)
-        except DecodeError:
-            pass  # the owning service dead-letters what it cannot read
-    return keep
-
-
 @app.task
 async def follow_people() -> None:
-    await kafka.follow(settings, topics.PEOPLE.name, decoder(
-        "Person", lambda p: directory.person(p["person_id"], p["force"])), ready["people"])
+    await service.follow(topics.PEOPLE, lambda _, p: directory.person(p["person_id"], p["force"]),
+                         ready["people"])
 
 
 @app.task
 async def follow_cohort() -> None:
-    await kafka.follow(settings, topics.COHORT_CHANGES.name, decoder(
-        "CohortChange", lambda c: directory.cohort(c["person_id"], c["change"],
-                                                   c["lead_officer"])), ready["cohort"])
+    await service.follow(topics.COHORT_CHANGES, lambda _, c: directory.cohort(
+        c["person_id"], c["change"], c["lead_officer"]), ready["cohort"])
 
 
 @app.task
 async def follow_crimes() -> None:
-    def keep(crime: dict[str, Any]) -> None:
+    def keep(key: bytes | None, crime: dict[str, Any]) -> None:
         known = crimes.get(crime["crime_ref"])
         if known is None or known["version"] < crime["version"]:
             crimes[crime["crime_ref"]] = crime
-    await kafka.follow(settings, topics.CRIMES_REPORTED.name, decoder("CrimeReported", keep))
+    await service.follow(topics.CRIMES_REPORTED, keep)
 
 
 @app.task
 async def follow_hits() -> None:
-    await kafka.follow(settings, topics.GPS_HITS.name, decoder("CrimeHit", board.hit))
+    await service.follow(topics.GPS_HITS, lambda _, hit: board.hit(hit))
 
 
 @app.task
 async def follow_breaches() -> None:
-    await kafka.follow(settings, topics.ZONE_BREACHES.name, decoder("ZoneBreach", board.breach))
+    await service.follow(topics.ZONE_BREACHES, lambda _, breach: board.breach(breach))
 
 
 @app.task
 async def follow_qualifications() -> None:
-    def keep(key: bytes | None, value: bytes | None) -> None:
-        if key is not None and value is not None:
-            board.qualify(key.decode(), orjson.loads(value))
-    await kafka.follow(settings, QUALIFICATIONS.name, keep)
+    def keep(key: bytes | None, qualification: dict[str, Any]) -> None:
+        if key is not None:
+            board.qualify(key.decode(), qualification)
+    await service.follow(QUALIFICATIONS, keep)
 
 
 @app.task
@@ -289,7 +276,7 @@ async def follow_notifications() -> None:
     caught_up = ready["notifications"]
     recovered = asyncio.Event()
 
-    def keep(notification: dict[str, Any]) -> None:
+    def keep(key: bytes | None, notification: dict[str, Any]) -> None:
         latest[notification["notification_id"]] = notification
 
     async def recover() -> None:
@@ -305,8 +292,7 @@ async def follow_notifications() -> None:
 
     task = asyncio.create_task(recover())
     try:
-        await kafka.follow(settings, topics.NOTIFICATIONS.name, decoder("Notification", keep),
-                           recovered)
+        await service.follow(topics.NOTIFICATIONS, keep, recovered)
     finally:
         task.cancel()
 

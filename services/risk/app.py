@@ -16,7 +16,7 @@ import orjson
 from prometheus_client import Counter
 
 from iomkit import headers as h
-from iomkit import kafka, metrics, topics
+from iomkit import metrics, topics
 from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
 from iomkit.changelog import ChangelogStore
@@ -81,11 +81,11 @@ async def rescore_inputs() -> None:
 
 @app.task
 async def follow_views() -> None:
-    def keep(key: bytes | None, value: bytes | None) -> None:
-        if key is not None and value is not None:
-            views[key] = orjson.loads(value)
+    def keep(key: bytes | None, view: dict[str, Any]) -> None:
+        if key is not None:
+            views[key] = view
 
-    await kafka.follow(settings, VIEWS.name, keep)
+    await service.follow(VIEWS, keep)
 
 
 @service.agent(topics.RISK_GRADES)

@@ -1,0 +1,116 @@
+"""What every way of reading and writing shares (Faust agents, the batch consumer, group-less
+readers): one decode that refuses every kind of poison with a reason, and the outputs'
+deliveries checked before anything is committed.
+
+A record is poison when it is not Avro single-object encoding, its fingerprint is unknown,
+its body does not decode, it is of another record than its topic's, it carries NaN or an
+infinity in any number (no field of the contract means that), or it is a tombstone on a
+topic of records. Poison goes to the dead letters with the reason; it never stops a reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from iomkit.codec import Codec, DecodeError
+from iomkit.topics import TopicSpec
+
+
+class DeliveryFailed(RuntimeError):
+    """An output the broker did not acknowledge: its input must not be committed."""
+
+
+def decode(codec: Codec, spec: TopicSpec, raw: bytes | None) -> Any:
+    """The value of one record of ``spec``'s topic, or ``DecodeError`` saying why not."""
+    if raw is None:
+        raise DecodeError(f"{spec.name}: a record with no value (tombstone)")
+    try:
+        if spec.record is None:
+            value = orjson.loads(raw)
+        else:
+            value = codec.decode(raw, expect=spec.record).value
+    except DecodeError as exc:
+        raise DecodeError(f"{spec.name}: {exc}") from exc
+    except Exception as exc:  # orjson, or a value the decoder could not represent
+        raise DecodeError(f"{spec.name}: {type(exc).__name__}: {exc}") from exc
+    where = non_finite(value)
+    if where is not None:
+        raise DecodeError(f"{spec.record or spec.name}: {where} is not a finite number")
+    return value
+
+
+def non_finite(value: Any, path: str = "") -> str | None:
+    """The path of the first NaN or infinity in a decoded value, or None."""
+    if type(value) is float:
+        return (path or "value") if not math.isfinite(value) else None
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if type(item) in (str, int, bool) or item is None:
+                continue  # the common case, kept cheap: pings cross here 100,000 times a second
+            found = non_finite(item, f"{path}.{name}" if path else str(name))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            found = non_finite(item, f"{path}[{n}]")
+            if found:
+                return found
+    return None
+
+
+async def settle(deliveries: Iterable[asyncio.Future[Any]]) -> int:
+    """Wait for every delivery; raise ``DeliveryFailed`` naming the first that failed.
+
+    aiokafka's ``flush()`` waits for the batches but does not raise for one that failed or
+    expired: only the futures ``send()`` returned say so. Returns how many were delivered.
+    """
+    pending = list(deliveries)
+    results = await asyncio.gather(*pending, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise DeliveryFailed(f"an output was not delivered: {type(result).__name__}: "
+                                 f"{result}") from result
+    return len(pending)
+
+
+class Outputs:
+    """A producer whose sends are remembered until ``flush()``, which waits for the broker
+    and raises ``DeliveryFailed`` if any of them was lost: a batch's outputs are checked
+    before its input is committed. Everything else is the producer's own."""
+
+    def __init__(self, producer: Any) -> None:
+        self.producer = producer
+        # One batch's outputs: emptied at every flush, so bounded by what a batch sends.
+        self._pending: list[asyncio.Future[Any]] = []
+
+    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
+                   partition: int | None = None, headers: Any = None) -> asyncio.Future[Any]:
+        delivery = await self.producer.send(topic, value, key=key, partition=partition,
+                                            headers=headers)
+        self._pending.append(delivery)
+        return delivery
+
+    async def flush(self) -> int:
+        await self.producer.flush()
+        pending, self._pending = self._pending, []
+        return await settle(pending)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.producer, name)
+
+
+EXIT_OUTPUT_LOST = 70  # sysexits EX_SOFTWARE: the supervisor restarts the worker
+
+
+def stop_now(log: Any, event: str, **fields: Any) -> None:
+    """Leave the process at once, committing nothing more: after an output was lost (or the
+    reader broke) the inputs since the last commit must be read again, and a graceful
+    shutdown would commit them (Faust commits whatever its streams acknowledged)."""
+    log.error(event, **fields, exit_code=EXIT_OUTPUT_LOST)
+    os._exit(EXIT_OUTPUT_LOST)

@@ -1,0 +1,171 @@
+"""The stream kernel: every kind of poison refused with a reason; a lost output is never
+followed by a commit of its input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iomkit import kernel, topics
+from iomkit.batch import BatchConsumer, Item
+from iomkit.codec import Codec, DecodeError, SchemaRegistry
+from iomkit.jsonconv import from_json
+from iomkit.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+CODEC = Codec(SchemaRegistry(ROOT / "schemas"))
+
+
+def example(name: str, **fields: Any) -> dict[str, Any]:
+    raw = json.loads((ROOT / "schemas/examples" / f"{name}.json").read_text())
+    return from_json(CODEC.registry.current(name).raw, {**raw, **fields})
+
+
+def encoded(name: str, **fields: Any) -> bytes:
+    # Fields are set after the JSON conversion, which itself refuses NaN.
+    return CODEC.encode(name, {**example(name), **fields})
+
+
+# --- decode: every kind of poison, with its reason ------------------------------------------
+
+
+def test_a_good_record_decodes() -> None:
+    value = kernel.decode(CODEC, topics.TAG_PINGS, encoded("TagPing"))
+    assert value["device_id"] == example("TagPing")["device_id"]
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (b"not avro at all", "not Avro single-object encoding"),
+    (b"\xc3\x01" + struct.pack("<Q", 12345) + b"\x00", "unknown"),
+    (None, "tombstone"),
+])
+def test_undecodable_records_are_refused_with_the_reason(raw: bytes | None, reason: str) -> None:
+    with pytest.raises(DecodeError, match=reason) as refused:
+        kernel.decode(CODEC, topics.TAG_PINGS, raw)
+    assert str(refused.value).startswith("iom.tag.pings") or "TagPing" in str(refused.value)
+
+
+def test_a_record_of_another_type_than_its_topic_is_refused() -> None:
+    with pytest.raises(DecodeError, match="expected a TagPing record, got Person"):
+        kernel.decode(CODEC, topics.TAG_PINGS, encoded("Person"))
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_number_that_is_not_finite_is_poison(bad: float) -> None:
+    with pytest.raises(DecodeError, match="CrimeReported: lat is not a finite number"):
+        kernel.decode(CODEC, topics.CRIMES_REPORTED, encoded("CrimeReported", lat=bad))
+
+
+def test_a_non_finite_number_deep_inside_a_record_is_found_by_its_path() -> None:
+    value = {"outer": [{"lat": 1.0, "lon": 2.0}, {"lat": 3.0, "lon": math.nan}], "n": 1}
+    assert kernel.non_finite(value) == "outer[1].lon"
+    assert kernel.non_finite({"a": "text", "b": 1, "c": None, "d": [1.5, 2.5]}) is None
+    assert kernel.non_finite(example("ExclusionZone")) is None
+
+
+def test_internal_json_topics_refuse_what_is_not_json() -> None:
+    internal = topics.TopicSpec("throughcare-x-ticks", "key", None)
+    assert kernel.decode(CODEC, internal, b'{"as_of": 1}') == {"as_of": 1}
+    with pytest.raises(DecodeError, match="throughcare-x-ticks"):
+        kernel.decode(CODEC, internal, b"{not json")
+    with pytest.raises(DecodeError, match="infinity"):
+        kernel.decode(CODEC, internal, b'{"x": 1e999}')
+
+
+# --- deliveries: nothing committed after a lost output --------------------------------------
+
+
+class FakeProducer:
+    """Sends resolve as the test says: ``fail`` makes every delivery fail."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.sent: list[tuple[str, bytes | None]] = []
+
+    async def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
+                   partition: int | None = None, headers: Any = None) -> asyncio.Future[Any]:
+        self.sent.append((topic, value))
+        delivery: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self.fail:
+            delivery.set_exception(TimeoutError("batch expired"))
+        else:
+            delivery.set_result("ok")
+        return delivery
+
+    async def flush(self) -> None:  # aiokafka's flush does not raise for a failed batch
+        return None
+
+
+class FakeConsumer:
+    def __init__(self, records: dict[Any, list[Any]]) -> None:
+        self.records = records
+        self.commits = 0
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[Any, list[Any]]:
+        records, self.records = self.records, {}
+        return records
+
+    def assignment(self) -> set[Any]:
+        return {"tp"}
+
+    async def commit(self) -> None:
+        self.commits += 1
+
+
+class Record:
+    def __init__(self, value: bytes, offset: int = 0) -> None:
+        self.topic, self.partition, self.offset = topics.TAG_PINGS.name, 0, offset
+        self.key, self.value, self.headers, self.timestamp = b"TAG-1", value, [], offset
+
+
+class TP:
+    topic, partition = topics.TAG_PINGS.name, 0
+
+
+def consumer_with(producer: FakeProducer, *values: bytes) -> tuple[BatchConsumer, FakeConsumer]:
+    async def forward(item: Item) -> None:  # a handler with one output a record
+        await batch.producer.send("iom.out", item.raw, key=item.key)
+
+    batch = BatchConsumer("test", [topics.TAG_PINGS], Settings(), "g", CODEC,
+                          record_handler=forward)
+    source = FakeConsumer({TP(): [Record(v, n) for n, v in enumerate(values)]})
+    batch.consumer = source  # type: ignore[assignment]
+    batch.producer = kernel.Outputs(producer)
+    return batch, source
+
+
+async def test_a_batch_whose_outputs_were_delivered_is_committed() -> None:
+    batch, source = consumer_with(FakeProducer(), encoded("TagPing"), encoded("TagPing"))
+    assert await batch.run_once() == 2
+    assert source.commits == 1
+
+
+async def test_a_lost_output_is_never_followed_by_a_commit() -> None:
+    producer = FakeProducer(fail=True)
+    batch, source = consumer_with(producer, encoded("TagPing"))
+    with pytest.raises(kernel.DeliveryFailed, match="batch expired"):
+        await batch.run_once()
+    assert producer.sent and source.commits == 0
+
+
+async def test_a_lost_dead_letter_is_never_followed_by_a_commit() -> None:
+    producer = FakeProducer(fail=True)
+    batch, source = consumer_with(producer, b"poison")
+    with pytest.raises(kernel.DeliveryFailed):
+        await batch.run_once()
+    assert producer.sent[0][0] == topics.DEAD_LETTERS.name and source.commits == 0
+
+
+async def test_settle_counts_what_was_delivered() -> None:
+    producer = FakeProducer()
+    outputs = kernel.Outputs(producer)
+    for n in range(3):
+        await outputs.send("iom.out", bytes([n]))
+    assert await outputs.flush() == 3
+    assert await outputs.flush() == 0  # emptied at every flush: bounded by one batch
