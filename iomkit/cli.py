@@ -9,14 +9,15 @@ from typing import Any
 
 import orjson
 import typer
+from aiokafka.structs import TopicPartition
 from rich.progress import Progress
 
+from iomkit import deadletters, kafka, kernel
 from iomkit import headers as h
-from iomkit import kafka
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.jsonconv import RecordError, from_json, to_json
 from iomkit.settings import Settings, load
-from iomkit.topics import ALL, DEAD_LETTERS, TopicSpec, key_of, spec
+from iomkit.topics import ALL, BY_NAME, DEAD_LETTERS, TopicSpec, key_of, spec
 
 app = typer.Typer(help="Throughcare: publish, read and manage IOM records on Kafka.",
                   no_args_is_help=True, add_completion=False)
@@ -213,61 +214,110 @@ BY_ORDER = [t.name for t in ALL]
 # -- dead letters ---------------------------------------------------------------------------
 
 
-async def _replay(settings: Settings, only_topic: str | None, dry_run: bool,
-                  group: str) -> tuple[int, int]:
+async def _latest_offsets(settings: Settings, topic: str
+                          ) -> dict[tuple[str, bytes], tuple[int, int]]:
+    """Each key's latest (partition, offset) on a compacted topic (read whole: such topics
+    hold one value a key, a few thousand people or zones)."""
+    latest: dict[tuple[str, bytes], tuple[int, int]] = {}
+    ends = await kafka.end_offsets(settings, topic)
+    if not any(ends.values()):
+        return latest
+    reader = kafka.consumer(settings, group_id=None)
+    await reader.start()
+    try:
+        reader.assign(list(ends))
+        await reader.seek_to_beginning(*ends)
+        while [tp for tp, end in ends.items() if await reader.position(tp) < end]:
+            for records in (await reader.getmany(timeout_ms=1000, max_records=5000)).values():
+                for record in records:
+                    if record.key is not None:
+                        latest[(topic, record.key)] = (record.partition, record.offset)
+    finally:
+        await kafka.stop_consumer(reader)
+    return latest
+
+
+async def _replay(settings: Settings, only_topic: str | None, dry_run: bool, group: str,
+                  drop_refused: bool) -> dict[str, int]:
     codec = _codec(settings)
     consumer = kafka.consumer(settings, DEAD_LETTERS.name, group_id=group)
-    producer = kafka.producer(settings, enable_idempotence=True)
+    producer = kernel.Outputs(kafka.producer(settings, enable_idempotence=True))
     await consumer.start()
     await producer.start()
-    replayed = skipped = 0
+    counts = dict.fromkeys(deadletters.ACTIONS, 0)
+    latest: dict[tuple[str, bytes], tuple[int, int]] = {}
+    loaded: set[str] = set()
     try:
         while True:
             batches = await consumer.getmany(timeout_ms=1500, max_records=1000)
             if not batches:
                 break
-            for records in batches.values():
+            commits: dict[TopicPartition, int] = {}
+            for tp, records in batches.items():
+                verdicts: list[tuple[int, str]] = []
                 for message in records:
                     headers = h.as_dict(message.headers)
-                    origin = headers.get(h.DLQ_TOPIC, "")
+                    origin = BY_NAME.get(headers.get(h.DLQ_TOPIC, ""))
+                    if origin is not None and origin.compacted and origin.name not in loaded:
+                        latest |= await _latest_offsets(settings, origin.name)
+                        loaded.add(origin.name)
+                    verdict = deadletters.judge(
+                        codec, headers, message.value, message.key, only_topic=only_topic,
+                        latest=latest, drop_refused=drop_refused)
                     where = f"{DEAD_LETTERS.name}/{message.partition}/{message.offset}"
-                    if only_topic and origin != only_topic:
-                        continue
-                    try:
-                        codec.decode(message.value)
-                    except DecodeError as exc:
-                        skipped += 1
-                        sys.stderr.write(f"{where}: still not decodable, kept: {exc}\n")
-                        continue
-                    if not dry_run:
+                    if verdict.action == deadletters.REPLAY and not dry_run:
+                        assert verdict.origin is not None
                         kept = [(k, v) for k, v in (message.headers or ())
                                 if not k.startswith("iom-dlq-")]
                         kept.append(("iom-replayed-from", where.encode()))
-                        await producer.send(origin, value=message.value, key=message.key,
-                                            headers=kept)
-                    replayed += 1
-                    sys.stdout.write(f"{where} -> {origin}\n")
-            await producer.flush()
-            if not dry_run:
-                await consumer.commit()
+                        await producer.send(verdict.origin.name, message.value,
+                                            key=message.key, headers=kept)
+                    counts[verdict.action] += 1
+                    out = sys.stdout if verdict.action == deadletters.REPLAY else sys.stderr
+                    out.write(f"{where}: {verdict.action}: {verdict.reason}\n")
+                    verdicts.append((message.offset, verdict.action))
+                position = deadletters.committable(verdicts)
+                if position is not None:
+                    commits[tp] = position
+                if any(action == deadletters.KEEP for _, action in verdicts):
+                    # What follows a kept letter in its partition waits for the next run
+                    # (read again then, never skipped): this run leaves the partition.
+                    consumer.pause(tp)
+            if dry_run:
+                continue
+            await producer.flush()  # raises if a replayed letter was not delivered
+            if commits:
+                await consumer.commit(commits)
     finally:
         await producer.stop()
         await consumer.stop()
-    return replayed, skipped
+    return counts
 
 
 @app.command("replay-dead-letters")
 def replay_dead_letters(
     topic: str = typer.Option(None, help="only records that came from this topic"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="list, publish nothing"),
-    group: str = typer.Option("iom-replay-dead-letters",
-                              help="consumer group: each dead letter is replayed once per group"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="list what it would do, do nothing"),
+    group: str = typer.Option(None, help="consumer group: each dead letter is replayed once "
+                                         "per group (default: one per --topic)"),
+    drop_refused: bool = typer.Option(False, "--drop-refused",
+                                      help="pass for good the letters that are still refused"),
 ) -> None:
-    """Put dead letters that now decode back on the topic they came from."""
+    """Put dead letters that are now accepted back on the topic they came from.
+
+    Committed only past what was replayed (and delivered), dropped or from another topic
+    than --topic (each topic has its own group): a letter still refused is kept, with
+    everything after it in its partition, for a later run (unless --drop-refused). A letter
+    is refused when its origin is not a contract topic of records or it does not decode as
+    that topic's record; on a compacted topic a letter older than its key's latest value is
+    dropped, never put back over a newer one."""
     settings = load()
-    replayed, skipped = asyncio.run(_replay(settings, topic, dry_run, group))
+    group = group or "iom-replay-dead-letters" + (f"-{topic}" if topic else "")
+    counts = asyncio.run(_replay(settings, topic, dry_run, group, drop_refused))
     verb = "would replay" if dry_run else "replayed"
-    sys.stdout.write(f"{verb} {replayed}; {skipped} still undecodable\n")
+    sys.stdout.write(f"{verb} {counts['replay']}; dropped {counts['drop']}; "
+                     f"kept {counts['keep']} (still refused); "
+                     f"{counts['other']} from other topics\n")
 
 
 # -- crimes ---------------------------------------------------------------------------------
