@@ -58,7 +58,6 @@ class PartitionState(Protocol):
     async def flush(self, producer: kernel.Outputs) -> int: ...
 
 
-BatchHandler = Callable[[Sequence[Item]], Awaitable[None]]
 RecordHandler = Callable[[Item], Awaitable[None]]
 
 
@@ -82,15 +81,12 @@ class _FollowAssignment(ConsumerRebalanceListener):
 class BatchConsumer:
     def __init__(
         self, service: str, specs: Sequence[TopicSpec], settings: Settings, group_id: str,
-        codec: Codec, clock: Clock = utc_now,
-        handler: BatchHandler | None = None, record_handler: RecordHandler | None = None,
+        codec: Codec, clock: Clock = utc_now, *, record_handler: RecordHandler,
         stores: Sequence[PartitionState] = (), max_records: int = 5000,
         timeout_ms: int = 200,
     ) -> None:
-        """Give ``handler`` (a whole batch at a time) or ``record_handler`` (one record at a
-        time: one that raises goes to dead letters and the rest carry on)."""
-        if (handler is None) == (record_handler is None):
-            raise ValueError("give exactly one of handler and record_handler")
+        """``record_handler`` gets one record at a time: one that raises goes to dead
+        letters and the rest carry on."""
         self.service = service
         self.specs = {spec.name: spec for spec in specs}
         self.settings = settings
@@ -101,7 +97,6 @@ class BatchConsumer:
         self.codec = codec
         # Dead letters go through our own producer: flushed before every commit.
         self.dead_letters = DeadLetters(service, self._send, clock)
-        self.handler = handler or self._each
         self.record_handler = record_handler
         self.stores = stores
         self.max_records = max_records
@@ -145,8 +140,7 @@ class BatchConsumer:
         # Streams does), each partition's own order kept.
         items = (per_partition[0] if len(per_partition) == 1 else
                  list(heapq.merge(*per_partition, key=lambda item: item.timestamp)))
-        if items:
-            await self.handler(items)
+        await self._each(items)
         await self.checkpoint()
         metrics.PROCESSING_SECONDS.labels(self.service, "batch").observe(
             time.perf_counter() - started
@@ -175,7 +169,6 @@ class BatchConsumer:
                     spec.record, message.value, list(message.headers or ()), message.timestamp)
 
     async def _each(self, items: Sequence[Item]) -> None:
-        assert self.record_handler is not None
         for item in items:
             try:
                 await self.record_handler(item)

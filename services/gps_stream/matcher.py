@@ -41,9 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, NamedTuple
 
-import h3
-
-from services.gps_stream.geometry import RESOLUTION, disk_k, max_search_radius_m
+from services.gps_stream.geometry import cell_of, cover_cells, disk_k, max_search_radius_m
 from services.gps_stream.hitrule import (
     RULE_VERSION,
     Crime,
@@ -222,7 +220,7 @@ class HitMatcher:
         t = fix.recorded_at_ms
         if t < self._watermark:
             return []
-        cell = h3.latlng_to_cell(fix.lat, fix.lon, RESOLUTION)
+        cell = cell_of(fix.lat, fix.lon)
         trail = self._cells.get(cell)
         if trail is None:
             trail = self._cells[cell] = _Trail()
@@ -348,9 +346,7 @@ class HitMatcher:
         cells = (
             None
             if wide
-            else tuple(
-                h3.grid_disk(h3.latlng_to_cell(crime.lat, crime.lon, RESOLUTION), disk_k(radius))
-            )
+            else tuple(cover_cells(crime.lat, crime.lon, radius))
         )
         if hi < self._watermark or hi < lo:
             return cells  # no retained or future fix can be in its window
@@ -384,7 +380,7 @@ class HitMatcher:
     def _candidate_crimes(self, fix: Fix) -> list[Crime]:
         """Live crimes a fix can be evidence for, plus those it already is evidence for."""
         t = fix.recorded_at_ms
-        slot = self._crime_cells.get(h3.latlng_to_cell(fix.lat, fix.lon, RESOLUTION))
+        slot = self._crime_cells.get(cell_of(fix.lat, fix.lon))
         crimes = slot.at(t, self._max_span) if slot is not None else []
         if self._wide.los:
             crimes += self._wide.at(t, self._max_span)

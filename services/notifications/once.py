@@ -57,10 +57,5 @@ def decide(state: HitState | None, revision: int, status: str) -> tuple[Action, 
     return Action.UPDATE, HitState(revision, status, state.episode)
 
 
-def first_time(seen: Any) -> bool:
-    """Other kinds (breaches, alerts, grades) are told once per source id and recipient."""
-    return seen is None
-
-
 def source_of(hit_id: str, episode: int) -> str:
     return hit_id if episode == 1 else f"{hit_id}#{episode}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+from iomkit.offences import OFFENCE_CATEGORIES
 from services.referrals import lifecycle, youth
 from services.referrals.care import day, iso
 from services.referrals.config import ReferralsSettings
@@ -22,7 +23,6 @@ from services.referrals.eligibility import Assessment, Candidate, assess
 from services.referrals.intake import check_referral
 from services.referrals.lifecycle import Case, CaseState
 from services.referrals.panel import FINAL_OUTCOMES, uk_local_date
-from services.risk.ogrs3 import OFFENCE_WEIGHTS
 
 OPEN_STATES = ("REGISTERED", "TRANSITION", "SUSPENDED")
 _DOMESTIC = re.compile(r"domestic\s+(abuse|violence)", re.IGNORECASE)
@@ -145,8 +145,8 @@ def assessment(d: Mapping[str, Any], referral: Mapping[str, Any] | None,
         if referral else ""
     offence = (referral or {}).get("index_offence") or ""
     category = offence.strip().upper().replace(" ", "_")
-    index = category if category in OFFENCE_WEIGHTS else person.get("current_offence")
-    if index is not None and index not in OFFENCE_WEIGHTS:
+    index = category if category in OFFENCE_CATEGORIES else person.get("current_offence")
+    if index is not None and index not in OFFENCE_CATEGORIES:
         index = "UNKNOWN"
     candidate = Candidate(
         person_id=d["person_id"], force=person["force"],

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from services.risk.ogrs3 import BAND_THRESHOLDS, OFFENCE_WEIGHTS
+from iomkit import offences
 
 Cohort = Literal["FIXED", "FLEX", "FREE"]
 
@@ -44,13 +44,13 @@ NEIGHBOURHOOD_CATEGORIES: Final[frozenset[str]] = frozenset(
 #: The one neighbourhood category that may hide shoplifting.
 THEFT_CATEGORY: Final = "THEFT_NON_MOTOR"
 
-#: Category names come from the OGRS3 module so the two services can never disagree.
-OFFENCE_CATEGORIES: Final[frozenset[str]] = frozenset(OFFENCE_WEIGHTS)
+#: The contract's category names (iomkit.offences), as the risk service scores them.
+OFFENCE_CATEGORIES: Final[frozenset[str]] = frozenset(offences.OFFENCE_CATEGORIES)
 #: What an older reader sees for an enum symbol added later (contract: never break on it).
 UNKNOWN_SYMBOL: Final = "UNKNOWN"
 
 RAG_GRADES: Final[frozenset[str]] = frozenset({"RED", "AMBER", "GREEN"})
-STATIC_BANDS: Final[tuple[str, ...]] = tuple(name for _, name in BAND_THRESHOLDS)
+STATIC_BANDS: Final[tuple[str, ...]] = offences.STATIC_BANDS
 HIGH_BANDS: Final[frozenset[str]] = frozenset({"HIGH", "VERY_HIGH"})
 #: MEDIUM or above: enough static risk that the IOM approach would plausibly help (FLEX).
 ELEVATED_BANDS: Final[frozenset[str]] = frozenset({"MEDIUM", "HIGH", "VERY_HIGH"})

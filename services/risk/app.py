@@ -20,8 +20,7 @@ from iomkit import metrics, topics
 from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
 from iomkit.changelog import ChangelogStore
-from iomkit.records import RiskGrade
-from iomkit.service import Context, Service
+from iomkit.service import Service
 from iomkit.topics import TopicSpec
 from services.risk import config
 from services.risk.person import PersonState
@@ -70,6 +69,7 @@ async def person_input(item: Item) -> None:
     await producer.send(VIEWS.name, orjson.dumps(rescored.view, option=orjson.OPT_UTC_Z),
                         key=key, partition=item.partition)
     metrics.RECORDS_OUT.labels(service.name, topics.RISK_GRADES.name).inc()
+    GRADES_BY_RAG.labels(grade["rag"], str(grade["changed"]).lower()).inc()
     service.log.debug("grade.published", rag=grade["rag"], changed=grade["changed"],
                       revision=grade["revision"])
 
@@ -86,12 +86,6 @@ async def follow_views() -> None:
             views[key] = view
 
     await service.follow(VIEWS, keep)
-
-
-@service.agent(topics.RISK_GRADES)
-async def grade_published(grade: RiskGrade, context: Context) -> None:
-    """For the ops dashboard: grades by rag (no person ids in labels)."""
-    GRADES_BY_RAG.labels(grade.rag, str(grade.changed).lower()).inc()
 
 
 @app.timer(interval=risk_settings.review_interval_s)

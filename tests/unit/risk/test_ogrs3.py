@@ -513,3 +513,11 @@ def test_leap_day_birth_first_sanction_on_28_feb_is_before_ten() -> None:
     assert _field_of(facts, date(2020, 1, 1)) == "first_sanction_date"
     ok = dataclasses.replace(facts, first_sanction_date=date(2010, 3, 1))
     assert score(ok, date(2020, 1, 1)).age_at_first_sanction == 10
+
+
+def test_the_weights_cover_exactly_the_contracts_categories_and_bands():
+    from iomkit import offences
+    from services.risk.ogrs3 import BAND_THRESHOLDS, OFFENCE_WEIGHTS
+
+    assert tuple(OFFENCE_WEIGHTS) == offences.OFFENCE_CATEGORIES
+    assert tuple(name for _, name in BAND_THRESHOLDS) == offences.STATIC_BANDS
