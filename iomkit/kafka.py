@@ -239,18 +239,33 @@ async def end_offsets(settings: Settings, topic: str) -> dict[TopicPartition, in
         await stop_consumer(probe)
 
 
-async def wait_for_broker(settings: Settings, within: float = 60.0) -> None:
-    """Wait until the broker answers a metadata request."""
+async def wait_for_broker(settings: Settings, within: float | None = None,
+                          waiting: Callable[[int, float, str], None] | None = None) -> None:
+    """Wait until the broker answers a metadata request, retrying with exponential backoff
+    (0.5 s doubling to 15 s) for ``within`` seconds (``settings.broker_wait_s``); each failed
+    try is logged and told to ``waiting(attempt, next_delay_s, reason)``."""
+    within = settings.broker_wait_s if within is None else within
     deadline = asyncio.get_running_loop().time() + within
+    attempt = 0
     while True:
         try:
             client = await admin(settings)
             await client.close()
+            if attempt:
+                _log.info("broker.reached", attempts=attempt + 1)
             return
-        except Exception:  # the broker is not up yet; any failure means "try again"
-            if asyncio.get_running_loop().time() > deadline:
+        except Exception as exc:  # the broker is not up yet; any failure means "try again"
+            attempt += 1
+            delay = min(15.0, 0.5 * 2 ** min(attempt - 1, 5))
+            reason = f"{type(exc).__name__}: {exc}"
+            if asyncio.get_running_loop().time() + delay > deadline:
+                _log.error("broker.unreachable", attempts=attempt, waited_s=within,
+                           reason=reason)
                 raise
-            await asyncio.sleep(0.5)
+            _log.warning("broker.waiting", attempt=attempt, retry_in_s=delay, reason=reason)
+            if waiting is not None:
+                waiting(attempt, delay, reason)
+            await asyncio.sleep(delay)
 
 
 async def stop_consumer(consumer: AIOKafkaConsumer) -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from typing import Any
 
 import faust
 import orjson
+from aiohttp import web
 from faust.types import EventT
 
 from iomkit import headers as h
@@ -96,6 +100,8 @@ class Service:
         self.assigned = asyncio.Event()
         self.require_ready("partitions", self.assigned)
         self.app.task(self._watch_assignment)
+        self._stopping = threading.Event()
+        self.app.task(self._guard_shutdown)
 
     def table(self, name: str, help: str = "") -> faust.Table:
         """A table of JSON values, rebuilt from its changelog topic after a crash.
@@ -295,10 +301,62 @@ class Service:
         ))
 
     def main(self) -> None:
-        if self._internal and "worker" in sys.argv:
-            asyncio.run(self._create_internal_topics())
+        if "worker" in sys.argv:
+            asyncio.run(self._before_worker())
         self.app.main()
 
-    async def _create_internal_topics(self) -> None:
-        await kafka.wait_for_broker(self.settings)
-        await kafka.create_topics(self.settings, self._internal)
+    async def _before_worker(self) -> None:
+        """Wait for the broker (a worker may start first), answering /health with 503 and
+        why meanwhile, then create this service's own topics."""
+        waiting: dict[str, Any] = {"service": self.name, "status": "waiting_for_broker"}
+        page = web.Application()
+        page.router.add_get("/health", lambda _: web.json_response(waiting, status=503))
+        runner = web.AppRunner(page, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, self.app.conf.web_bind, _web_port(self.app.conf.web_port),
+                          reuse_address=True).start()
+        try:
+            await kafka.wait_for_broker(self.settings, waiting=lambda attempt, delay, reason:
+                                        waiting.update(attempt=attempt, retry_in_s=delay))
+            if self._internal:
+                await kafka.create_topics(self.settings, self._internal)
+        finally:
+            await runner.cleanup()
+
+    async def _guard_shutdown(self) -> None:
+        """SIGTERM stops the worker within ``shutdown_grace_s`` whatever the broker's state:
+        Faust's own shutdown waits on a broker that has gone for longer than orchestrators
+        wait before SIGKILL. What was not committed by then is read again at the next start."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            # The worker's own handler (mode installs it before the app's tasks start).
+            handle = getattr(loop, "_signal_handlers", {}).get(signum)
+            if handle is None:
+                continue
+
+            def stop(handle: Any = handle) -> None:
+                if not self._stopping.is_set():
+                    self._stopping.set()
+                    timer = threading.Timer(self.settings.shutdown_grace_s, self._leave)
+                    timer.daemon = True
+                    timer.start()
+                handle._run()
+
+            loop.add_signal_handler(signum, stop)
+
+    def _leave(self) -> None:
+        self.log.error("shutdown.forced", after_s=self.settings.shutdown_grace_s,
+                       reason="the broker did not answer in time; records not committed are "
+                       "read again at the next start")
+        os._exit(0)
+
+
+def _web_port(configured: int) -> int:
+    """The port the worker will serve on: ``--web-port`` on the command line, else the
+    setting (Faust reads the option only as the worker starts)."""
+    for n, arg in enumerate(sys.argv):
+        if arg == "--web-port" and n + 1 < len(sys.argv):
+            return int(sys.argv[n + 1])
+        if arg.startswith("--web-port="):
+            return int(arg.split("=", 1)[1])
+    return configured

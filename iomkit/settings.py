@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(
         10.0, ge=6, le=300, description="a worker silent this long is replaced (failover)"
     )
+    broker_wait_s: float = Field(
+        600.0, ge=0, description="how long a worker started before the broker waits for it, "
+        "retrying with backoff, before it gives up"
+    )
+    shutdown_grace_s: float = Field(
+        8.0, gt=0, description="after SIGTERM, how long a worker flushes before it leaves "
+        "whatever the broker's state (orchestrators send SIGKILL after 10-30 s)"
+    )
     clock_offset_s: float = Field(
         0.0, description="shifts this process's clock: for tests and drills that move time"
     )

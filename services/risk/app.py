@@ -20,7 +20,8 @@ from iomkit import metrics, topics
 from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
 from iomkit.changelog import ChangelogStore
-from iomkit.service import Service
+from iomkit.records import RiskGrade
+from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec
 from services.risk import config
 from services.risk.person import PersonState
@@ -69,7 +70,6 @@ async def person_input(item: Item) -> None:
     await producer.send(VIEWS.name, orjson.dumps(rescored.view, option=orjson.OPT_UTC_Z),
                         key=key, partition=item.partition)
     metrics.RECORDS_OUT.labels(service.name, topics.RISK_GRADES.name).inc()
-    GRADES_BY_RAG.labels(grade["rag"], str(grade["changed"]).lower()).inc()
     service.log.debug("grade.published", rag=grade["rag"], changed=grade["changed"],
                       revision=grade["revision"])
 
@@ -86,6 +86,15 @@ async def follow_views() -> None:
             views[key] = view
 
     await service.follow(VIEWS, keep)
+
+
+@service.agent(topics.RISK_GRADES)
+async def grade_published(grade: RiskGrade, context: Context) -> None:
+    """For the ops dashboard: every grade on the topic by rag (no person ids in labels).
+
+    It also keeps the Faust worker alive: Faust's consumer refuses to start with nothing
+    to subscribe to, and every other input of this service is read by the batch consumer."""
+    GRADES_BY_RAG.labels(grade.rag, str(grade.changed).lower()).inc()
 
 
 @app.timer(interval=risk_settings.review_interval_s)
