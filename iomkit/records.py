@@ -49,6 +49,7 @@ class CohortChange(faust.Record, serializer='raw'):
     lead_officer: str | None
     reason: str
     effective_at: datetime
+    change_id: str | None
 
 
 class CrimeHit(faust.Record, serializer='raw'):

@@ -24,11 +24,14 @@ Date conventions (chosen once, used everywhere here):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Final
+
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 # --- Settings (defaults; the service passes its configured values) --------------------------
 
@@ -250,6 +253,15 @@ def cohort_change(case: Case, change: str, reason: str, today: date) -> dict[str
         "reason": reason,
         "effective_at": datetime.combine(today, time.min, tzinfo=UTC),
     }
+
+
+def change_id(change: Mapping[str, Any]) -> str:
+    """``CohortChange.change_id``: the same change (person, kind, effective time) always has
+    the same id, so a change published again after a crash is recognised as the same."""
+    at = change["effective_at"].astimezone(UTC)
+    millis = (at - EPOCH) // timedelta(milliseconds=1)
+    text = f"{change['person_id']}|{change['change']}|{millis}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def _deregister(case: Case, reason: str, today: date) -> tuple[Case, list[Action]]:

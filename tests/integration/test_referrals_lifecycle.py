@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
+from services.referrals.lifecycle import change_id
 from services.referrals.youth import add_months, birthday
 
 pytestmark = pytest.mark.integration
@@ -178,6 +179,8 @@ async def test_referral_to_deregistration(settings, codec, start_service) -> Non
         assert "licence completed" in report["deregistration_rationale"]
         transitions = of("TRANSITION_STARTED")(changes.seen)
         assert len(transitions) == 1, "the tick must open the transition once"
+        mine = [r.value for r in changes.seen if r.value["person_id"] == pid]
+        assert mine and all(c["change_id"] == change_id(c) for c in mine)
 
 
 async def test_a_youth_at_17y7m_is_on_the_transfer_candidate_list(
