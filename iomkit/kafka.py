@@ -280,7 +280,9 @@ async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
             raise
 
 
-Apply = Callable[[bytes | None, bytes | None], Awaitable[None] | None]
+# apply(key, value, headers)
+Apply = Callable[[bytes | None, bytes | None, Sequence[tuple[str, bytes]]],
+                 Awaitable[None] | None]
 
 
 async def follow(settings: Settings, topic: str, apply: Apply,
@@ -329,7 +331,7 @@ async def _follow(reader: AIOKafkaConsumer, topic: str, apply: Apply,
         for tp, records in batch.items():
             for record in records:
                 try:
-                    applied = apply(record.key, record.value)
+                    applied = apply(record.key, record.value, record.headers)
                     if applied is not None:
                         await applied
                 except kernel.DeliveryFailed:

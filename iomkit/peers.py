@@ -37,7 +37,7 @@ class Peers:
                       if url != self.url and now - peer["at"] < ALIVE_S and peer["partitions"])
 
     async def follow(self) -> None:
-        def keep(key: bytes | None, value: bytes | None) -> None:
+        def keep(key: bytes | None, value: bytes | None, headers: object = ()) -> None:
             if key is not None and value is not None:
                 self._known[key.decode()] = orjson.loads(value)
 

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,21 +231,25 @@ class Service:
         except Exception as exc:  # a value Faust's record type cannot hold
             raise DecodeError(f"{spec.record}: {type(exc).__name__}: {exc}") from exc
 
-    async def follow(self, spec: TopicSpec, apply: Callable[[bytes | None, Any], Any],
+    async def follow(self, spec: TopicSpec, apply: Callable[..., Any],
                      caught_up: asyncio.Event | None = None,
-                     after_batch: Callable[[], Awaitable[Any]] | None = None) -> None:
+                     after_batch: Callable[[], Awaitable[Any]] | None = None,
+                     *, headers: bool = False) -> None:
         """Every record of ``spec``'s topic, decoded (a dict), from the beginning and on,
         without a group: how every worker keeps a full copy of a topic it reads views from.
 
         A record that does not decode, or that ``apply`` refuses, is skipped, logged and
         counted, and the reader carries on: it is dead-lettered by the topic's group consumer
         (where every worker reads a topic, a letter from each would be one copy per worker).
+        ``apply(key, value)``, or ``apply(key, value, headers)`` with ``headers``.
         """
-        def keep(key: bytes | None, raw: bytes | None) -> Any:
+        def keep(key: bytes | None, raw: bytes | None,
+                 found: Sequence[tuple[str, bytes]] = ()) -> Any:
             metrics.RECORDS_IN.labels(self.name, spec.name).inc()
             if raw is None:
                 return None  # a tombstone: the views keep the latest value, nothing to apply
-            return apply(key, kernel.decode(self.codec, spec, raw))
+            value = kernel.decode(self.codec, spec, raw)
+            return apply(key, value, h.as_dict(found)) if headers else apply(key, value)
 
         await kafka.follow(self.settings, spec.name, keep, caught_up, service=self.name,
                            after_batch=after_batch)

@@ -14,7 +14,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -22,6 +22,7 @@ from aiohttp import web as aioweb
 from faust.web import Request, View
 from prometheus_client import Counter, Histogram
 
+from iomkit import headers as h
 from iomkit import topics
 from iomkit.audit import audit_record
 from iomkit.service import Context, Service
@@ -69,7 +70,12 @@ told = service.table("told", help="source|recipient -> once-per-hit state or sen
 directory = Directory()
 board = Board(directory)
 crimes: dict[str, dict[str, Any]] = {}  # crime_ref -> latest version (the map's crime)
-latest: dict[str, dict[str, Any]] = {}  # notification_id -> its latest state on the topic
+# notification_id -> its latest state on the topic, while not DELIVERED (bounded by what is
+# pending or FAILED); and the input (topic, partition) it was made from.
+latest: dict[str, dict[str, Any]] = {}
+made_from: dict[str, tuple[str, int]] = {}
+owned_inputs: set[tuple[str, int]] = set()  # the agent's (topic, partition)s, refreshed
+OURS = ("", -1)  # made here and not read back yet: ours
 ready = {name: asyncio.Event() for name in ("people", "cohort", "notifications")}
 for _name, _event in ready.items():
     service.require_ready(_name, _event)
@@ -121,6 +127,7 @@ outbox = Outbox(
     clock=service.clock,
     extra=Mailer(notify.smtp_host, notify.smtp_port, notify.mail_from)
     if notify.smtp_host else None,
+    owns=lambda n: made_from.get(n["notification_id"], OURS) in owned_inputs | {OURS},
 )
 
 
@@ -270,31 +277,63 @@ async def follow_qualifications() -> None:
 
 @app.task
 async def follow_notifications() -> None:
-    """The latest state of every notification. Once read to the end at start, those still
-    PENDING or RETRYING (a worker stopped before it delivered them) are queued again, in
-    the order they were created, before any new input is routed."""
+    """The latest state of every unfinished notification. Once read to the end at start,
+    those still PENDING or RETRYING (a worker stopped before it delivered them) are queued
+    again, in the order they were created, before any new input is routed; by the worker
+    that owns the input partition they were made from (their ``iom-cause``), so a second
+    worker never delivers them too. A partition this worker is given later (a worker gone)
+    brings its unfinished notifications with it."""
     caught_up = ready["notifications"]
     recovered = asyncio.Event()
 
-    def keep(key: bytes | None, notification: dict[str, Any]) -> None:
-        latest[notification["notification_id"]] = notification
+    def keep(key: bytes | None, notification: dict[str, Any], headers: dict[str, str]) -> None:
+        nid = notification["notification_id"]
+        if notification["state"] == "DELIVERED":  # finished: nothing more to do with it
+            latest.pop(nid, None)
+            made_from.pop(nid, None)
+            return
+        latest[nid] = notification
+        cause = headers.get(h.CAUSE, "").rsplit("/", 2)
+        if nid not in made_from and len(cause) == 3 and cause[1].isdigit():
+            made_from[nid] = (cause[0], int(cause[1]))
 
-    async def recover() -> None:
-        await recovered.wait()
-        unfinished = sorted((n for n in latest.values()
-                             if n["state"] in ("PENDING", "RETRYING")
-                             and n["recipient"] in by_name),
-                            key=lambda n: n["created_at"])
-        for notification in unfinished:
-            outbox.put(notification)
-        service.log.info("outbox.recovered", notifications=len(unfinished))
-        caught_up.set()
-
-    task = asyncio.create_task(recover())
+    task = asyncio.create_task(recover_owned(recovered, caught_up))
     try:
-        await service.follow(topics.NOTIFICATIONS, keep, recovered)
+        await service.follow(topics.NOTIFICATIONS, keep, recovered, headers=True)
     finally:
         task.cancel()
+
+
+async def recover_owned(recovered: asyncio.Event, caught_up: asyncio.Event) -> None:
+    await recovered.wait()
+    handled: set[tuple[str, int]] = set()
+    while True:
+        await service.assigned.wait()
+        owned = {(tp.topic, tp.partition) for tp in app.consumer.assignment()}
+        new = owned - handled
+        if new or not caught_up.is_set():
+            unfinished = sorted((n for nid, n in list(latest.items())
+                                 if n["state"] in ("PENDING", "RETRYING")
+                                 and n["recipient"] in by_name and made_from.get(nid) in new),
+                                key=lambda n: n["created_at"])
+            for notification in unfinished:
+                outbox.put(notification)
+            service.log.info("outbox.recovered", notifications=len(unfinished),
+                             partitions=len(new))
+        owned_inputs.clear()
+        owned_inputs.update(owned)
+        handled = owned  # a partition revoked and given back is recovered again
+        caught_up.set()
+        await asyncio.sleep(1.0)
+
+
+@app.timer(interval=3600.0)
+async def forget_old_crimes() -> None:
+    """The map's crimes are kept as long as fixes are (30 days after the crime)."""
+    cutoff = service.clock() - timedelta(days=notify.crime_days)
+    for ref, crime in list(crimes.items()):
+        if crime["committed_to"] < cutoff:
+            del crimes[ref]
 
 
 @app.timer(interval=30.0)

@@ -27,6 +27,8 @@ class NotifySettings(BaseSettings):
     timeout_s: float = Field(5.0, gt=0, description="one webhook request's time limit")
     signature_tolerance_s: int = Field(300, ge=1, description="receivers refuse older signatures")
 
+    crime_days: float = Field(31.0, gt=0, description="the console map keeps a crime this "
+                              "many days after it was committed (fixes are kept 30)")
     smtp_host: str = Field("", description="SMTP server for e-mail recipients; empty: none")
     smtp_port: int = Field(25, ge=1, le=65535)
     mail_from: str = Field("throughcare@localhost", description="From: of e-mails")

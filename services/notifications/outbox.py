@@ -38,6 +38,7 @@ class Outbox:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         clock: Callable[[], datetime] = utc_now,
         extra: Transport | None = None,
+        owns: Callable[[Notification], bool] = lambda notification: True,
     ) -> None:
         self.recipients = {r.name: r for r in recipients}
         self.transport = transport
@@ -48,6 +49,9 @@ class Outbox:
         self.backoff = backoff
         self.sleep = sleep
         self.clock = clock
+        # False once the notification's input partition went to another worker, which
+        # recovers it from iom.notifications: this one stops trying, so only one does.
+        self.owns = owns
         self._queues: dict[str, asyncio.Queue[Notification]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._queued: set[str] = set()  # notification ids waiting or in flight
@@ -103,6 +107,9 @@ class Outbox:
     async def _deliver(self, recipient: Recipient, notification: Notification) -> None:
         tries = 0
         while True:
+            if not self.owns(notification):
+                _log.info("delivery.handed_over", recipient=recipient.name)
+                return
             tries += 1
             attempts = int(notification.get("attempts", 0)) + 1
             try:
