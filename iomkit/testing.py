@@ -12,7 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from iomkit import headers as h
-from iomkit import kafka
+from iomkit import kafka, kernel
 from iomkit.codec import Codec, DecodeError
 from iomkit.settings import Settings
 from iomkit.topics import TopicSpec, key_of
@@ -58,6 +58,24 @@ async def produce(
                 spec.name, codec.encode(spec.record, value), key=key_of(spec, value),
                 headers=h.record_headers(spec.record),
             )
+    finally:
+        await producer.stop()
+
+
+async def produce_many(
+    settings: Settings, codec: Codec, spec: TopicSpec, values: list[dict[str, Any]]
+) -> None:
+    """Like ``produce``, for many records: sent without waiting for each, then all awaited
+    (a delivery that failed raises)."""
+    assert spec.record is not None
+    producer = kernel.Outputs(kafka.producer(settings))
+    await producer.start()
+    try:
+        headers = h.record_headers(spec.record)
+        for value in values:
+            await producer.send(spec.name, codec.encode(spec.record, value),
+                                key=key_of(spec, value), headers=headers)
+        await producer.flush()
     finally:
         await producer.stop()
 
