@@ -197,7 +197,15 @@ async def announce_self() -> None:
 @app.timer(interval=gps.purge_interval_s)
 async def purge_old_fixes() -> None:
     purged = matchers.purge()
-    service.log.info("fixes.purged", fixes=purged)
+    # A hit whose crime retention has passed can no longer change: the views and the
+    # alignment forget it (the hits topic keeps it).
+    cutoff = datetime.fromtimestamp(matchers.cutoff_ms() / 1000, UTC)
+    done = [key for key, hit in list(published.items())
+            if hit["crime_ref"] not in matchers.crimes and hit["nearest_fix_at"] < cutoff]
+    for key in done:
+        published.pop(key, None)
+        aligned.discard(key)
+    service.log.info("fixes.purged", fixes=purged, hits_forgotten=len(done))
 
 
 # -- police without Kafka: the daily crime file ------------------------------------------

@@ -37,6 +37,8 @@ class Board:
     items: dict[str, Item] = field(default_factory=dict)
     _listeners: set[asyncio.Queue[str]] = field(default_factory=set)
     max_items: int = 2000  # the console shows recent events; the topics keep the rest
+    max_queued: int = 256  # cards waiting for one slow console before the oldest go
+    dropped: int = 0  # cards dropped that way (a gauge for the ops dashboard)
 
     def hit(self, hit: Mapping[str, Any]) -> bool:
         """The latest revision of a hit; False for an older one (replays)."""
@@ -69,11 +71,16 @@ class Board:
         self._tell(item.id)
 
     def _tell(self, item_id: str) -> None:
+        # A console that does not keep up loses its oldest cards, never the worker's memory:
+        # a reload shows the board as it stands.
         for queue in self._listeners:
+            if queue.full():
+                queue.get_nowait()
+                self.dropped += 1
             queue.put_nowait(item_id)
 
     def listen(self) -> asyncio.Queue[str]:
-        queue: asyncio.Queue[str] = asyncio.Queue()
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=self.max_queued)
         self._listeners.add(queue)
         return queue
 

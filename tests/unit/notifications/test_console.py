@@ -123,3 +123,17 @@ def test_pages_load_nothing_from_elsewhere() -> None:
     assert "https://t.example" in pages.csp("n", "https://t.example/{z}/{x}/{y}.png")
     assert 'id="error"' in pages.login("n", "wrong <b>")
     assert "&lt;b&gt;" in pages.login("n", "wrong <b>")
+
+
+async def test_a_console_that_does_not_keep_up_loses_its_oldest_cards_only() -> None:
+    b = board()
+    b.max_queued = 3
+    slow, keeping_up = b.listen(), b.listen()
+    for revision in range(1, 7):
+        assert b.hit(support.hit(revision))
+        await asyncio.sleep(0)
+        if revision % 2:
+            keeping_up.get_nowait()
+    assert slow.qsize() == 3 and b.dropped == 3  # bounded: the three newest wait
+    assert [slow.get_nowait() for _ in range(3)] == [support.hit(1)["hit_id"]] * 3
+    assert keeping_up.qsize() == 3
