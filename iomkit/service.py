@@ -209,17 +209,30 @@ class Service:
                     self.log.debug("handler.failed", topic=spec.name, offset=message.offset,
                                    exc=True)
                     await self._dead_letter(context, message, reason, "handler")
-            try:
-                await kernel.settle(outputs)
-            except kernel.DeliveryFailed as exc:
-                kernel.stop_now(self.log, "outputs.lost", topic=spec.name,
-                                partition=message.partition, offset=message.offset,
-                                reason=str(exc))
+            await self.delivered()
         finally:
             _outputs.reset(token)
             metrics.PROCESSING_SECONDS.labels(self.name, spec.name).observe(
                 time.perf_counter() - started
             )
+
+    async def delivered(self) -> None:
+        """Wait until every output of the record being handled is on the broker.
+
+        Called by the kernel once the handler returns, and by a handler before it writes a
+        table that records those outputs as sent: Faust sends the table's changelog record
+        on its own, and it can reach the broker before the outputs do, so a crash between
+        them would leave a state that says "sent" for outputs that were lost. A delivery
+        that failed stops the worker before anything more is committed."""
+        pending = _outputs.get()
+        if not pending:
+            return
+        batch = list(pending)
+        pending.clear()
+        try:
+            await kernel.settle(batch)
+        except kernel.DeliveryFailed as exc:
+            kernel.stop_now(self.log, "outputs.lost", reason=str(exc))
 
     def typed(self, spec: TopicSpec, raw: bytes | None) -> Any:
         """A record of ``spec`` as its Faust record type (a dict on internal JSON topics)."""

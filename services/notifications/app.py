@@ -204,6 +204,7 @@ async def hit_received(hit: dict[str, Any], context: Context, now: datetime) -> 
     # same notification id, which the recipient deduplicates; the reverse would lose it.
     for notification in plan.notifications:
         await create(notification, context)
+    await service.delivered()  # on the broker before `told` says they were made
     for name, state in plan.states.items():
         if state is not None:
             told[keys[name]] = state.as_dict()
@@ -216,6 +217,7 @@ async def once_received(kind: str, source_id: str, value: dict[str, Any], subjec
     sent = [r.name for r in recipients if told.get(told_key(source_id, r.name)) is not None]
     for notification in plan_once(kind, source_id, value, subject, recipients, sent, now):
         await create(notification, context)
+        await service.delivered()  # on the broker before `told` says it was made
         told[told_key(source_id, notification["recipient"])] = True
 
 

@@ -79,6 +79,7 @@ async def person_record(record: Any, context: Context) -> None:
     for alert in out.alerts:
         await service.publish(topics.CASE_ALERTS, alert, cause=context)
         service.log.info("case.alert", kind=alert["kind"])
+    await service.delivered()  # on the broker before the dossier says they were sent
     cases[key] = d
 
 

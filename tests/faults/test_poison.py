@@ -11,21 +11,41 @@ import json
 import math
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from iomkit import testing, topics
+from iomkit import kafka, testing, topics
 from iomkit.jsonconv import from_json
-from iomkit.processes import free_port
-from iomkit.settings import ROOT
+from iomkit.processes import Broker, free_port
+from iomkit.settings import ROOT, Settings
 from services.gps_stream.hitrule import hit_id
 from services.notifications.receiver import Receiver
 from tests.integration.test_gps_hits import crime, ping
 from tests.integration.test_notifications_delivery import fast_retries
 
 pytestmark = pytest.mark.integration
+
+
+# A broker of this module's own: the poison stays here, out of every other test's topics.
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    poisoned = Broker(port=free_port(), data_dir=tmp_path_factory.mktemp("poisoned"),
+                      controller_port=free_port())
+    poisoned.start()
+    try:
+        yield poisoned
+    finally:
+        poisoned.stop()
+
+
+@pytest.fixture(scope="module")
+def settings(broker: Broker) -> Settings:
+    settings = Settings(bootstrap_servers=broker.bootstrap)
+    asyncio.run(kafka.create_topics(settings, topics.ALL))
+    return settings
 SECRET = "faults-police-secret-0123456789"
 # Topics a service consumes in a group (so it dead-letters what it cannot read). Of the
 # others, iom.notifications is only followed (skipped and counted there), iom.audit is read
