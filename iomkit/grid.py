@@ -50,6 +50,7 @@ __all__ = [
     "WGS84Positions",
     "grid_reference",
     "grid_to_wgs84",
+    "national_grid",
     "wgs84_to_grid",
 ]
 
@@ -188,3 +189,14 @@ def grid_reference(easting: float, northing: float) -> str:
     second = (19 - n100) * 5 % 25 + e100 % 5
     letters = "".join(chr(65 + n + (n > 7)) for n in (first, second))
     return f"{letters} {east % 100_000:05d} {north % 100_000:05d}"
+
+
+def national_grid(lats: ArrayLike, lons: ArrayLike) -> list[dict[str, str | float]]:
+    """For the evidence views: each WGS84 position's National Grid ``reference`` (letters),
+    ``easting`` and ``northing`` (metres, to the decimetre), or ``no_grid_reference`` with
+    the reason. One OSTN15 call for all of them."""
+    converted = wgs84_to_grid(lats, lons)
+    return [{"no_grid_reference": why} if why is not None else
+            {"reference": grid_reference(e, n), "easting": round(e, 1), "northing": round(n, 1)}
+            for e, n, why in zip(converted.easting.tolist(), converted.northing.tolist(),
+                                 converted.refused, strict=True)]
