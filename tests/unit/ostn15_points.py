@@ -6,8 +6,9 @@ the other direction), Crown copyright, published for testing implementations.
 Copied from two public test suites that reproduce the OS files, which agree to the 8
 decimals the second keeps: fakmalpradana/clydetwin tests/fixtures/
 os_ostn15_osgm15_osgb_to_etrs.csv and urschrei/lonlat_bng test_inputs/OSGB36_to_ETRS.csv
-(the OS output file); the ETRS89 -> OSGB36 results as the sgs R package's OS test
-(tests/testthat/test-os.R) lists them. ETRS89 latitude/longitude are read as WGS84 here.
+(the OS output file); the ETRS89 -> OSGB36 results as the OS test of the R package sgs
+lists them (its tests also read the OS files themselves). ETRS89 latitude/longitude are
+read as WGS84 here.
 """
 
 from __future__ import annotations
