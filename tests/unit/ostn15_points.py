@@ -2,8 +2,8 @@
 developer pack (OS, "OSTN15_OSGM15_TestInput_OSGBtoETRS.txt" and the RESULT rows of
 "OSTN15_OSGM15_TestOutput_OSGBtoETRS.txt"; "OSTN15_OSGM15_TestOutput_ETRStoOSGB.txt" for
 the other direction), published for testing implementations. Copyright (c) 2015,
-Ordnance Survey and the Ministry of Defence (MOD); redistributed under the OS's BSD
-2-clause licence for OSTN15, whose notice this keeps.
+Ordnance Survey and the Ministry of Defence (MOD), released by the OS under a BSD
+2-clause licence (the developer pack's licence file has its full terms).
 
 Copied from two public test suites that reproduce the OS files, which agree to the 8
 decimals the second keeps: fakmalpradana/clydetwin tests/fixtures/
