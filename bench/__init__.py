@@ -17,6 +17,7 @@ SUITES: dict[str, str] = {
     "risk": "bench.risk",
     "gps": "bench.gps",
     "notifications": "bench.notifications",
+    "grid": "bench.grid",
 }
 
 

@@ -17,8 +17,8 @@ import aiohttp
 import orjson
 from faust.web import Request, Response, View
 
+from iomkit import grid, metrics, topics
 from iomkit import headers as h
-from iomkit import metrics, topics
 from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
 from iomkit.peers import Peers
@@ -242,18 +242,24 @@ async def hit_view(web: Any, request: Any, hit_id: str) -> Any:
         return web.json({"error": f"no hit {hit_id}"}, status=404)
     crime = matchers.crimes.get(hit["crime_ref"])
     await _audit(request, hit["person_id"], "hit evidence", {"hit_id": hit_id})
+    # Officers read National Grid references: the crime's (first) and every fix's, OSTN15.
+    points = ([] if crime is None else [(crime.lat, crime.lon)]) + [
+        (f["lat"], f["lon"]) for f in hit["fixes"]]
+    references = grid.national_grid([p[0] for p in points], [p[1] for p in points])
+    crime_grid = references.pop(0) if crime is not None else None
     return web.json({
         **{k: v for k, v in hit.items() if k not in ("fixes", "nearest_fix_at", "detected_at")},
         "nearest_fix_at": hit["nearest_fix_at"].isoformat(),
         "detected_at": hit["detected_at"].isoformat(),
         "crime": None if crime is None else {
             "crime_ref": crime.crime_ref, "version": crime.version, "offence": crime.offence,
-            "lat": crime.lat, "lon": crime.lon,
+            "lat": crime.lat, "lon": crime.lon, "national_grid": crime_grid,
             "location_accuracy_m": crime.location_accuracy_m,
             "committed_from": _iso(crime.committed_from_ms),
             "committed_to": _iso(crime.committed_to_ms),
         },
-        "fixes": [{**f, "recorded_at": f["recorded_at"].isoformat()} for f in hit["fixes"]],
+        "fixes": [{**f, "recorded_at": f["recorded_at"].isoformat(), "national_grid": g}
+                  for f, g in zip(hit["fixes"], references, strict=True)],
     })
 
 

@@ -14,12 +14,16 @@ Times
     London and is refused.
 
 Positions
-    Exactly one coordinate pair is used: easting/northing (British National Grid,
-    EPSG:27700, converted to WGS84 with one module-level pyproj ``Transformer``) or
-    latitude/longitude (WGS84). The datum column chooses when both are filled; blank means
-    whichever pair is filled, and a blank datum with both pairs filled is ambiguous and
-    refused. The position must be inside Great Britain: latitude 49.8..60.9, longitude
-    -8.7..1.8, and for the grid also easting 0..700000, northing 0..1300000.
+    Exactly one coordinate pair is used: easting/northing (British National Grid, OSGB36)
+    or latitude/longitude (WGS84). The datum column chooses when both are filled; blank
+    means whichever pair is filled, and a blank datum with both pairs filled is ambiguous
+    and refused. A latitude/longitude must be inside Great Britain: latitude 49.8..60.9,
+    longitude -8.7..1.8. Grid references are converted with OSTN15 (``iomkit.grid``), all
+    of a file's in one call after its rows are read: easting 0..700000, northing
+    0..1250000 (the OSTN15 grid), and a point outside what OSTN15 covers (off Great
+    Britain and the Isle of Man, on or around Ireland) is refused with the reason, never
+    shifted. An Irish Grid datum (TM65, TM75, ITM) is refused by name: it is not the
+    National Grid.
 """
 
 from __future__ import annotations
@@ -36,8 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pyproj import Transformer
-
+from iomkit import grid
 from iomkit.forces import ENGLAND_AND_WALES_FORCES
 
 LONDON = ZoneInfo("Europe/London")
@@ -67,11 +70,14 @@ COLUMN_NAMES: tuple[str, ...] = (
 
 GB_LAT = (49.8, 60.9)
 GB_LON = (-8.7, 1.8)
-BNG_EASTING = (0.0, 700_000.0)
-BNG_NORTHING = (0.0, 1_300_000.0)
+BNG_EASTING = grid.GRID_EASTING
+BNG_NORTHING = grid.GRID_NORTHING
 
-# British National Grid (OSGB36) -> WGS84, x/y = easting/northing -> lon/lat.
-BNG_TO_WGS84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+# Datum column values that mean the Irish Grid (TM65, TM75) or Irish Transverse Mercator:
+# named in the refusal, since their numbers look like National Grid ones and are not.
+IRISH_DATUMS = frozenset({"IRISH GRID", "IRISH", "IG", "TM65", "TM75", "ITM", "IRENET95",
+                          "EPSG:29900", "EPSG:29901", "EPSG:29902", "EPSG:29903",
+                          "EPSG:2157"})
 
 TIME_FORMAT = re.compile(r"\d{14}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -131,6 +137,8 @@ class _Row:
         self.cells = cells
         self.crime_ref = cells[CRIME_REF].strip() if len(cells) > CRIME_REF else ""
         self.problems: list[Refusal] = []
+        self.position: tuple[float, float] = (math.nan, math.nan)  # (lat, lon) when known
+        self.grid_reference: tuple[float, float] | None = None  # (easting, northing) to convert
 
     def refuse(self, column: int | str, reason: str) -> None:
         label = column if isinstance(column, str) else column_label(column)
@@ -162,7 +170,9 @@ def parse(
     reported_at = now.astimezone(UTC)
     known = {_norm(f): f for f in forces}
     accuracy = {_norm(f): float(m) for f, m in (force_accuracy_m or {}).items()}
-    result = ParsedFile()
+    # Rows are judged first and their grid references converted afterwards, all at once
+    # (one OSTN15 call per file, not per row); then each row is accepted or refused.
+    rows: list[tuple[_Row, dict[str, Any] | None]] = []
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
     while True:
         line = reader.line_num + 1  # where the next row starts
@@ -172,16 +182,21 @@ def parse(
             break
         except csv.Error as exc:  # the reader carries on with the next line
             hint = " (a quote that is never closed?)" if "end of data" in str(exc) else ""
-            result.refused.append(Refusal(line, "", ROW, f"not valid CSV: {exc}{hint}"))
+            broken = _Row(line, [])
+            broken.problems.append(Refusal(line, "", ROW, f"not valid CSV: {exc}{hint}"))
+            rows.append((broken, None))
             continue
         if not any(cell.strip() for cell in cells):
             continue
         row = _Row(line, cells)
-        value = _row(row, reported_at, known, accuracy)
+        rows.append((row, _row(row, reported_at, known, accuracy)))
+    _convert_grid_references(row for row, _ in rows)
+    result = ParsedFile()
+    for row, value in rows:
         if row.problems or value is None:
             result.refused += row.problems
         else:
-            result.accepted.append(value)
+            result.accepted.append({**value, "lat": row.position[0], "lon": row.position[1]})
     return result
 
 
@@ -214,16 +229,11 @@ def _row(
         row.refuse(CRIME_REF, "blank")
 
     committed = _times(row, reported_at)
-    position = _position(row)
-    if row.problems or force is None or offence is None or committed is None \
-            or position is None:
+    if not _position(row) or force is None or offence is None or committed is None:
         return None
-    lat, lon = position
     return {
         "crime_ref": row.crime_ref,
         "offence": offence,
-        "lat": lat,
-        "lon": lon,
         "location_accuracy_m": accuracy.get(_norm(force), 0.0),
         "committed_from": committed[0],
         "committed_to": committed[1],
@@ -302,10 +312,21 @@ def _local(at: datetime) -> str:
 # -- positions --------------------------------------------------------------------------------
 
 
-def bng_to_wgs84(easting: float, northing: float) -> tuple[float, float]:
-    """British National Grid metres -> WGS84 (lat, lon) degrees."""
-    lon, lat = BNG_TO_WGS84.transform(easting, northing)
-    return float(lat), float(lon)
+def _convert_grid_references(rows: Iterable[_Row]) -> None:
+    """Every row's grid reference to WGS84 with OSTN15 in one call; a point OSTN15 does not
+    cover refuses its row (with any other problems the row has)."""
+    waiting = [(row, row.grid_reference) for row in rows if row.grid_reference is not None]
+    if not waiting:
+        return
+    eastings = [easting for _, (easting, _) in waiting]
+    northings = [northing for _, (_, northing) in waiting]
+    converted = grid.grid_to_wgs84(eastings, northings)
+    for i, (row, _) in enumerate(waiting):
+        why = converted.refused[i]
+        if why is None:
+            row.position = (float(converted.lat[i]), float(converted.lon[i]))
+        else:
+            row.refuse(EASTING, f"{eastings[i]:g}, {northings[i]:g} is {why}")
 
 
 def _number(row: _Row, column: int, other: int) -> float | None:
@@ -328,55 +349,58 @@ def _inside(value: float, bounds: tuple[float, float]) -> bool:
     return bounds[0] <= value <= bounds[1]
 
 
-def _position(row: _Row) -> tuple[float, float] | None:
+def _position(row: _Row) -> bool:
+    """Judge the position columns: True when the row has a position, or a grid reference
+    still to be converted (``_convert_grid_references``), and no problems so far."""
     before = len(row.problems)
-    grid = bool(row.text(EASTING) or row.text(NORTHING))
-    wgs = bool(row.text(LATITUDE) or row.text(LONGITUDE))
+    has_grid = bool(row.text(EASTING) or row.text(NORTHING))
+    has_wgs = bool(row.text(LATITUDE) or row.text(LONGITUDE))
     datum = row.text(DATUM).upper()
+    if datum in IRISH_DATUMS:
+        row.refuse(DATUM, f"{row.text(DATUM)!r} is the Irish Grid, not the British National "
+                          "Grid: OSTN15 covers Great Britain and the Isle of Man only; send "
+                          "WGS84 latitude/longitude")
+        return False
     if datum not in ("", "WGS84", "OSGB36"):
         row.refuse(DATUM, f"{row.text(DATUM)!r} is not WGS84, OSGB36 or blank")
-        return None
+        return False
     if not datum:
-        if grid and wgs:
+        if has_grid and has_wgs:
             row.refuse(DATUM, "blank, but both easting/northing and latitude/longitude are "
                               "filled: ambiguous, say which (WGS84 or OSGB36)")
-            return None
-        if not grid and not wgs:
+            return False
+        if not has_grid and not has_wgs:
             row.refuse(EASTING, "no position: easting/northing and latitude/longitude "
                                 "are all blank")
-            return None
-        datum = "OSGB36" if grid else "WGS84"
-    elif datum == "OSGB36" and not grid:
+            return False
+        datum = "OSGB36" if has_grid else "WGS84"
+    elif datum == "OSGB36" and not has_grid:
         row.refuse(DATUM, "OSGB36, but easting and northing are blank")
-        return None
-    elif datum == "WGS84" and not wgs:
+        return False
+    elif datum == "WGS84" and not has_wgs:
         row.refuse(DATUM, "WGS84, but latitude and longitude are blank")
-        return None
+        return False
 
     if datum == "OSGB36":
         easting = _number(row, EASTING, NORTHING)
         northing = _number(row, NORTHING, EASTING)
         if easting is None or northing is None:
-            return None
+            return False
         if not _inside(easting, BNG_EASTING):
             row.refuse(EASTING, f"{easting:g} is outside the British National Grid "
-                                f"(0..{BNG_EASTING[1]:.0f})")
+                                f"as OSTN15 covers it (0..{BNG_EASTING[1]:.0f})")
         if not _inside(northing, BNG_NORTHING):
             row.refuse(NORTHING, f"{northing:g} is outside the British National Grid "
-                                 f"(0..{BNG_NORTHING[1]:.0f})")
+                                 f"as OSTN15 covers it (0..{BNG_NORTHING[1]:.0f})")
         if len(row.problems) > before:
-            return None
-        lat, lon = bng_to_wgs84(easting, northing)
-        if not (_inside(lat, GB_LAT) and _inside(lon, GB_LON)):
-            row.refuse(EASTING, f"{easting:g}, {northing:g} is at {lat:.5f}, {lon:.5f}, "
-                                "outside Great Britain")
-            return None
-        return lat, lon
+            return False
+        row.grid_reference = (easting, northing)
+        return True
 
     lat = _number(row, LATITUDE, LONGITUDE)
     lon = _number(row, LONGITUDE, LATITUDE)
     if lat is None or lon is None:
-        return None
+        return False
     swapped = _inside(lon, GB_LAT) and _inside(lat, GB_LON)
     hint = " (latitude and longitude swapped?)" if swapped else ""
     if not _inside(lat, GB_LAT):
@@ -385,7 +409,10 @@ def _position(row: _Row) -> tuple[float, float] | None:
     if not _inside(lon, GB_LON):
         row.refuse(LONGITUDE, f"{lon:g} is outside Great Britain "
                               f"({GB_LON[0]}..{GB_LON[1]}){hint}")
-    return None if len(row.problems) > before else (lat, lon)
+    if len(row.problems) > before:
+        return False
+    row.position = (lat, lon)
+    return True
 
 
 # -- versions ---------------------------------------------------------------------------------

@@ -6,6 +6,12 @@ metres the error is far below any fix's accuracy), each fix with its accuracy ci
 trail between fixes coloured by the time gap (a long gap is where the person could have
 been anywhere), the crime with its own accuracy, and a scale bar. A deployment with a tile
 server sets a tile URL and the tiles are drawn underneath.
+
+Officers read and write positions as National Grid references, so beneath the map the
+evidence pack lists the crime's and every fix's grid reference, converted from WGS84 with
+OSTN15 (``iomkit.grid``; a crime sent in grid references shows the reference it was sent
+as), and each fix's tooltip carries its own. A position outside what OSTN15 covers says so
+instead of showing a shifted reference.
 """
 
 from __future__ import annotations
@@ -17,9 +23,12 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from iomkit import grid
+
 R = 6_371_008.8  # mean Earth radius (m), as the hit rule's haversine
 GAP_COLOURS = ((120.0, "#2a9d3f", "≤ 2 min"), (600.0, "#e9a100", "≤ 10 min"),
                (math.inf, "#d62828", "> 10 min"))
+LINE_PX = 16  # one line of the grid-reference list beneath the map
 
 
 def gap_colour(gap_s: float) -> str:
@@ -64,11 +73,25 @@ def _seconds(a: Any, b: Any) -> float:
     return float(b - a) / 1000.0  # epoch milliseconds
 
 
+def grid_references(points: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Each {lat, lon} point's National Grid reference with its easting and northing
+    ("SU 42000 12000 (442000.0 E, 112000.0 N)"), or why it has none."""
+    if not points:
+        return []
+    found = grid.national_grid([p["lat"] for p in points], [p["lon"] for p in points])
+    return [f"no grid reference: {g['no_grid_reference']}" if "no_grid_reference" in g else
+            f"{g['reference']} ({g['easting']:.1f} E, {g['northing']:.1f} N)" for g in found]
+
+
 def render(fixes: Sequence[Mapping[str, Any]], crime: Mapping[str, Any] | None,
            width: int = 640, height: int = 420, tile_url: str = "") -> str:
     """``fixes``: {recorded_at, lat, lon, accuracy_m[, distance_m]}; ``crime``: {lat, lon,
-    location_accuracy_m, crime_ref} or None when its position is not known here."""
+    location_accuracy_m, crime_ref} or None when its position is not known here.
+    ``height`` is the map's; the grid-reference list beneath it adds ``LINE_PX`` a line."""
     ordered = sorted(fixes, key=lambda f: f["recorded_at"])
+    references = grid_references([*([crime] if crime is not None else []), *ordered])
+    crime_reference = references.pop(0) if crime is not None else None
+    listed = height + LINE_PX * (len(ordered) + 2) + 8
     if crime is not None:
         lat0, lon0 = crime["lat"], crime["lon"]
     elif ordered:
@@ -87,8 +110,8 @@ def render(fixes: Sequence[Mapping[str, Any]], crime: Mapping[str, Any] | None,
     mpp = extent * 1.1 / (min(width, height) / 2 - margin)
     proj = Projection(lat0, lon0, mpp, width, height)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}" class="evidence-map" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {listed}" '
+           f'width="{width}" height="{listed}" class="evidence-map" '
            f'data-fixes="{len(ordered)}" role="img" aria-label="evidence map">',
            f'<rect width="{width}" height="{height}" fill="#f4f1ea"/>']
     if tile_url:
@@ -107,13 +130,16 @@ def render(fixes: Sequence[Mapping[str, Any]], crime: Mapping[str, Any] | None,
                    f'x2="{x2:.1f}" y2="{y2:.1f}" stroke="{gap_colour(gap)}" stroke-width="3" '
                    f'stroke-linecap="round"><title>gap {gap:.0f} s</title></line>')
     out.append('</g><g class="fixes">')
-    for f in ordered:
+    labels = []
+    for f, reference in zip(ordered, references, strict=True):
         x, y = proj.xy(f["lat"], f["lon"])
         distance = f.get("distance_m")
         label = f"{_time(f['recorded_at'])} ±{f['accuracy_m']:.0f} m" + (
             f", {distance:.0f} m from the crime" if distance is not None else "")
+        labels.append(f"{label}: {reference}")
         out.append(f'<circle class="fix" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#1d4e89" '
-                   f'stroke="#fff" stroke-width="1.5"><title>{escape(label)}</title></circle>')
+                   f'stroke="#fff" stroke-width="1.5"><title>{escape(labels[-1])}</title>'
+                   '</circle>')
     out.append("</g>")
     if crime is not None:
         x, y = proj.xy(crime["lat"], crime["lon"])
@@ -129,8 +155,26 @@ def render(fixes: Sequence[Mapping[str, Any]], crime: Mapping[str, Any] | None,
                        x + 9, y - 9, escape(str(crime.get("crime_ref", "crime")))))
     out.extend(_scale_bar(mpp, height))
     out.extend(_legend(width))
+    crime_line = ("crime: position not known here" if crime is None or crime_reference is None
+                  else f"crime {crime.get('crime_ref', '')}: {crime_reference}")
+    out.extend(_reference_list(crime_line, labels, height, listed))
     out.append("</svg>")
     return "".join(out)
+
+
+def _reference_list(crime_line: str, fix_lines: Sequence[str], top: int,
+                    bottom: int) -> list[str]:
+    """The evidence pack's grid references, one line each, beneath the map."""
+    out = [f'<g class="grid-references" font-size="12" font-family="monospace">'
+           f'<rect y="{top}" width="100%" height="{bottom - top}" fill="#fff"/>',
+           f'<text x="8" y="{top + LINE_PX}" font-weight="bold">National Grid references '
+           '(OSGB36, OSTN15)</text>']
+    for i, text in enumerate([crime_line, *fix_lines]):
+        kind = "crime" if i == 0 else "fix"
+        out.append(f'<text class="grid-ref" data-of="{kind}" x="8" '
+                   f'y="{top + LINE_PX * (i + 2)}">{escape(text)}</text>')
+    out.append("</g>")
+    return out
 
 
 def _scale_bar(mpp: float, height: int) -> list[str]:

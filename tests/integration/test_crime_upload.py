@@ -1,5 +1,6 @@
 """`iom crimes upload` through the real broker: refused rows are reported and never
-published, accepted crimes are, with versions decided against what the topic holds."""
+published, accepted crimes are, with versions decided against what the topic holds; a
+crime in grid references hits as the same crime in latitude/longitude does."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from iomkit import testing
+from iomkit import testing, topics
 from iomkit.cli import app
 from iomkit.codec import Codec
 from iomkit.settings import Settings
 from iomkit.testing import Reader
 from iomkit.topics import CRIMES_REPORTED
 from services.gps_stream.crimeupload import known_versions
+from services.gps_stream.hitrule import hit_id
+from tests.unit.gps_stream.support import destination
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -152,3 +155,76 @@ async def test_post_crimes_upload_to_the_service(settings, codec, start_service)
     assert answer["refused"][0]["line"] == 2 and "force" in answer["refused"][0]["reason"]
     status, again = await asyncio.to_thread(post)
     assert again["published"] == [] and again["unchanged"] == [ref]
+
+
+async def test_a_crime_in_grid_references_hits_as_the_same_crime_in_latitude_longitude(
+        settings, codec, start_service):
+    """Two rows, one crime place: OS test point TP05 (Southampton) by its published grid
+    reference and by its published ETRS89 position. Fixes a few centimetres either side
+    of the hit radius tell them apart unless the conversion is OSTN15's."""
+    run = uuid.uuid4().hex[:8]
+    gps = start_service("gps_stream")
+    east, north, lat, lon = 438710.920, 114792.250, 50.93127937910, -1.45051433700
+    tag, person = f"TAG-grid-{run}", f"P-grid-{run}"
+    start = testing.now().replace(microsecond=0) - timedelta(hours=3)
+    await testing.produce(settings, codec, topics.TAG_ENROLMENTS, [{
+        "enrolment_id": f"E-grid-{run}", "device_id": tag, "person_id": person,
+        "status": "FITTED", "effective_at": start - timedelta(days=1),
+        "monitoring_ends_at": None}])
+    pings = []
+    for i in range(8):  # radius 100 m + accuracy 10 m, 5 cm inside and outside
+        for n, metres in enumerate((109.95, 110.05)):
+            fix_lat, fix_lon = destination(lat, lon, i * 45.0, metres)
+            pings.append({"device_id": tag, "recorded_at": start + timedelta(
+                minutes=5, seconds=2 * i + n), "lat": fix_lat, "lon": fix_lon,
+                "accuracy_m": 10.0})
+    await testing.produce(settings, codec, topics.TAG_PINGS, pings)
+
+    local = start.astimezone(ZoneInfo("Europe/London"))
+    stamp = local.strftime("%Y%m%d%H%M%S")
+    end = (local + timedelta(minutes=30)).strftime("%Y%m%d%H%M%S")
+    grid_ref, lat_lon = f"44/G{run}/26", f"44/L{run}/26"
+    body = crime_file([
+        ["Hampshire", "BIAD", "", "B1", grid_ref, stamp, end, f"{east}", f"{north}", "", "",
+         "OSGB36", ""],
+        ["Hampshire", "BIAD", "", "B1", lat_lon, stamp, end, "", "", f"{lat}", f"{lon}",
+         "WGS84", ""],
+    ]).encode()
+
+    def post() -> tuple[int, dict]:
+        request = urllib.request.Request(f"http://127.0.0.1:{gps.port}/crimes/upload",
+                                         data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+
+    status, answer = await asyncio.to_thread(post)
+    assert status == 200 and answer["refused"] == [], answer
+
+    by_grid, by_lat_lon = hit_id(grid_ref, person), hit_id(lat_lon, person)
+    async with Reader(settings, codec, topics.GPS_HITS.name) as hits:
+        await hits.wait_for(lambda seen: {by_grid, by_lat_lon} <= {
+            r.value["hit_id"] for r in seen if r.value})
+        await hits.settle(1.5)
+    latest = {r.value["hit_id"]: r.value for r in hits.seen if r.value}
+    evidence = {h: sorted((f["recorded_at"], f["lat"], f["lon"]) for f in latest[h]["fixes"])
+                for h in (by_grid, by_lat_lon)}
+    assert len(evidence[by_grid]) == 8  # the eight just inside, none just outside
+    assert evidence[by_grid] == evidence[by_lat_lon]
+
+    # The evidence view gives the crime's grid reference as the force sent it.
+    def view() -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{gps.port}/hits/{by_grid}",
+                                    timeout=10) as response:
+            return json.loads(response.read())
+
+    for _ in range(40):  # the view follows the hits through a global table
+        try:
+            shown = await asyncio.to_thread(view)
+            break
+        except urllib.error.HTTPError:
+            await asyncio.sleep(0.25)
+    crime_grid = shown["crime"]["national_grid"]
+    assert crime_grid["reference"] == "SU 38710 14792"
+    assert (crime_grid["easting"], crime_grid["northing"]) == pytest.approx(
+        (east, north), abs=0.06)
+    assert all(f["national_grid"]["reference"].startswith("SU ") for f in shown["fixes"])

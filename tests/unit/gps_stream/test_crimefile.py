@@ -156,7 +156,16 @@ BROKEN = [
     ("easting nan", row(c7="nan"), "7 easting", "not a finite number"),
     ("easting negative", row(c7="-1"), "7 easting", "outside the British National Grid"),
     ("northing too big", row(c8="1300001"), "8 northing", "outside the British National Grid"),
-    ("grid point off GB", row(c7="0", c8="0"), "7 easting", "outside Great Britain"),
+    ("grid point at the grid's edge", row(c7="0", c8="0"), "7 easting",
+     "outside OSTN15's coverage"),
+    ("grid point in Northern Ireland", row(c7="146000", c8="530000"), "7 easting",
+     "Ireland"),
+    ("grid point in the North Sea", row(c7="680000", c8="300000"), "7 easting",
+     "outside Great Britain and the Isle of Man"),
+    ("northing beyond the OSTN15 grid", row(c8="1260000"), "8 northing",
+     "outside the British National Grid as OSTN15 covers it (0..1250000)"),
+    ("Irish Grid datum", row(c11="TM75"), "11 datum", "is the Irish Grid"),
+    ("Irish Transverse Mercator", row(c11="itm"), "11 datum", "is the Irish Grid"),
     ("no position", row(c7="", c8=""), "7 easting", "no position"),
     ("latitude missing", row(c7="", c8="", c10="-1.404"), "9 latitude",
      "blank, but longitude is filled"),
@@ -220,14 +229,29 @@ def test_bng_point_in_southampton_converts_to_within_a_few_metres():
     assert haversine_m(value["lat"], value["lon"], 50.906, -1.404) < 10
 
 
-def test_os_reference_point_caister_water_tower_converts_to_within_a_few_metres():
-    # Ordnance Survey, "A guide to coordinate systems in Great Britain": Caister water tower
-    # is 651409.903 E 313177.270 N (OSGB36 grid), 52°39'28.8282"N 1°42'57.8663"E (ETRS89,
-    # which is WGS84 to well under a metre for this purpose).
-    lat = 52 + 39 / 60 + 28.8282 / 3600
-    lon = 1 + 42 / 60 + 57.8663 / 3600
-    [value] = one(row(c7="651409.903", c8="313177.270")).accepted
-    assert haversine_m(value["lat"], value["lon"], lat, lon) < 5
+def test_os_test_point_former_os_headquarters_converts_to_a_tenth_of_a_metre():
+    # OSTN15 test point TP05 (the OS's published test data, tests/unit/ostn15_points.py):
+    # 438710.920 E 114792.250 N is 50.93127937910 N, 1.45051433700 W (ETRS89).
+    [value] = one(row(c7="438710.920", c8="114792.250")).accepted
+    assert haversine_m(value["lat"], value["lon"], 50.93127937910, -1.45051433700) < 0.1
+
+
+def test_every_grid_reference_of_a_file_converts_in_order_with_refusals_between():
+    text = "".join(line(row(c4=f"G/{i}", c7=e, c8=n)) for i, (e, n) in enumerate([
+        ("442000", "112000"), ("146000", "530000"), ("530624.974", "178388.464"),
+        ("", ""), ("438710.920", "114792.250")]))
+    parsed = parse(text, NOW)
+    assert [v["crime_ref"] for v in parsed.accepted] == ["G/0", "G/2", "G/4"]
+    assert [(r.line, r.crime_ref, r.column) for r in parsed.refused] == [
+        (2, "G/1", "7 easting"), (4, "G/3", "7 easting")]
+    london = parsed.accepted[1]  # TP09, Westminster
+    assert haversine_m(london["lat"], london["lon"], 51.48936564950, -0.11992557180) < 0.1
+
+
+def test_a_grid_reference_off_britain_is_refused_with_the_rows_other_problems():
+    refused = refusals(row(c0="Atlantis", c7="146000", c8="530000"))
+    assert [r.column for r in refused] == ["0 police force", "7 easting"]
+    assert "146000, 530000 is in Ireland, Northern Ireland" in refused[1].reason
 
 
 def test_latitude_longitude_are_taken_as_given():

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 
 import orjson
 
+from iomkit.grid import grid_to_wgs84
 from services.notifications import mapsvg, pages
 from services.notifications.console import (
     Board,
@@ -97,6 +99,26 @@ def test_map_draws_trail_gaps_accuracy_crime_and_scale() -> None:
     assert 'class="scale-bar"' in svg and "<image" not in svg
     # the crime is at the centre of the map
     assert re.search(r'd="M313.0 203.0 L327.0 217.0', svg)
+
+
+def test_evidence_pack_lists_grid_references_a_crime_sent_in_grid_shows_as_sent() -> None:
+    # a crime the force sent as 442000 E 112000 N reaches the console as WGS84 (OSTN15)
+    sent = grid_to_wgs84([442_000.0], [112_000.0])
+    crime = {"lat": float(sent.lat[0]), "lon": float(sent.lon[0]),
+             "location_accuracy_m": 0.0, "crime_ref": "44/G/26"}
+    fixes = [*support.hit()["fixes"],
+             {"recorded_at": T0 - timedelta(minutes=1), "lat": 54.597, "lon": -5.930,
+              "accuracy_m": 10.0}]
+    svg = mapsvg.render(fixes, crime)
+    lines = re.findall(r'<text class="grid-ref" data-of="(\w+)"[^>]*>([^<]*)</text>', svg)
+    assert lines[0] == ("crime", "crime 44/G/26: SU 42000 12000 (442000.0 E, 112000.0 N)")
+    assert [kind for kind, _ in lines] == ["crime"] + ["fix"] * 4
+    # fixes in time order, each with its reference (the Belfast one refused, not shifted)
+    assert lines[1][1].startswith("13:59:00 ±10 m") and "no grid reference" in lines[1][1]
+    assert "Ireland" in lines[1][1]
+    assert re.fullmatch(r"14:00:00 ±10 m, 5 m from the crime: SU 41970 12417 \(.*\)",
+                        lines[2][1])
+    assert "<title>14:00:00 ±10 m, 5 m from the crime: SU 41970 12417" in svg
 
 
 def test_map_with_tiles_and_without_a_crime() -> None:
