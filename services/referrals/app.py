@@ -20,7 +20,6 @@ from iomkit.service import Context
 from services.referrals import (  # web* register the pages
     casework,
     dossier,
-    lifecycle,
     web,  # noqa: F401
     web_care,  # noqa: F401
     web_cohort,  # noqa: F401
@@ -73,7 +72,6 @@ async def person_record(record: Any, context: Context) -> None:
     # Outputs first: a crash before the table write replays this record, and the outputs'
     # deterministic ids (alerts, cohort changes) make that harmless.
     for change in out.cohort_changes:
-        change = {**change, "change_id": lifecycle.change_id(change)}
         await service.publish(topics.COHORT_CHANGES, change, cause=context)
         service.log.info("cohort.change", change=change["change"], cohort=change["cohort"])
     for alert in out.alerts:

@@ -248,6 +248,7 @@ def on_decision(d: dict[str, Any], decision: Mapping[str, Any], now: datetime,
               "reason": f"Accepted by panel decision {decision['decision_id']} on "
                         f"{iso(decision['panel_date'])}.",
               "effective_at": decision["decided_at"]}
+    change["change_id"] = lifecycle.change_id(change)
     out.cohort_changes.append(change)
     note(d, decision["decided_at"], "COHORT_CHANGE",
           f"REGISTERED: {decision['cohort']}, {decision['pathway']}, lead officer "

@@ -244,7 +244,7 @@ def cohort_change(case: Case, change: str, reason: str, today: date) -> dict[str
     ``effective_at`` is midnight UTC of the day: the lifecycle works in dates, and the start of
     the day sorts before anything else recorded that day.
     """
-    return {
+    record = {
         "person_id": case.person_id,
         "change": change,
         "cohort": case.cohort,
@@ -253,6 +253,7 @@ def cohort_change(case: Case, change: str, reason: str, today: date) -> dict[str
         "reason": reason,
         "effective_at": datetime.combine(today, time.min, tzinfo=UTC),
     }
+    return {**record, "change_id": change_id(record)}
 
 
 def change_id(change: Mapping[str, Any]) -> str:

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal
 
 from services.referrals.eligibility import Assessment
+from services.referrals.lifecycle import change_id
 
 OUT_OF_CYCLE: Final = "OUT_OF_CYCLE"
 OUTCOMES: Final[tuple[str, ...]] = ("ACCEPTED", "REJECTED", "DEFERRED")
@@ -450,4 +451,5 @@ def decide(
             "reason": f"Accepted by panel decision {identifier} on {panel_date.isoformat()}.",
             "effective_at": decided_at,
         }
+        change["change_id"] = change_id(change)
     return Decided(decision, change)

@@ -150,7 +150,7 @@ def test_tick_on_the_day_transition_opens_starts_it() -> None:
     new, actions = apply(case(), TICK, OPENS)
     assert new.state is CaseState.TRANSITION
     [change] = changes(actions)
-    assert change == {
+    assert change == with_id({
         "person_id": "P1",
         "change": "TRANSITION_STARTED",
         "cohort": "FIXED",
@@ -158,7 +158,7 @@ def test_tick_on_the_day_transition_opens_starts_it() -> None:
         "lead_officer": "PC 1234 Smith",
         "reason": change["reason"],
         "effective_at": datetime(2025, 5, 5, tzinfo=UTC),
-    }
+    })
     assert "8 weeks" in str(change["reason"]) and "2025-06-30" in str(change["reason"])
     assert actions[0].kind is ActionKind.COHORT_CHANGE
 
@@ -491,3 +491,9 @@ def test_map_pack_is_ordered_by_force_then_grade() -> None:
 def test_map_pack_rejects_a_previous_meeting_after_today() -> None:
     with pytest.raises(ValueError, match="previous_meeting"):
         map_pack_changes(TODAY + DAY, TODAY, [])
+
+
+def with_id(change: dict) -> dict:
+    """A CohortChange as published: with its deterministic change_id."""
+    from services.referrals.lifecycle import change_id
+    return {**change, "change_id": change_id(change)}

@@ -371,12 +371,12 @@ def test_an_acceptance_gives_the_decision_and_a_registration():
         "lead_officer": "PC A. Patel", "rationale": "Meets FIXED criteria.",
         "panel_date": PANEL, "decided_at": DECIDED_AT,
     }
-    assert result.cohort_change == {
+    assert result.cohort_change == with_id({
         "person_id": "P-1", "change": "REGISTERED", "cohort": "FIXED",
         "pathway": "CATCH_AND_CONTROL", "lead_officer": "PC A. Patel",
         "reason": f"Accepted by panel decision {expected_id} on 2026-12-01.",
         "effective_at": DECIDED_AT,
-    }
+    })
     assert decision_id("R-1", PANEL, "ACCEPTED") == expected_id
 
 
@@ -508,3 +508,9 @@ def test_an_urgent_referral_is_decided_out_of_cycle_on_the_day():
 
     assert result.decision["panel_date"] == today
     assert agenda([urgent], [result.decision], {}, {}, PANEL) == ()
+
+
+def with_id(change: dict) -> dict:
+    """A CohortChange as published: with its deterministic change_id."""
+    from services.referrals.lifecycle import change_id
+    return {**change, "change_id": change_id(change)}

@@ -307,12 +307,12 @@ CASE = {"person_id": "P1", "cohort": "FIXED", "pathway": "CATCH_AND_CONTROL",
 
 def test_a_pathway_change_is_a_cohort_change_with_the_reason() -> None:
     change = change_pathway(CASE, "REHABILITATE_AND_RESETTLE", "engaging with the hub", TODAY)
-    assert change == {
+    assert change == with_id({
         "person_id": "P1", "change": "PATHWAY_CHANGED", "cohort": "FIXED",
         "pathway": "REHABILITATE_AND_RESETTLE", "lead_officer": OM,
         "reason": "CATCH_AND_CONTROL -> REHABILITATE_AND_RESETTLE: engaging with the hub",
         "effective_at": datetime(2025, 6, 30, tzinfo=UTC),
-    }
+    })
 
 
 @pytest.mark.parametrize(
@@ -334,3 +334,9 @@ def test_pathway_change_refusals(case: dict, pathway: str, reason: str, field: s
 def test_a_first_pathway_says_so() -> None:
     change = change_pathway({**CASE, "pathway": None}, "PREVENT_AND_DETER", "young", TODAY)
     assert change["reason"] == "no pathway -> PREVENT_AND_DETER: young"
+
+
+def with_id(change: dict) -> dict:
+    """A CohortChange as published: with its deterministic change_id."""
+    from services.referrals.lifecycle import change_id
+    return {**change, "change_id": change_id(change)}
