@@ -17,16 +17,18 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from iomkit import headers as h
 from iomkit import kafka, kernel, metrics
 from iomkit import log as logging
 from iomkit.changelog import ChangelogStore
 from iomkit.codec import Codec, DecodeError
 from iomkit.deadletters import Clock, DeadLetters, utc_now
 from iomkit.settings import Settings
-from iomkit.topics import TopicSpec
+from iomkit.topics import TopicSpec, key_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +181,24 @@ class BatchConsumer:
                     f"{item.record or item.topic}: {type(exc).__name__}: {exc}", "handler",
                     item.headers,
                 )
+
+    async def publish(self, spec: TopicSpec, value: dict[str, Any], cause: str | None = None,
+                      *, key: bytes | None = None) -> None:
+        """Encode and send one record of ``spec`` through the hot path's producer: its
+        delivery is checked at the next checkpoint, before the input is committed."""
+        assert spec.record is not None
+        await self.producer.send(
+            spec.name, self.codec.encode(spec.record, value),
+            key=key_of(spec, value) if key is None else key,
+            headers=h.record_headers(spec.record, cause))
+        metrics.RECORDS_OUT.labels(self.service, spec.name).inc()
+
+    async def send_json(self, spec: TopicSpec, key: bytes | None, value: Any,
+                        partition: int | None = None) -> None:
+        """Send to an internal topic of JSON values (views, ticks, evidence), checked alike."""
+        await self.producer.send(spec.name, orjson.dumps(value, option=orjson.OPT_UTC_Z),
+                                 key=key, partition=partition)
+        metrics.RECORDS_OUT.labels(self.service, spec.name).inc()
 
     async def _send(self, topic: str, key: bytes | None, value: bytes | None,
                     headers: list[tuple[str, bytes]]) -> None:

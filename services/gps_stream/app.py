@@ -14,17 +14,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-import orjson
 from faust.web import Request, Response, View
 
-from iomkit import grid, metrics, topics
-from iomkit import headers as h
+from iomkit import grid, topics
 from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
 from iomkit.peers import Peers
 from iomkit.records import CrimeReported, ExclusionZone
 from iomkit.service import Context, Service
-from iomkit.topics import TopicSpec, key_of
+from iomkit.topics import TopicSpec
 from services.gps_stream import config, crimeupload
 from services.gps_stream.assembly import align, assemble, evidence_message
 from services.gps_stream.geometry import haversine_m
@@ -86,21 +84,15 @@ async def device_input(item: Item) -> None:
 
 
 async def publish_all(spec: TopicSpec, values: list[dict[str, Any]], cause: str | None) -> None:
-    """Outputs of the hot path go through its own producer: flushed before it commits."""
-    assert spec.record is not None
+    """Outputs of the hot path go through its own producer: delivered before it commits."""
     for value in values:
-        await devices.producer.send(
-            spec.name, service.codec.encode(spec.record, value), key=key_of(spec, value),
-            headers=h.record_headers(spec.record, cause))
-        metrics.RECORDS_OUT.labels(service.name, spec.name).inc()
+        await devices.publish(spec, value, cause)
 
 
 async def send_evidence(updates: Any) -> None:
     for partition, update in updates:
-        await devices.producer.send(
-            EVIDENCE.name, orjson.dumps(evidence_message(update, partition)),
-            key=update.person_id.encode(),
-        )
+        await devices.send_json(EVIDENCE, update.person_id.encode(),
+                                evidence_message(update, partition))
 
 
 async def redeliver(partition: int, updates: list[HitUpdate]) -> None:

@@ -12,11 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from prometheus_client import Counter
 
-from iomkit import headers as h
-from iomkit import metrics, topics
+from iomkit import topics
 from iomkit.audit import audit_record
 from iomkit.batch import BatchConsumer, Item
 from iomkit.changelog import ChangelogStore
@@ -64,12 +62,8 @@ async def person_input(item: Item) -> None:
     grade = rescored.grade
     if grade is None:
         return
-    producer = hot_path.producer
-    await producer.send(topics.RISK_GRADES.name, service.codec.encode("RiskGrade", grade),
-                        key=key, headers=h.record_headers("RiskGrade", item.cause))
-    await producer.send(VIEWS.name, orjson.dumps(rescored.view, option=orjson.OPT_UTC_Z),
-                        key=key, partition=item.partition)
-    metrics.RECORDS_OUT.labels(service.name, topics.RISK_GRADES.name).inc()
+    await hot_path.publish(topics.RISK_GRADES, grade, item.cause, key=key)
+    await hot_path.send_json(VIEWS, key, rescored.view, item.partition)
     service.log.debug("grade.published", rag=grade["rag"], changed=grade["changed"],
                       revision=grade["revision"])
 
@@ -102,12 +96,12 @@ async def review_grades() -> None:
     """Time moves grades too (quiet days, birthdays): a tick for every person owned here."""
     if not hot_path.ready.is_set():
         return
-    tick = orjson.dumps({"as_of": service.clock().isoformat()})
+    tick = {"as_of": service.clock().isoformat()}
     ticked = 0
     for partition in people.owned():
         for key, state in people.items(partition):
             if state.person is not None:
-                await hot_path.producer.send(REVIEWS.name, tick, key=key, partition=partition)
+                await hot_path.send_json(REVIEWS, key, tick, partition)
                 ticked += 1
     service.log.info("grades.reviewed", people=ticked)
 
