@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from iomkit import topics
 from iomkit.service import Context
 from services.referrals import (  # web* register the pages
@@ -37,6 +39,7 @@ async def person_record(record: Any, context: Context) -> None:
     person_id = value["person_id"]
     key = person_id.encode()
     d = cases.get(key) or dossier.new(person_id)
+    before = orjson.dumps(d, default=str)
     now = service.clock()
     out = Outputs()
     topic = context.topic
@@ -78,7 +81,10 @@ async def person_record(record: Any, context: Context) -> None:
         await service.publish(topics.CASE_ALERTS, alert, cause=context)
         service.log.info("case.alert", kind=alert["kind"])
     await service.delivered()  # on the broker before the dossier says they were sent
-    cases[key] = d
+    # Written only when changed: the hourly tick visits every open case, and rewriting each
+    # dossier every time would grow the changelog (and a new worker's restore) without end.
+    if orjson.dumps(d, default=str) != before:
+        cases[key] = d
 
 
 @app.timer(interval=rs.tick_interval_s)
