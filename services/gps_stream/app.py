@@ -28,9 +28,9 @@ from services.gps_stream.assembly import align, assemble, evidence_message
 from services.gps_stream.geometry import haversine_m
 from services.gps_stream.hitrule import RULE_VERSION
 from services.gps_stream.matcher import HitUpdate
-from services.gps_stream.partitions import PartitionMatchers, crime_of, enrolment_of
+from services.gps_stream.partitions import PartitionMatchers, crime_of
 from services.gps_stream.taghealth import TagHealth
-from services.gps_stream.trail import InvalidFix, epoch_ms, fix_of
+from services.gps_stream.trail import epoch_ms
 from services.gps_stream.zones import validate_zone
 
 service = Service("gps_stream")
@@ -44,6 +44,7 @@ matchers = PartitionMatchers(
     health=lambda: TagHealth(int(gps.silence_s * 1000), gps.unusable_after,
                              gps.max_fix_accuracy_m),
     store_dir=settings.store_dir / service.name,
+    future_tolerance_ms=int(gps.future_tolerance_s * 1000),
 )
 devices = BatchConsumer(
     service.name, [topics.TAG_ENROLMENTS, topics.TAG_PINGS], settings,
@@ -64,22 +65,10 @@ service.require_ready("hits", hits_caught_up)
 
 
 async def device_input(item: Item) -> None:
-    partition = matchers.partition(item.partition)
-    if partition.store is not None:
-        partition.store.reached(item.topic, item.offset + 1)
-    if item.record == "TagEnrolment":
-        updates = partition.enrolment(enrolment_of(item.value))
-    else:
-        fix = fix_of(item.value)
-        now = service.clock()
-        if fix.recorded_at_ms > epoch_ms(now + timedelta(seconds=gps.future_tolerance_s)):
-            raise InvalidFix(f"recorded_at {item.value['recorded_at'].isoformat()} is in the "
-                             "future")
-        if fix.recorded_at_ms < matchers.cutoff_ms():
-            return  # older than trails are kept: can neither match nor be shown
-        updates, breaches, alerts = partition.fix(fix, epoch_ms(now))
-        await publish_all(topics.ZONE_BREACHES, breaches, item.cause)
-        await publish_all(topics.TAG_ALERTS, alerts, item.cause)
+    updates, breaches, alerts = matchers.device_input(item.partition, item.offset,
+                                                      item.record or "", item.value)
+    await publish_all(topics.ZONE_BREACHES, breaches, item.cause)
+    await publish_all(topics.TAG_ALERTS, alerts, item.cause)
     await send_evidence((item.partition, u) for u in updates)
 
 

@@ -98,8 +98,9 @@ class PartitionMatchers:
     def __init__(self, settings: Settings, codec: Codec, rule: HitRuleSettings,
                  retention_ms: int, clock: Callable[[], datetime],
                  health: Callable[[], TagHealth] = TagHealth,
-                 store_dir: Path | None = None) -> None:
+                 store_dir: Path | None = None, future_tolerance_ms: int = 600_000) -> None:
         self.settings = settings
+        self.future_tolerance_ms = future_tolerance_ms
         self.codec = codec
         self.rule = rule
         self.retention_ms = retention_ms
@@ -129,6 +130,25 @@ class PartitionMatchers:
             matcher.add_crime(crime)
         store = None if self.store_dir is None else FixStore(self.store_dir / f"fixes-{number}")
         return DevicePartition(matcher, BreachTracker(self.zones), self._new_health(), store)
+
+    def device_input(self, partition: int, offset: int, record: str, value: dict[str, Any]
+                     ) -> tuple[list[HitUpdate], list[dict[str, Any]], list[dict[str, Any]]]:
+        """One enrolment or ping of a partition: its hit updates, zone breaches and tag
+        alerts. A fix from the future (beyond the tolerance) is refused with the reason; one
+        older than trails are kept is passed over, as it can neither match nor be shown."""
+        device = self.partitions[partition]
+        if device.store is not None:
+            device.store.reached(topics.TAG_ENROLMENTS.name if record == "TagEnrolment"
+                                 else topics.TAG_PINGS.name, offset + 1)
+        if record == "TagEnrolment":
+            return device.enrolment(enrolment_of(value)), [], []
+        fix = fix_of(value)
+        now_ms = epoch_ms(self.clock())
+        if fix.recorded_at_ms > now_ms + self.future_tolerance_ms:
+            raise InvalidFix(f"recorded_at {value['recorded_at'].isoformat()} is in the future")
+        if fix.recorded_at_ms < self.cutoff_ms():
+            return [], [], []
+        return device.fix(fix, now_ms)
 
     def cutoff_ms(self) -> int:
         return epoch_ms(self.clock()) - self.retention_ms

@@ -52,3 +52,27 @@ def test_a_crime_the_hit_rule_cannot_place_is_refused_with_the_field() -> None:
         with pytest.raises(InvalidCrime, match=field):
             crime_of({**good, **change})
     assert crime_of(good).crime_ref == "44/1/26"
+
+
+def test_a_fix_from_the_future_is_refused_and_one_past_retention_passed_over() -> None:
+    import pytest
+
+    from services.gps_stream.trail import InvalidFix
+
+    gps = GpsSettings()
+    matchers = PartitionMatchers(Settings(), Codec(SchemaRegistry(ROOT / "schemas")),
+                                 gps.rule(), gps.retention_ms, lambda: NOW,
+                                 future_tolerance_ms=600_000)
+    matchers.partitions[0] = matchers._new_partition(0)
+
+    def ping(at: datetime) -> dict[str, object]:
+        return {"device_id": "TAG-1", "recorded_at": at, "lat": 50.9, "lon": -1.4,
+                "accuracy_m": 10.0}
+
+    with pytest.raises(InvalidFix, match="in the future"):
+        matchers.device_input(0, 1, "TagPing", ping(NOW + timedelta(minutes=11)))
+    assert matchers.device_input(0, 2, "TagPing", ping(NOW + timedelta(minutes=9))) == (
+        [], [], [])  # within the tolerance: kept (no crime, nothing to say)
+    assert matchers.partitions[0].matcher.fix_count == 1
+    matchers.device_input(0, 3, "TagPing", ping(NOW - timedelta(days=31)))
+    assert matchers.partitions[0].matcher.fix_count == 1  # older than trails are kept
