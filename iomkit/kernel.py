@@ -47,21 +47,30 @@ def decode(codec: Codec, spec: TopicSpec, raw: bytes | None) -> Any:
 
 def non_finite(value: Any, path: str = "") -> str | None:
     """The path of the first NaN or infinity in a decoded value, or None."""
-    if type(value) is float:
-        return (path or "value") if not math.isfinite(value) else None
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is float:
+        return None if _finite(value) else (path or "value")
+    if kind is dict:
         for name, item in value.items():
-            if type(item) in (str, int, bool) or item is None:
-                continue  # the common case, kept cheap: pings cross here 100,000 times a second
-            found = non_finite(item, f"{path}.{name}" if path else str(name))
-            if found:
-                return found
-    elif isinstance(value, list):
+            # Flat fields checked here, not by a call each: pings cross this line 100,000
+            # times a second.
+            inner = type(item)
+            if inner is float:
+                if not _finite(item):
+                    return f"{path}.{name}" if path else str(name)
+            elif inner is dict or inner is list:
+                found = non_finite(item, f"{path}.{name}" if path else str(name))
+                if found:
+                    return found
+    elif kind is list:
         for n, item in enumerate(value):
             found = non_finite(item, f"{path}[{n}]")
             if found:
                 return found
     return None
+
+
+_finite = math.isfinite
 
 
 async def settle(deliveries: Iterable[asyncio.Future[Any]]) -> int:
