@@ -23,6 +23,7 @@ from faust.types import EventT
 from iomkit import headers as h
 from iomkit import kafka, metrics
 from iomkit import log as logging
+from iomkit.clientconfig import ClientConfig
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.deadletters import Clock, DeadLetters, utc_now
 from iomkit.records import RECORD_TYPES
@@ -48,6 +49,15 @@ class Context:
 Handler = Callable[[Any, Context], Awaitable[None]]
 
 
+def faust_credentials(client: ClientConfig) -> faust.SASLCredentials | None:
+    """Faust's spelling of the client file: SCRAM over TLS, verified against our CA."""
+    if not client.secured:
+        return None
+    return faust.SASLCredentials(username=client.username, password=client.password,
+                                 ssl_context=client.ssl_context(),
+                                 mechanism=client.sasl_mechanism)
+
+
 def offset_clock(offset_s: float) -> Clock:
     """The wall clock, shifted: tests move a service's time without touching the host's."""
     if not offset_s:
@@ -67,10 +77,12 @@ class Service:
         self.clock = clock or offset_clock(self.settings.clock_offset_s)
         self.codec = Codec(SchemaRegistry(self.settings.schemas_dir))
         datadir = self.settings.store_dir / name
+        client = self.settings.kafka_client()  # the same file as every other client
         datadir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             f"throughcare-{name}",
-            broker=[f"kafka://{s.strip()}" for s in self.settings.bootstrap_servers.split(",")],
+            broker=[f"kafka://{s.strip()}" for s in client.bootstrap_servers.split(",")],
+            broker_credentials=faust_credentials(client),
             store=self.settings.store,
             datadir=str(datadir),
             processing_guarantee="at_least_once",
