@@ -23,7 +23,7 @@ broker-fetch:
 browser:
 	deploy/browser.sh
 
-broker-start: broker-fetch
+broker-start: $(STAMP) broker-fetch
 	deploy/kafka/kafka.sh start
 
 broker-stop:
