@@ -12,6 +12,9 @@
 #   kafka.sh start   fetch, format storage if new, start, wait until it serves requests
 #   kafka.sh stop    stop the broker this script started (by its PID file), and nothing else
 #   kafka.sh status  exit 0 when the broker started here is running
+#   kafka.sh tools   resolve Kafka's command-line tools (kafka-tools) into the cache
+#   kafka.sh console-consumer|console-producer ARGS...   Kafka's own console tools, e.g.
+#       kafka.sh console-consumer --bootstrap-server H:P --consumer.config client.properties ...
 #
 # Settings (environment): IOM_KAFKA_PORT (9092), IOM_KAFKA_CONTROLLER_PORT (port+1),
 # IOM_KAFKA_DATA_DIR (.cache/kafka/data-PORT), IOM_KAFKA_HEAP (512m), IOM_KAFKA_START_TIMEOUT (90),
@@ -23,6 +26,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cache="${IOM_KAFKA_CACHE:-$root/.cache/kafka}"
 libs="$cache/libs"
+tools="$cache/tools"
 port="${IOM_KAFKA_PORT:-9092}"
 cport="${IOM_KAFKA_CONTROLLER_PORT:-$((port + 1))}"
 data="${IOM_KAFKA_DATA_DIR:-$cache/data-$port}"
@@ -46,6 +50,23 @@ fetch() {
     -DincludeScope=runtime -DoutputDirectory="$libs" >&2 \
     || die "mvn could not resolve org.apache.kafka:kafka_2.13 (see the output above)"
   touch "$libs/.complete"
+}
+
+fetch_tools() {
+  if [ -f "$tools/.complete" ]; then return 0; fi
+  command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install maven)"
+  echo "kafka.sh: resolving Kafka's console tools from Maven Central into $tools" >&2
+  rm -rf "$tools"
+  mvn -q -B -f "$here/tools-pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$tools" >&2 \
+    || die "mvn could not resolve org.apache.kafka:kafka-tools (see the output above)"
+  touch "$tools/.complete"
+}
+
+tool() {
+  fetch_tools
+  exec java -Xmx256m -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$here/tools-log4j2.properties" -cp "$tools/*" "$@"
 }
 
 java_cmd() {
@@ -183,5 +204,8 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) running ;;
-  *) echo "usage: $0 fetch|start|stop|status" >&2; exit 2 ;;
+  tools) fetch_tools ;;
+  console-consumer) shift; tool org.apache.kafka.tools.consumer.ConsoleConsumer "$@" ;;
+  console-producer) shift; tool org.apache.kafka.tools.ConsoleProducer "$@" ;;
+  *) echo "usage: $0 fetch|start|stop|status|tools|console-consumer|console-producer" >&2; exit 2 ;;
 esac
