@@ -12,6 +12,7 @@ no new connection authenticates.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import secrets
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import for_code
+from aiokafka.errors import KafkaConnectionError, for_code
 from aiokafka.protocol.admin import (
     CreateAclsRequest_v1,
     DeleteAclsRequest_v1,
@@ -226,14 +227,34 @@ async def create(operator: Settings, grant: Grant, folder: Path) -> Issued:
     password = secrets.token_urlsafe(24)
     client = await kafka.admin(operator)
     try:
-        await set_password(client, grant.principal, password)
+        # ACLs first: the broker applies its metadata log in order, so once the new
+        # password logs in (below) the ACLs are in force too.
         await set_acls(client, grant)
+        await set_password(client, grant.principal, password)
     finally:
         await client.close()
     config = ClientConfig(mine.bootstrap_servers, "SASL_SSL", grant.principal, password,
                           mine.ca_file)
     java, rdkafka = config.write(folder)
+    await _until_it_logs_in(Settings(kafka_client_config=java))
     return Issued(grant.principal, java, rdkafka, len(grant.acls()))
+
+
+async def _until_it_logs_in(principal: Settings, within: float = 30.0) -> None:
+    """The controller has the new credential when the request returns; the broker's
+    listener has it a moment later. Return once it has, so the files are usable at once."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        try:
+            client = await kafka.admin(principal)
+        except KafkaConnectionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise PrincipalError(f"{principal.kafka_client().username}: the new "
+                                     f"password did not log in within {within}s") from None
+            await asyncio.sleep(0.2)
+            continue
+        await client.close()
+        return
 
 
 async def revoke(operator: Settings, name: str) -> tuple[int, bool]:
