@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,9 +77,11 @@ class Broker:
         from iomkit import principals
         from iomkit.access import grant_of
 
-        issued = asyncio.run(principals.create(
-            self.operator_settings(), grant_of(name), self.files.clients / name))
-        return issued.client_properties
+        create = principals.create(
+            self.operator_settings(), grant_of(name), self.files.clients / name)
+        # In a thread of its own: callers may be inside a running event loop (async tests).
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, create).result().client_properties
 
     def start(self) -> None:
         subprocess.run([str(KAFKA_SH), "start"], env=self.env(), check=True)
