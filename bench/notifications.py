@@ -164,7 +164,7 @@ async def run(ctx: Context) -> SuiteResult:
     with tempfile.TemporaryDirectory(prefix="bench-notifications-") as folder:
         tmp = Path(folder)
         env = {
-            "IOM_BOOTSTRAP_SERVERS": ctx.settings.bootstrap_servers,
+            **await ctx.service_env("notifications"),
             "IOM_STORE_DIR": str(tmp / "state"), "IOM_LOG_LEVEL": "WARNING",
             "PATH": "/usr/bin:/bin", "BENCH_SECRET": SECRET,
             "IOM_NOTIFY_SUBSCRIPTIONS_FILE": str(subscriptions(tmp / "subs.toml",
