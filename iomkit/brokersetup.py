@@ -2,6 +2,8 @@
 deploy/kafka/kafka.sh; idempotent):
 
     pki/ca.pem, pki/throughcare-broker.pem   the local CA, the broker's chained certificate
+    public/ca.pem                            the CA certificate alone, what clients trust
+                                             (a folder without keys, safe to share)
     pki/broker-keystore.pem                  key + chain in one file: Kafka's PEM keystore
     secrets/admin.password                   the operator's SCRAM password, made once
     clients/admin/client.properties          the operator's client file (+ librdkafka twin)
@@ -41,6 +43,10 @@ class BrokerFiles:
         return self.pki / "ca.pem"
 
     @property
+    def public_ca(self) -> Path:
+        return self.data_dir / "public" / "ca.pem"
+
+    @property
     def keystore(self) -> Path:
         return self.pki / "broker-keystore.pem"
 
@@ -67,13 +73,16 @@ def _private(path: Path, data: bytes) -> None:
 
 def prepare(data_dir: Path, bootstrap: str, hostnames: list[str]) -> BrokerFiles:
     files = BrokerFiles(data_dir)
-    ensure_ca(files.pki)
+    ca, _ = ensure_ca(files.pki)
+    files.public_ca.parent.mkdir(parents=True, exist_ok=True)
+    files.public_ca.write_bytes(ca.read_bytes())
     cert, key = issue_certificate(files.pki, BROKER_CN, hostnames)
     _private(files.keystore, key.read_bytes() + cert.read_bytes())
     if not files.admin_password_file.exists():
         _private(files.admin_password_file, secrets.token_urlsafe(24).encode())
     password = files.admin_password_file.read_text().strip()
-    ClientConfig(bootstrap, "SASL_SSL", OPERATOR, password, files.ca).write(
+    # Every client file made from the operator's names the public copy of the CA.
+    ClientConfig(bootstrap, "SASL_SSL", OPERATOR, password, files.public_ca).write(
         files.operator_config.parent)
     return files
 
