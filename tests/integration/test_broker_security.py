@@ -142,7 +142,7 @@ async def test_no_service_reads_the_audit_topic_but_every_one_writes_it(
 
 def iom(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "iomkit.cli", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, errors="replace", timeout=120)
 
 
 def test_the_cli_with_an_agency_credentials_produces_only_its_topics(
@@ -187,7 +187,8 @@ def console_consumer(config: Path, bootstrap: str, topic: str, group: str
          "--consumer.config", str(config), "--topic", topic, "--group", group,
          "--from-beginning", "--max-messages", "1", "--timeout-ms", "30000",
          "--property", "print.key=true"],
-        capture_output=True, text=True, timeout=180, env=os.environ.copy())
+        # Other tests' records are Avro: bytes that are not UTF-8.
+        capture_output=True, text=True, errors="replace", timeout=180, env=os.environ.copy())
 
 
 async def test_kafka_console_consumer_uses_client_properties_unchanged(
@@ -212,7 +213,7 @@ async def test_kafka_console_consumer_uses_client_properties_unchanged(
 def kcat(config: Path, topic: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(KCAT), "-F", str(config), "-C", "-t", topic, "-o", "beginning",
                            "-e", "-f", "%k=%s\n"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, errors="replace", timeout=120)
 
 
 async def test_kcat_uses_the_librdkafka_file_unchanged(
