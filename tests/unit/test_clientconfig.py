@@ -61,3 +61,13 @@ def test_a_wrong_file_is_refused_naming_the_key(tmp_path: Path, line: str, probl
     path.write_text("\n".join([*kept, line]) + "\n")
     with pytest.raises(ClientConfigError, match=problem):
         ClientConfig.read(path)
+
+
+def test_a_missing_client_file_stops_the_process_naming_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iomkit.settings import SettingsError, load
+
+    monkeypatch.setenv("IOM_KAFKA_CLIENT_CONFIG", str(tmp_path / "nowhere.properties"))
+    with pytest.raises(SettingsError, match=r"IOM_KAFKA_CLIENT_CONFIG.*cannot read"):
+        load()
