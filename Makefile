@@ -47,8 +47,11 @@ unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 # The session fixture starts its own broker (own port and data folder) and stops it.
+# Temporary folders (the broker's data among them) under var/: pytest keeps only the last
+# three runs in /tmp/pytest-of-USER, so on a machine shared by several checkouts another
+# run could delete this run's broker folder while it is in use.
 test: $(STAMP) broker-fetch broker-tools browser kcat lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --basetemp=var/pytest
 
 bench: $(STAMP) broker-fetch
 	$(PY) -m bench
