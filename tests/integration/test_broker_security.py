@@ -25,6 +25,8 @@ from aiokafka.errors import (
 from iomkit import kafka, principals, testing
 from iomkit.access import SERVICES, agency
 from iomkit.clientconfig import ClientConfig
+from iomkit.codec import Codec
+from iomkit.jsonconv import from_json
 from iomkit.processes import KAFKA_SH, Broker
 from iomkit.settings import ROOT, Settings
 from iomkit.topics import AUDIT, CRIMES_REPORTED, GPS_HITS, PEOPLE
@@ -44,8 +46,19 @@ async def onboard(operator: Settings, folder: Path, name: str, produce: list[str
     return as_principal(issued.client_properties)
 
 
-async def put(operator: Settings, topic: str, key: bytes, value: bytes) -> None:
-    await testing.produce_raw(operator, topic, [(key, value)])
+def record(codec: Codec, name: str, **changes: object) -> bytes:
+    """The schema's example, changed, as Avro: services read these topics while other
+    tests run, and a record that does not decode would be a poison message to them."""
+    raw = json.loads((ROOT / "schemas" / "examples" / f"{name}.json").read_text())
+    raw.update(changes)
+    return codec.encode(name, from_json(codec.registry.current(name).raw, raw))
+
+
+async def put(operator: Settings, codec: Codec, name: str, topic: str, key: str) -> None:
+    """One valid ``name`` record keyed ``key`` (its person, or device, is ``key``)."""
+    field = "device_id" if name == "TagPing" else "person_id"
+    await testing.produce_raw(operator, topic, [(key.encode(),
+                                                 record(codec, name, **{field: key}))])
 
 
 async def refused_reading(settings: Settings, topic: str) -> TopicAuthorizationFailedError:
@@ -102,14 +115,16 @@ async def test_a_wrong_password_is_refused_by_the_broker(
 
 
 async def test_a_service_is_refused_a_topic_outside_its_grant(
-    settings: Settings, service_credentials: Callable[[str], Path]
+    settings: Settings, codec: Codec, service_credentials: Callable[[str], Path]
 ):
     risk = as_principal(service_credentials("risk"))
     # Its own output: allowed.
     producer = kafka.producer(risk)
     await producer.start()
     try:
-        await producer.send_and_wait("iom.risk.grades", b"x", key=b"P-security-grant")
+        await producer.send_and_wait(
+            "iom.risk.grades", record(codec, "RiskGrade", person_id="P-security-grant"),
+            key=b"P-security-grant")
     finally:
         await producer.stop()
     # Writing what an agency writes, or reading what it does not consume: the broker says no.
@@ -122,9 +137,9 @@ async def test_a_service_is_refused_a_topic_outside_its_grant(
 
 
 async def test_no_service_reads_the_audit_topic_but_every_one_writes_it(
-    settings: Settings, service_credentials: Callable[[str], Path]
+    settings: Settings, codec: Codec, service_credentials: Callable[[str], Path]
 ):
-    await put(settings, AUDIT.name, b"P-security-audit", b"an audit record")
+    await put(settings, codec, "AuditRecord", AUDIT.name, "P-security-audit")
     for name in SERVICES:
         service = as_principal(service_credentials(name))
         refused = await refused_reading(service, AUDIT.name)
@@ -132,7 +147,9 @@ async def test_no_service_reads_the_audit_topic_but_every_one_writes_it(
         producer = kafka.producer(service)
         await producer.start()
         try:
-            await producer.send_and_wait(AUDIT.name, b"appended", key=name.encode())
+            appended = record(codec, "AuditRecord", person_id=f"P-security-{name}",
+                              service=name, audit_id=f"A-security-{name}")
+            await producer.send_and_wait(AUDIT.name, appended, key=name.encode())
         finally:
             await producer.stop()
 
@@ -192,44 +209,44 @@ def console_consumer(config: Path, bootstrap: str, topic: str, group: str
 
 
 async def test_kafka_console_consumer_uses_client_properties_unchanged(
-    broker: Broker, settings: Settings, tmp_path: Path
+    broker: Broker, settings: Settings, codec: Codec, tmp_path: Path
 ):
-    await put(settings, GPS_HITS.name, b"P-console", b"a hit for the console")
-    await put(settings, AUDIT.name, b"P-console", b"an audit record")
+    await put(settings, codec, "CrimeHit", GPS_HITS.name, "P-console")
+    await put(settings, codec, "AuditRecord", AUDIT.name, "P-console-audit")
     await onboard(settings, tmp_path, "police-console", [], [GPS_HITS.name])
     config = tmp_path / "police-console" / "client.properties"
     # Its consumer groups are police-console-*: the grant gives it those and no others.
     allowed = await asyncio.to_thread(console_consumer, config, broker.bootstrap,
                                       GPS_HITS.name, "police-console-hits")
     assert "Processed a total of 1 messages" in allowed.stderr, allowed.stderr
-    assert "\t" in allowed.stdout  # key<TAB>value: a record came
+    assert allowed.stdout.startswith("P-") and "\t" in allowed.stdout  # key<TAB>value
     refused = await asyncio.to_thread(console_consumer, config, broker.bootstrap,
                                       AUDIT.name, "police-console-audit")
     assert "TopicAuthorizationException" in refused.stderr, refused.stderr
     assert "Not authorized to access topics: [iom.audit]" in refused.stderr
-    assert "an audit record" not in refused.stdout
+    assert "P-console-audit" not in refused.stdout
 
 
 def kcat(config: Path, topic: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(KCAT), "-F", str(config), "-C", "-t", topic, "-o", "beginning",
-                           "-e", "-f", "%k=%s\n"],
+                           "-e", "-f", "%k\n"],
                           capture_output=True, text=True, errors="replace", timeout=120)
 
 
 async def test_kcat_uses_the_librdkafka_file_unchanged(
-    broker: Broker, settings: Settings, tmp_path: Path
+    broker: Broker, settings: Settings, codec: Codec, tmp_path: Path
 ):
-    await put(settings, GPS_HITS.name, b"P-kcat", b"a hit for kcat")
-    await put(settings, AUDIT.name, b"P-kcat", b"an audit record")
+    await put(settings, codec, "CrimeHit", GPS_HITS.name, "P-kcat")
+    await put(settings, codec, "AuditRecord", AUDIT.name, "P-kcat-audit")
     await onboard(settings, tmp_path, "police-kcat", [], [GPS_HITS.name])
     config = tmp_path / "police-kcat" / "librdkafka.properties"
     allowed = await asyncio.to_thread(kcat, config, GPS_HITS.name)
     assert allowed.returncode == 0, allowed.stderr
-    assert "P-kcat=a hit for kcat" in allowed.stdout
+    assert "P-kcat" in allowed.stdout.splitlines()
     refused = await asyncio.to_thread(kcat, config, AUDIT.name)
     assert refused.returncode != 0
     assert "Topic authorization failed" in refused.stderr, refused.stderr
-    assert "an audit record" not in refused.stdout
+    assert "P-kcat-audit" not in refused.stdout
 
 
 # -- revocation -------------------------------------------------------------------------------
@@ -251,16 +268,18 @@ async def eventually_refused(attempt: Callable[[], object], within: float = 30.0
 
 
 async def test_revocation_takes_effect_for_a_running_client(
-    broker: Broker, settings: Settings, tmp_path: Path
+    broker: Broker, settings: Settings, codec: Codec, tmp_path: Path
 ):
     tag = await onboard(settings, tmp_path, "tag-revoked", ["iom.tag.pings"], [GPS_HITS.name])
-    await put(settings, GPS_HITS.name, b"P-revoked", b"before")
+    await put(settings, codec, "CrimeHit", GPS_HITS.name, "P-revoked-before")
+    # A fix of a tag fitted to nobody: gps_stream keeps it on no one's trail.
+    ping = record(codec, "TagPing", device_id="TAG-revoked")
     producer = kafka.producer(tag)
     reader = kafka.consumer(tag, GPS_HITS.name, group_id=None)
     await producer.start()
     await reader.start()
     try:
-        await producer.send_and_wait("iom.tag.pings", b"ping", key=b"TAG-revoked")
+        await producer.send_and_wait("iom.tag.pings", ping, key=b"TAG-revoked")
         seen = await reader.getmany(timeout_ms=5000)
         assert seen, "the reader read nothing before revocation"
 
@@ -270,11 +289,11 @@ async def test_revocation_takes_effect_for_a_running_client(
 
         # The same, already authenticated connections: refused from the next request.
         async def send() -> None:
-            await producer.send_and_wait("iom.tag.pings", b"ping", key=b"TAG-revoked")
+            await producer.send_and_wait("iom.tag.pings", ping, key=b"TAG-revoked")
 
         refused = await eventually_refused(send)
         assert isinstance(refused, TopicAuthorizationFailedError)
-        await put(settings, GPS_HITS.name, b"P-revoked", b"after")
+        await put(settings, codec, "CrimeHit", GPS_HITS.name, "P-revoked-after")
 
         async def fetch() -> None:
             await reader.getmany(timeout_ms=1000)
