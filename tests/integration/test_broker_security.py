@@ -307,3 +307,27 @@ async def test_revocation_takes_effect_for_a_running_client(
     with pytest.raises(KafkaError):
         client = await kafka.admin(tag)
         await client.close()
+
+
+async def test_rotation_gives_a_new_password_and_keeps_running_clients_allowed(
+    settings: Settings, codec: Codec, tmp_path: Path
+):
+    first = await onboard(settings, tmp_path / "1", "police-rotated", [],
+                          [GPS_HITS.name])
+    old = first.kafka_client()
+    reader = kafka.consumer(first, GPS_HITS.name, group_id=None)
+    await reader.start()
+    try:
+        rotated = await onboard(settings, tmp_path / "2", "police-rotated", [],
+                                [GPS_HITS.name])
+        assert rotated.kafka_client().password != old.password
+        # The running client: same ACLs, still allowed.
+        await put(settings, codec, "CrimeHit", GPS_HITS.name, "P-rotated")
+        await reader.getmany(timeout_ms=2000)
+    finally:
+        await kafka.stop_consumer(reader)
+    client = await kafka.admin(rotated)  # the new password logs in
+    await client.close()
+    with pytest.raises(KafkaError):  # the old one does not, on a new connection
+        client = await kafka.admin(first)
+        await client.close()
