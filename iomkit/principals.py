@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -219,7 +220,8 @@ class Issued:
 
 async def create(operator: Settings, grant: Grant, folder: Path) -> Issued:
     """Make (or rotate) ``grant``'s principal: a fresh SCRAM password, exactly the grant's
-    ACLs, and its two client files in ``folder`` (bootstrap and CA as the operator's)."""
+    ACLs, and in ``folder`` its two client files and the CA they name (bootstrap and CA
+    as the operator's)."""
     mine = operator.kafka_client()
     if not mine.secured or mine.ca_file is None:
         raise PrincipalError("credentials are made over SASL_SSL: set IOM_KAFKA_CLIENT_CONFIG "
@@ -233,11 +235,22 @@ async def create(operator: Settings, grant: Grant, folder: Path) -> Issued:
         await set_password(client, grant.principal, password)
     finally:
         await client.close()
-    config = ClientConfig(mine.bootstrap_servers, "SASL_SSL", grant.principal, password,
-                          mine.ca_file)
-    java, rdkafka = config.write(folder)
+    java, rdkafka = _hand_over(folder, mine, grant.principal, password)
     await _until_it_logs_in(Settings(kafka_client_config=java))
     return Issued(grant.principal, java, rdkafka, len(grant.acls()))
+
+
+def _hand_over(folder: Path, operator: ClientConfig, name: str, password: str
+               ) -> tuple[Path, Path]:
+    """The principal's two client files and, beside them, the CA they name: the folder is
+    all a client needs (handed over as one)."""
+    assert operator.ca_file is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_file = (folder / "ca.pem").resolve()
+    if ca_file != operator.ca_file.resolve():
+        shutil.copyfile(operator.ca_file, ca_file)
+    return ClientConfig(operator.bootstrap_servers, "SASL_SSL", name, password,
+                        ca_file).write(folder)
 
 
 async def _until_it_logs_in(principal: Settings, within: float = 30.0) -> None:

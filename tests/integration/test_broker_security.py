@@ -171,6 +171,9 @@ def test_the_cli_with_an_agency_credentials_produces_only_its_topics(
                str(tmp_path / "police"))
     assert made.returncode == 0, made.stderr
     assert "librdkafka" in made.stdout
+    # The folder is all the agency needs: the CA is in it, and the files name that copy.
+    issued = ClientConfig.read(tmp_path / "police" / "client.properties")
+    assert issued.ca_file == (tmp_path / "police" / "ca.pem").resolve()
     police_env = {**broker.env(),
                   "IOM_KAFKA_CLIENT_CONFIG": str(tmp_path / "police" / "client.properties")}
     crime = json.loads((ROOT / "schemas/examples/CrimeReported.json").read_text())
