@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint unit broker-fetch broker-start broker-stop browser clean
+.PHONY: run test bench lint unit broker-fetch broker-tools broker-start broker-stop browser kcat clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -19,11 +19,19 @@ $(STAMP): pyproject.toml
 broker-fetch:
 	deploy/kafka/kafka.sh fetch
 
+# Kafka's console tools (kafka-tools from Maven Central): the credential tests use them.
+broker-tools:
+	deploy/kafka/kafka.sh tools
+
 # Pages are tested in Debian's Chromium (never a browser downloaded by Playwright).
 browser:
 	deploy/browser.sh
 
-broker-start: broker-fetch
+# Debian's kcat: the credential tests check the librdkafka file with `kcat -F`.
+kcat:
+	deploy/kcat.sh
+
+broker-start: $(STAMP) broker-fetch
 	deploy/kafka/kafka.sh start
 
 broker-stop:
@@ -39,8 +47,11 @@ unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 # The session fixture starts its own broker (own port and data folder) and stops it.
-test: $(STAMP) broker-fetch browser lint
-	$(PY) -m pytest -q -p no:cacheprovider
+# Temporary folders (the broker's data among them) under var/: pytest keeps only the last
+# three runs in /tmp/pytest-of-USER, so on a machine shared by several checkouts another
+# run could delete this run's broker folder while it is in use.
+test: $(STAMP) broker-fetch broker-tools browser kcat lint
+	$(PY) -m pytest -q -p no:cacheprovider --basetemp=var/pytest
 
 bench: $(STAMP) broker-fetch
 	$(PY) -m bench

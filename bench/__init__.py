@@ -8,8 +8,12 @@ selected suites in order and prints all their rows in one table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from iomkit.settings import Settings
+
+if TYPE_CHECKING:
+    from bench.broker import BenchBroker
 
 # suite name -> module (imported only when selected)
 SUITES: dict[str, str] = {
@@ -23,7 +27,14 @@ SUITES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Context:
-    settings: Settings  # points at the benchmark's broker
+    settings: Settings  # the benchmark's broker, SASL_SSL, as the operator
     n: int  # records pushed through the broker
     codec_n: int  # records for the CPU-only (codec) measures
     repeats: int = 3  # CPU-only measures report the best of this many runs
+    broker: BenchBroker | None = None  # service principals; the plaintext listener
+
+    async def service_env(self, name: str) -> dict[str, str]:
+        """IOM_BOOTSTRAP_SERVERS and IOM_KAFKA_CLIENT_CONFIG for a service worker: its own
+        principal, as in production."""
+        assert self.broker is not None
+        return await self.broker.service_env(name)

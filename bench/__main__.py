@@ -14,9 +14,8 @@ from contextlib import AbstractContextManager, nullcontext
 from types import FrameType
 
 from bench import SUITES, Context, report
-from bench.broker import own_broker
+from bench.broker import BenchBroker, own_broker, running_broker
 from iomkit import kafka
-from iomkit.settings import Settings
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -34,7 +33,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--bootstrap", metavar="HOST:PORT",
-        help="use this running broker instead of starting one (bench.* topics are recreated)",
+        help="use this running broker instead of starting one (bench.* topics are recreated); "
+             "IOM_KAFKA_CLIENT_CONFIG names its operator's client.properties",
     )
     args = parser.parse_args(argv)
     if args.n < 1 or args.codec_n < 1:
@@ -65,15 +65,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = args.only or list(SUITES)
     signal.signal(signal.SIGTERM, _terminate)
     started = time.perf_counter()
-    broker: AbstractContextManager[str] = (
-        nullcontext(args.bootstrap) if args.bootstrap else own_broker()
+    broker: AbstractContextManager[BenchBroker] = (
+        nullcontext(running_broker(args.bootstrap)) if args.bootstrap else own_broker()
     )
-    with broker as bootstrap:
-        report.progress(f"broker at {bootstrap}")
+    with broker as bench_broker:
+        report.progress(f"broker at {bench_broker.settings.kafka_client().bootstrap_servers}"
+                        " (SASL_SSL)")
         ctx = Context(
-            settings=Settings(bootstrap_servers=bootstrap),
+            settings=bench_broker.settings,
             n=args.n,
             codec_n=min(args.codec_n, args.n),
+            broker=bench_broker,
         )
         results = asyncio.run(run_suites(names, ctx))
     report.write(results, time.perf_counter() - started)

@@ -16,6 +16,10 @@ Every row measures the project's own code, as the services and ``iom publish`` r
   clocked from the first batch to the last (the group join is reported separately).
 
 The JSON baseline (orjson) goes through the same producer and consumer.
+
+Every client connects over SASL_SSL (TLS, SCRAM) as in production. What TLS costs: the same
+Avro pings are produced and consumed again through the broker's plaintext listener (opened
+for the benchmark's own broker only), and shown as the baseline of two "TLS cost" rows.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import orjson
 from aiokafka.codec import has_lz4
 
 from bench import Context
-from bench.broker import fresh_topics
+from bench.broker import PLAINTEXT_GROUPS, PLAINTEXT_TOPICS, allow_plaintext, fresh_topics
 from bench.report import Row, SuiteResult, progress
 from iomkit import headers as h
 from iomkit import kafka, kernel
@@ -54,6 +58,7 @@ PARTITIONS = 6
 TAG_PINGS = TopicSpec("bench.tag.pings", "device_id", RECORD, partitions=PARTITIONS)
 JSON_PINGS = TopicSpec("bench.json.pings", "device_id", RECORD, partitions=PARTITIONS)
 TOPICS = (TAG_PINGS, JSON_PINGS)
+PLAIN_PINGS = TopicSpec(f"{PLAINTEXT_TOPICS}pings", "device_id", RECORD, partitions=PARTITIONS)
 
 
 def _scratch(name: str) -> TopicSpec:
@@ -150,9 +155,11 @@ class Consumed:
     count: int
 
 
-async def consume(settings: Settings, topic: TopicSpec, n: int, decode: Decode) -> Consumed:
+async def consume(settings: Settings, topic: TopicSpec, n: int, decode: Decode,
+                  group_prefix: str = "bench-") -> Consumed:
     consumer = kafka.consumer(
-        settings, topic.name, group_id=f"bench-{uuid.uuid4().hex[:12]}", client_id="bench"
+        settings, topic.name, group_id=f"{group_prefix}{uuid.uuid4().hex[:12]}",
+        client_id="bench",
     )
     await consumer.start()
     try:
@@ -247,9 +254,24 @@ async def run(ctx: Context) -> SuiteResult:
             progress(f"consume + decode: {consumed.rate:,.0f}/s in {consumed.seconds:.1f} s")
             return consumed
 
+        plain = ctx.broker.plaintext if ctx.broker else None
+        if plain is not None:
+            await allow_plaintext(settings)
+            await fresh_topics(settings, [PLAIN_PINGS])
+
+        # Each plaintext run right after its SASL_SSL twin: on a shared machine the load
+        # drifts, and the pair should meet the same load.
         avro_p = await timed_produce(TAG_PINGS, encode)
+        if plain is not None:
+            progress(f"produce: {n:,} to {PLAIN_PINGS.name} over plaintext (no TLS, no SASL)")
+            plain_p = await produce(plain, PLAIN_PINGS, pings, encode, compression)
+            progress(f"produce: {plain_p.rate:,.0f}/s in {plain_p.seconds:.1f} s")
         json_p = await timed_produce(JSON_PINGS, orjson.dumps)
         avro_c = await timed_consume(TAG_PINGS, codec.decode)
+        if plain is not None:
+            progress(f"consume + decode: {PLAIN_PINGS.name} over plaintext, fresh group")
+            plain_c = await consume(plain, PLAIN_PINGS, n, codec.decode, PLAINTEXT_GROUPS)
+            progress(f"consume + decode: {plain_c.rate:,.0f}/s in {plain_c.seconds:.1f} s")
         json_c = await timed_consume(JSON_PINGS, orjson.loads)
     finally:
         gc.unfreeze()
@@ -261,7 +283,21 @@ async def run(ctx: Context) -> SuiteResult:
         Row("consume + decode (getmany 5000)", avro_c.rate, json_c.rate, TARGET_CONSUME),
     ]
 
-    failed = avro_p.failed + json_p.failed
+    if plain is not None:
+        result.rows += [
+            Row("TLS cost: produce Avro over SASL_SSL (baseline: plaintext, same run)",
+                avro_p.rate, plain_p.rate),
+            Row("TLS cost: consume + decode over SASL_SSL (baseline: plaintext)",
+                avro_c.rate, plain_c.rate),
+        ]
+        result.facts["plaintext_seconds"] = {"produce": round(plain_p.seconds, 2),
+                                             "consume": round(plain_c.seconds, 2)}
+        failed_plain = plain_p.failed
+    else:
+        result.notes.append("no plaintext listener on a --bootstrap broker: TLS cost not "
+                            "measured")
+        failed_plain = 0
+    failed = avro_p.failed + json_p.failed + failed_plain
     if failed:
         raise RuntimeError(f"{failed} records not acknowledged")
     # where send(key=...) would have put them: the default partitioner's choice

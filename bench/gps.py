@@ -755,7 +755,7 @@ async def run(ctx: Context) -> SuiteResult:
 
     with tempfile.TemporaryDirectory(prefix="bench-gps-") as tmp:
         env = {
-            "IOM_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+            **await ctx.service_env("gps_stream"),
             "IOM_STORE_DIR": str(Path(tmp) / "state"), "IOM_LOG_LEVEL": "WARNING",
             "PATH": "/usr/bin:/bin",
         }

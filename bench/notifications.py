@@ -130,7 +130,9 @@ async def crime_to_webhook(ctx: Context, codec: Codec, receiver: Receiver, env: 
               "lat": lat + 1e-5 * m, "lon": lon, "accuracy_m": 10.0}
              for d, _, lat, lon in tags for m in range(120)]
     await publish(ctx, codec, TAG_PINGS.name, "TagPing", pings, "device_id")
-    gps = ServiceProcess("gps_stream", env, tmp / "gps_stream.log", free_port())
+    # gps_stream as its own principal, not notifications'.
+    gps_env = {**env, **await ctx.service_env("gps_stream")}
+    gps = ServiceProcess("gps_stream", gps_env, tmp / "gps_stream.log", free_port())
     gps.start()
     try:
         await asyncio.to_thread(gps.wait_healthy, 120)
@@ -164,7 +166,7 @@ async def run(ctx: Context) -> SuiteResult:
     with tempfile.TemporaryDirectory(prefix="bench-notifications-") as folder:
         tmp = Path(folder)
         env = {
-            "IOM_BOOTSTRAP_SERVERS": ctx.settings.bootstrap_servers,
+            **await ctx.service_env("notifications"),
             "IOM_STORE_DIR": str(tmp / "state"), "IOM_LOG_LEVEL": "WARNING",
             "PATH": "/usr/bin:/bin", "BENCH_SECRET": SECRET,
             "IOM_NOTIFY_SUBSCRIPTIONS_FILE": str(subscriptions(tmp / "subs.toml",

@@ -167,7 +167,7 @@ async def run(ctx: Context) -> SuiteResult:
     progress(f"risk: pure grade_person {pure:,.0f}/s")
     with tempfile.TemporaryDirectory(prefix="bench-risk-") as tmp:
         env = {
-            "IOM_BOOTSTRAP_SERVERS": ctx.settings.bootstrap_servers,
+            **await ctx.service_env("risk"),
             "IOM_STORE_DIR": str(Path(tmp) / "state"), "IOM_LOG_LEVEL": "WARNING",
             "PATH": "/usr/bin:/bin",
         }

@@ -218,8 +218,12 @@ def main() -> int:
     services: list[ServiceProcess] = []
     receivers: DemoReceivers | None = None
     try:
-        say(f"starting Kafka (KRaft) on {broker.bootstrap} ...")
+        say(f"starting Kafka (KRaft, SASL_SSL) on {broker.bootstrap} ...")
         broker.start()
+        # This script is the operator: it creates the topics and every service's principal
+        # and, for the demo, plays the agencies that publish.
+        settings = settings.model_copy(update={"kafka_client_config": broker.operator_config})
+        say(f"operator client file: {broker.operator_config}")
         for state in asyncio.run(kafka.create_topics(settings, ALL)):
             if state.created:
                 say(f"created topic {state.name} ({state.partitions} partitions)")
@@ -239,7 +243,9 @@ def main() -> int:
             env["IOM_NOTIFY_USERS_FILE"] = str(users_file)
             login = (username, password)
         for name in SERVICES:
-            service = ServiceProcess(name, env, logs / f"{name}.log", settings.port_of(name))
+            # Each service is its own principal, with exactly its ACLs (iomkit.access).
+            own = {**env, "IOM_KAFKA_CLIENT_CONFIG": str(broker.service_credentials(name))}
+            service = ServiceProcess(name, own, logs / f"{name}.log", settings.port_of(name))
             service.start()
             services.append(service)
         for service in services:

@@ -1,4 +1,5 @@
-"""The ``iom`` command line: publish and tail records, manage topics, replay dead letters."""
+"""The ``iom`` command line: publish and tail records, manage topics, replay dead letters,
+make and revoke principals on the broker."""
 
 from __future__ import annotations
 
@@ -143,7 +144,11 @@ async def _tail(settings: Settings, topic: str, limit: int, idle: float, follow:
                 meta: bool) -> int:
     codec = _codec(settings)
     consumer = kafka.consumer(settings, topic, group_id=None)
-    await consumer.start()
+    try:
+        await consumer.start()
+    except BaseException:
+        await kafka.stop_consumer(consumer)  # refused (e.g. not authorized): no leak
+        raise
     seen = 0
     try:
         quiet_since = asyncio.get_running_loop().time()
@@ -381,8 +386,136 @@ def crimes_upload(
         raise typer.Exit(1)
 
 
+# -- credentials ----------------------------------------------------------------------------
+
+
+credentials_app = typer.Typer(
+    help="Principals on the broker: a SCRAM user with exactly its ACLs, and its client "
+         "files (run as the operator: IOM_KAFKA_CLIENT_CONFIG names admin's).",
+    no_args_is_help=True)
+app.add_typer(credentials_app, name="credentials")
+
+# `--produce A B C` as the issue spells it (Typer alone would want `--produce` per topic).
+_LISTS = ("--produce", "--consume")
+
+
+def _topic_lists(tokens: list[str]) -> dict[str, list[str]]:
+    lists: dict[str, list[str]] = {flag: [] for flag in _LISTS}
+    current: str | None = None
+    for token in tokens:
+        flag, eq, value = token.partition("=")
+        if flag in _LISTS:
+            current = flag
+            if eq:
+                lists[flag] += [v for v in value.split(",") if v]
+        elif token.startswith("-") or current is None:
+            _fail(f"unexpected {token!r}: expected --produce TOPIC... --consume TOPIC...", 2)
+        else:
+            lists[current] += [v for v in token.split(",") if v]
+    return lists
+
+
+def _credentials_folder(settings: Settings, name: str, out: Path | None) -> Path:
+    return out or settings.store_dir.parent / "credentials" / name
+
+
+def _issue(grant: Any, out: Path | None) -> None:
+    from iomkit import principals
+
+    settings = load()
+    try:
+        issued = asyncio.run(principals.create(
+            settings, grant, _credentials_folder(settings, grant.principal, out)))
+    except principals.PrincipalError as exc:
+        _fail(f"{grant.principal}: {exc}")
+    sys.stdout.write(
+        f"principal User:{issued.principal}: {issued.acls} ACLs\n"
+        f"  Kafka clients (console tools, iom, services): {issued.client_properties}\n"
+        f"  librdkafka (kcat -F):                         {issued.librdkafka_properties}\n")
+
+
+@credentials_app.command(
+    "create", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def credentials_create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="the agency's principal, e.g. police-kent"),
+    out: Path | None = typer.Option(  # noqa: B008 (typer's way)
+        None, help="folder for the client files (default var/credentials/NAME)"),
+) -> None:
+    """An agency's principal: --produce TOPIC... --consume TOPIC... (exactly those; what
+    the contract lets an agency write, never iom.audit to read). Run again to rotate the
+    password or change the topics."""
+    from iomkit.access import AccessError, agency
+
+    lists = _topic_lists(list(ctx.args))
+    try:
+        grant = agency(name, lists["--produce"], lists["--consume"])
+    except AccessError as exc:
+        _fail(f"{name}: {exc}", 2)
+    _issue(grant, out)
+
+
+@credentials_app.command("service")
+def credentials_service(
+    name: str = typer.Argument(..., help="referrals, risk, gps_stream, notifications"),
+    out: Path | None = typer.Option(  # noqa: B008 (typer's way)
+        None, help="folder for the client files (default var/credentials/NAME)"),
+) -> None:
+    """A service's principal, with the grant iomkit.access gives it (run again to rotate)."""
+    from iomkit.access import AccessError, grant_of
+
+    try:
+        grant = grant_of(name)
+    except AccessError as exc:
+        _fail(str(exc), 2)
+    _issue(grant, out)
+
+
+@credentials_app.command("revoke")
+def credentials_revoke(name: str) -> None:
+    """Remove NAME's ACLs (refused from its next request, even on an open connection) and
+    its SCRAM user (no new connection)."""
+    from iomkit import principals
+
+    settings = load()
+    try:
+        removed, existed = asyncio.run(principals.revoke(settings, name))
+    except principals.PrincipalError as exc:
+        _fail(f"{name}: {exc}")
+    user = "user removed" if existed else "no such user"
+    sys.stdout.write(f"revoked User:{name}: {removed} ACLs removed, {user}\n")
+
+
+@credentials_app.command("table")
+def credentials_table() -> None:
+    """Who may write and read what (the README's table, from iomkit.access)."""
+    from iomkit.access import markdown_table
+
+    sys.stdout.write(markdown_table())
+
+
 def main() -> None:
-    app()
+    from aiokafka.errors import (
+        GroupAuthorizationFailedError,
+        KafkaConnectionError,
+        TopicAuthorizationFailedError,
+    )
+
+    try:
+        app()
+    except (TopicAuthorizationFailedError, GroupAuthorizationFailedError) as exc:
+        # The broker's answer, not a bug of ours: say it plainly, no traceback.
+        what = exc.args[0] if exc.args else ""
+        _exit_with(f"iom: refused by the broker: {type(exc).__name__}: {what} (this "
+                   "principal's grant does not allow it; see `iom credentials table`)", 3)
+    except KafkaConnectionError as exc:
+        _exit_with(f"iom: cannot connect to Kafka: {exc} (is IOM_KAFKA_CLIENT_CONFIG this "
+                   "principal's client.properties, and is its user still there?)", 3)
+
+
+def _exit_with(message: str, code: int) -> None:
+    sys.stderr.write(message + "\n")
+    sys.exit(code)
 
 
 if __name__ == "__main__":

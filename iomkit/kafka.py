@@ -22,9 +22,16 @@ TOPIC_ALREADY_EXISTS = 36
 _log = logging.get("iomkit.kafka")
 
 
+def connection(settings: Settings) -> dict[str, Any]:
+    """Where and as whom to connect (bootstrap, SASL_SSL, the principal's SCRAM user):
+    the one path every Kafka client of ours is configured by, from the client file that
+    IOM_KAFKA_CLIENT_CONFIG names."""
+    return settings.kafka_client().aiokafka_options()
+
+
 def producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     options: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
+        **connection(settings),
         "acks": "all",
         "linger_ms": 5,
         "max_batch_size": 256 * 1024,
@@ -36,7 +43,7 @@ def producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
 
 def consumer(settings: Settings, *topics: str, **overrides: Any) -> AIOKafkaConsumer:
     options: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
+        **connection(settings),
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "client_id": "throughcare",
@@ -156,7 +163,7 @@ class KeyedBatchProducer:
 
 
 async def admin(settings: Settings) -> AIOKafkaAdminClient:
-    client = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    client = AIOKafkaAdminClient(**connection(settings))
     await client.start()
     return client
 

@@ -62,6 +62,9 @@ def setup(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # aiokafka says "Authenticated as NAME via SCRAM-SHA-512" at INFO for every connection
+    # (the lag watcher opens some every few seconds): a failed login still shows (ERROR).
+    logging.getLogger("aiokafka.conn").setLevel(max(logging.WARNING, root.level))
 
 
 def get(name: str) -> Logger:

@@ -3,6 +3,7 @@ the test fixtures and the benchmarks alike."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -10,10 +11,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from iomkit.settings import ROOT
+from iomkit.brokersetup import BrokerFiles
+from iomkit.settings import ROOT, Settings
 
 KAFKA_SH = ROOT / "deploy" / "kafka" / "kafka.sh"
 SERVICES = ("referrals", "risk", "gps_stream", "notifications")
@@ -27,18 +30,36 @@ def free_port() -> int:
 
 @dataclass
 class Broker:
-    """A real Kafka broker started (or found running) by deploy/kafka/kafka.sh."""
+    """A real Kafka broker started (or found running) by deploy/kafka/kafka.sh: SASL_SSL
+    on ``port``; plaintext on ``plaintext_port`` only when one is given (benchmarks)."""
 
     port: int
     data_dir: Path
     controller_port: int = 0
+    plaintext_port: int = 0
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def files(self) -> BrokerFiles:
+        return BrokerFiles(self.data_dir)
+
+    @property
+    def operator_config(self) -> Path:
+        """The operator's (super user's) client.properties, written by kafka.sh start."""
+        return self.files.operator_config
+
+    def operator_settings(self) -> Settings:
+        return Settings(bootstrap_servers=self.bootstrap, kafka_client_config=self.operator_config)
+
     def env(self) -> dict[str, str]:
+        """The environment for kafka.sh and, with a principal's IOM_KAFKA_CLIENT_CONFIG
+        added, for a client of this broker (no principal is given here on purpose: each
+        process says which one it is)."""
         env = dict(os.environ)
+        env.pop("IOM_KAFKA_CLIENT_CONFIG", None)
         env.update({
             "IOM_KAFKA_PORT": str(self.port),
             "IOM_KAFKA_DATA_DIR": str(self.data_dir),
@@ -46,7 +67,21 @@ class Broker:
         })
         if self.controller_port:
             env["IOM_KAFKA_CONTROLLER_PORT"] = str(self.controller_port)
+        if self.plaintext_port:
+            env["IOM_KAFKA_PLAINTEXT_PORT"] = str(self.plaintext_port)
         return env
+
+    def service_credentials(self, name: str) -> Path:
+        """The service's own principal (iomkit.access's grant), its client.properties
+        under the data folder; made afresh (a new password) each call."""
+        from iomkit import principals
+        from iomkit.access import grant_of
+
+        create = principals.create(
+            self.operator_settings(), grant_of(name), self.files.clients / name)
+        # In a thread of its own: callers may be inside a running event loop (async tests).
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, create).result().client_properties
 
     def start(self) -> None:
         subprocess.run([str(KAFKA_SH), "start"], env=self.env(), check=True)

@@ -27,6 +27,7 @@ from faust.types import EventT
 from iomkit import headers as h
 from iomkit import kafka, kernel, metrics
 from iomkit import log as logging
+from iomkit.clientconfig import ClientConfig
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.deadletters import Clock, DeadLetters
 from iomkit.records import RECORD_TYPES
@@ -56,6 +57,15 @@ _outputs: contextvars.ContextVar[list[asyncio.Future[Any]] | None] = contextvars
     "outputs", default=None)
 
 
+def faust_credentials(client: ClientConfig) -> faust.SASLCredentials | None:
+    """Faust's spelling of the client file: SCRAM over TLS, verified against our CA."""
+    if not client.secured:
+        return None
+    return faust.SASLCredentials(username=client.username, password=client.password,
+                                 ssl_context=client.ssl_context(),
+                                 mechanism=client.sasl_mechanism)
+
+
 class Service:
     def __init__(
         self, name: str, settings: Settings | None = None, clock: Clock | None = None
@@ -67,10 +77,12 @@ class Service:
         self.clock = clock or self.settings.now
         self.codec = Codec(SchemaRegistry(self.settings.schemas_dir))
         datadir = self.settings.store_dir / name
+        client = self.settings.kafka_client()  # the same file as every other client
         datadir.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             f"throughcare-{name}",
-            broker=[f"kafka://{s.strip()}" for s in self.settings.bootstrap_servers.split(",")],
+            broker=[f"kafka://{s.strip()}" for s in client.bootstrap_servers.split(",")],
+            broker_credentials=faust_credentials(client),
             store=self.settings.store,
             datadir=str(datadir),
             processing_guarantee="at_least_once",

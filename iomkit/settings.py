@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from iomkit.clientconfig import ClientConfig, ClientConfigError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -22,6 +24,10 @@ class Settings(BaseSettings):
 
     bootstrap_servers: str = Field(
         "127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port]"
+    )
+    kafka_client_config: Path | None = Field(
+        None, description="this process's client.properties (iom credentials create writes "
+        "one per principal): how it connects and as whom; unset: plaintext, no user"
     )
     partitions: int = Field(6, ge=1, le=1024, description="partitions for topics we create")
     replication_factor: int = Field(1, ge=1, le=7)
@@ -60,12 +66,33 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected host:port[,host:port], got {server!r}")
         return value
 
+    @field_validator("kafka_client_config")
+    @classmethod
+    def _client_config(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                ClientConfig.read(value)
+            except ClientConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
     @field_validator("store")
     @classmethod
     def _store(cls, value: str) -> str:
         if value not in ("rocksdb://", "memory://"):
             raise ValueError(f"expected rocksdb:// or memory://, got {value!r}")
         return value
+
+    def kafka_client(self) -> ClientConfig:
+        """How to connect: the client file if one is named (read afresh, so a rotated
+        password is used by the next connection), plaintext otherwise. An explicit
+        IOM_BOOTSTRAP_SERVERS wins over the file's bootstrap.servers."""
+        if self.kafka_client_config is None:
+            return ClientConfig(self.bootstrap_servers)
+        config = ClientConfig.read(self.kafka_client_config)
+        if "bootstrap_servers" in self.model_fields_set:
+            config = config.with_bootstrap(self.bootstrap_servers)
+        return config
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))

@@ -1,5 +1,7 @@
 """Session fixtures: a real Kafka broker (KRaft) started by deploy/kafka/kafka.sh on its own
-ports and data folder, the contract's topics on it, and service workers as subprocesses.
+ports and data folder, secured as in production (SASL_SSL, SCRAM users, ACLs), the
+contract's topics on it, and service workers as subprocesses, each its own principal.
+Tests themselves act as the operator (``settings``): they play every agency at once.
 Unit tests never touch these, so they stay fast."""
 
 from __future__ import annotations
@@ -30,9 +32,24 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 
 @pytest.fixture(scope="session")
 def settings(broker: Broker) -> Settings:
-    settings = Settings(bootstrap_servers=broker.bootstrap)
+    """The operator's settings (super user): creates topics, plays the agencies."""
+    settings = broker.operator_settings()
     asyncio.run(kafka.create_topics(settings, ALL))
     return settings
+
+
+@pytest.fixture(scope="session")
+def service_credentials(broker: Broker, settings: Settings) -> Callable[[str], Path]:
+    """A service's own client.properties (its principal and exactly its ACLs), made once
+    per session."""
+    made: dict[str, Path] = {}
+
+    def credentials(name: str) -> Path:
+        if name not in made:
+            made[name] = broker.service_credentials(name)
+        return made[name]
+
+    return credentials
 
 
 @pytest.fixture(scope="session")
@@ -42,16 +59,19 @@ def codec() -> Codec:
 
 @pytest.fixture
 def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Point the iom command line (run in-process) at the test broker."""
+    """Point the iom command line (run in-process) at the test broker, as the operator."""
     monkeypatch.setenv("IOM_BOOTSTRAP_SERVERS", settings.bootstrap_servers)
+    monkeypatch.setenv("IOM_KAFKA_CLIENT_CONFIG", str(settings.kafka_client_config))
     return settings
 
 
 @pytest.fixture
 def start_service(
-    broker: Broker, settings: Settings, tmp_path: Path
+    broker: Broker, settings: Settings, tmp_path: Path,
+    service_credentials: Callable[[str], Path],
 ) -> Iterator[Callable[..., ServiceProcess]]:
-    """Start service workers as subprocesses against the test broker; stopped after."""
+    """Start service workers as subprocesses against the test broker, each as its own
+    principal (exactly the ACLs iomkit.access gives it); stopped after."""
     started: list[ServiceProcess] = []
 
     def start(name: str, **env: str) -> ServiceProcess:
@@ -60,6 +80,7 @@ def start_service(
             "IOM_STORE_DIR": str(tmp_path / "state" / f"{name}-{len(started)}"),
             "IOM_LAG_INTERVAL_S": "1",
             "PYTHONUNBUFFERED": "1",
+            "IOM_KAFKA_CLIENT_CONFIG": str(service_credentials(name)),
         })
         proc_env.update(env)
         service = ServiceProcess(

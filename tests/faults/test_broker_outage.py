@@ -19,7 +19,7 @@ from iomkit import kafka, testing, topics
 from iomkit.codec import Codec
 from iomkit.jsonconv import from_json
 from iomkit.processes import Broker, ServiceProcess, free_port
-from iomkit.settings import ROOT, Settings
+from iomkit.settings import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,15 @@ async def test_a_worker_waits_for_the_broker_and_stops_when_it_is_gone(
     codec: Codec, tmp_path: Path
 ) -> None:
     broker = Broker(port=free_port(), data_dir=tmp_path / "kafka", controller_port=free_port())
+    # The worker's principal exists before it starts (the operator made it), then the broker
+    # goes down: the worker starts into an outage, as after a power cut.
+    broker.start()
+    settings = broker.operator_settings()
+    await kafka.create_topics(settings, topics.ALL)
+    credentials = await asyncio.to_thread(broker.service_credentials, "risk")
+    broker.stop()
     env = {**broker.env(), "IOM_STORE_DIR": str(tmp_path / "state"),
+           "IOM_KAFKA_CLIENT_CONFIG": str(credentials),
            "IOM_SHUTDOWN_GRACE_S": "3", "PYTHONUNBUFFERED": "1"}
     risk = ServiceProcess("risk", env, tmp_path / "risk.log", free_port())
     risk.start()
@@ -52,8 +60,6 @@ async def test_a_worker_waits_for_the_broker_and_stops_when_it_is_gone(
         assert risk.alive()
 
         broker.start()
-        settings = Settings(bootstrap_servers=broker.bootstrap)
-        await kafka.create_topics(settings, topics.ALL)
         await asyncio.to_thread(risk.wait_healthy, 120)
         raw = json.loads((ROOT / "schemas/examples/Person.json").read_text())
         person = from_json(codec.registry.current("Person").raw, raw)

@@ -11,8 +11,9 @@ import json
 import math
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,9 +44,21 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 
 @pytest.fixture(scope="module")
 def settings(broker: Broker) -> Settings:
-    settings = Settings(bootstrap_servers=broker.bootstrap)
+    settings = broker.operator_settings()
     asyncio.run(kafka.create_topics(settings, topics.ALL))
     return settings
+
+
+@pytest.fixture(scope="module")
+def service_credentials(broker: Broker, settings: Settings) -> Callable[[str], Path]:
+    made: dict[str, Path] = {}
+
+    def credentials(name: str) -> Path:
+        if name not in made:
+            made[name] = broker.service_credentials(name)
+        return made[name]
+
+    return credentials
 SECRET = "faults-police-secret-0123456789"
 # Topics a service consumes in a group (so it dead-letters what it cannot read). Of the
 # others, iom.notifications is only followed (skipped and counted there), iom.audit is read
