@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import secrets
 import shutil
@@ -257,17 +258,24 @@ async def _until_it_logs_in(principal: Settings, within: float = 30.0) -> None:
     """The controller has the new credential when the request returns; the broker's
     listener has it a moment later. Return once it has, so the files are usable at once."""
     deadline = asyncio.get_running_loop().time() + within
-    while True:
-        try:
-            client = await kafka.admin(principal)
-        except KafkaConnectionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise PrincipalError(f"{principal.kafka_client().username}: the new "
-                                     f"password did not log in within {within}s") from None
-            await asyncio.sleep(0.2)
-            continue
-        await client.close()
-        return
+    # aiokafka logs each refused login as an error; here a refusal or two is expected.
+    bootstrap_log = logging.getLogger("aiokafka.client")
+    level = bootstrap_log.level
+    bootstrap_log.setLevel(logging.CRITICAL)
+    try:
+        while True:
+            try:
+                client = await kafka.admin(principal)
+            except KafkaConnectionError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise PrincipalError(f"{principal.kafka_client().username}: the new "
+                                         f"password did not log in within {within}s") from None
+                await asyncio.sleep(0.2)
+                continue
+            await client.close()
+            return
+    finally:
+        bootstrap_log.setLevel(level)
 
 
 async def revoke(operator: Settings, name: str) -> tuple[int, bool]:
