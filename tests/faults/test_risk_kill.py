@@ -81,8 +81,16 @@ async def test_risk_killed_mid_work_loses_and_changes_no_grade(settings, codec, 
         assert before < total(expected), "the worker should have been killed mid-work"
 
         start_service("risk", **env)
-        await grades.wait_for(
-            lambda seen: total(grades_by_person(seen, fault)) >= total(expected), within=120)
+        try:
+            await grades.wait_for(
+                lambda seen: total(grades_by_person(seen, fault)) >= total(expected), within=60)
+        except TimeoutError:
+            found = grades_by_person(grades.seen, fault)
+            diff = [(i, dict(found.get(i, {})), dict(expected[i])) for i in expected
+                    if found.get(i) != expected[i]]
+            raise AssertionError(
+                f"after the restart {total(found)} grades, {total(expected)} expected (before "
+                f"the kill {before}); {len(diff)} people differ, e.g. {diff[:3]}") from None
         await grades.settle(3.0)
     found = grades_by_person(grades.seen, fault)
     assert found.keys() == expected.keys()
