@@ -40,7 +40,7 @@ from services.notifications.console import (
 )
 from services.notifications.internal import COMMANDS, QUALIFICATIONS
 from services.notifications.mail import Mailer
-from services.notifications.minimise import CASE_KINDS, GRADE_CHANGE, TAG_ALERT, ZONE_BREACH
+from iomkit.identity.isa import CASE_KINDS, GRADE_CHANGE, TAG_ALERT, ZONE_BREACH
 from services.notifications.once import HitState
 from services.notifications.outbox import Outbox
 from services.notifications.routing import (

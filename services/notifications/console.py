@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from services.notifications.minimise import HIT, ZONE_BREACH, allows, minimise
+from iomkit.identity.isa import HIT, ZONE_BREACH, allows, minimise
 from services.notifications.routing import Directory
 from services.notifications.users import User
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from iomkit.forces import ENGLAND_AND_WALES_FORCES
-from services.notifications.minimise import HIT, HIT_WITHDRAWN, KINDS, ROLES, allows
+from iomkit.identity.isa import HIT, HIT_WITHDRAWN, KINDS, ROLES, allows
 
 FORCES = ENGLAND_AND_WALES_FORCES  # a recipient or user names one of them (or extra forces)
 ALL_FORCES = "*"

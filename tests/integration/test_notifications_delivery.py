@@ -20,7 +20,7 @@ from iomkit.jsonconv import from_json
 from iomkit.processes import free_port
 from iomkit.settings import ROOT
 from services.notifications import redeliver
-from services.notifications.minimise import FIELDS
+from iomkit.identity.isa import FIELDS
 from services.notifications.receiver import Receiver
 from services.notifications.routing import notification_id
 

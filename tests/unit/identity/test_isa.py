@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notifications.minimise import (
+from iomkit.identity.isa import (
     CASE_KINDS,
     FIELDS,
     HEALTH_KINDS,

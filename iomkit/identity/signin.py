@@ -1,0 +1,232 @@
+"""The one sign-in page, served by the service that holds the users file (notifications):
+
+    GET  /auth/signin?next=URL   the form; or, with a live session, a fresh token and back
+    POST /auth/signin            username and password from the form: session and token
+    POST /auth/token             the same as JSON, for API clients: a Bearer token
+    POST /auth/signout           ends the session (``everywhere``: every session of the user)
+    GET  /auth/jwks.json         the public keys tokens are verified with
+
+A page elsewhere that finds its token expired sends the browser here; while the session
+is alive (used within the idle timeout, not past its absolute end) the browser comes
+straight back with a new token, so a user signs in once for every service.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from html import escape
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from aiohttp import web
+from faust.web import View
+
+from iomkit.identity import keys as signing_keys
+from iomkit.identity import tokens, users
+from iomkit.identity.guard import SESSION_COOKIE, TOKEN_COOKIE, cookie_flags, public
+from iomkit.identity.revocations import REVOCATIONS, Revocations
+from iomkit.identity.sessions import PasswordChecks, RateLimit, Session, Sessions
+
+SIGNIN = "/auth/signin"
+DEFAULT_NEXT = "/console"
+
+
+def page_csp(nonce: str) -> str:
+    return (f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'")
+
+
+def form(nonce: str, next_url: str, error: str = "", oidc: bool = False) -> str:
+    message = f'<p class="error" id="error">{escape(error)}</p>' if error else ""
+    provider = (f'<p><a id="oidc" href="/auth/oidc/start?next={escape(next_url)}">Sign in '
+                "with your force's account</a></p>") if oidc else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Throughcare: sign in</title>
+<style nonce="{nonce}">body{{font:14px/1.4 system-ui,sans-serif;margin:0;background:#fafafa}}
+form{{display:grid;gap:8px;max-width:320px;margin:40px auto}} .error{{color:#b00020}}</style>
+</head><body><form method="post" action="{SIGNIN}"><h1>Throughcare</h1>{message}
+<input type="hidden" name="next" value="{escape(next_url)}">
+<label>Username <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password"
+ required></label><button type="submit">Sign in</button>{provider}</form></body></html>"""
+
+
+class SignIn:
+    """Users, sessions, the rate limits and the signing key of one sign-in service."""
+
+    def __init__(self, service: Any, extra_forces: tuple[str, ...] = ()) -> None:
+        self.service = service
+        settings = service.settings
+        self.settings = settings
+        self.users = users.load(settings.users_file, extra_forces)
+        self.key = signing_keys.ensure(settings.identity_dir)
+        service.keys.reload()  # our own key, just made, verifies at once
+        self.sessions = Sessions(settings.idle_timeout_s, settings.session_max_s,
+                                 service.clock)
+        self.by_user = RateLimit(settings.login_limit_user, settings.login_window_s,
+                                 service.clock)
+        self.by_address = RateLimit(settings.login_limit_address, settings.login_window_s,
+                                    service.clock)
+        self.checks = PasswordChecks()
+        self.revocations: Revocations = service.revocations
+
+    # -- what the routes do --------------------------------------------------------------
+
+    async def authenticate(self, request: web.Request, username: str, password: str
+                           ) -> tuple[Session | None, str, int]:
+        """A new session, or why not (and the status to answer with)."""
+        address = client_address(request)
+        if self.by_user.blocked(username) or self.by_address.blocked(address):
+            await self._refused(request, username, "too many failed logins")
+            return None, "Too many failed attempts: wait and try again.", 429
+        if self.checks.busy():
+            return None, "Busy: try again in a moment.", 503
+        user = await self.checks.run(users.authenticate, self.users, username, password)
+        if user is None:
+            self.by_user.failed(username)
+            self.by_address.failed(address)
+            await self._refused(request, username, "login failed")
+            return None, "Unknown user or wrong password.", 401
+        self.by_user.succeeded(username)
+        self.service.log.info("signed.in", role=user.role)
+        return self.sessions.create(user), "", 200
+
+    def token(self, session: Session) -> tuple[str, Any]:
+        return tokens.issue(self.key, session.user.principal(session.sid),
+                            self.service.clock(), self.settings.token_ttl_s, session.ends_at)
+
+    async def end(self, sids: list[str]) -> None:
+        """Every service refuses these sessions' tokens from now on."""
+        now = self.service.clock()
+        for sid in sids:
+            self.revocations.end(sid, now)
+            key, value = Revocations.record(sid, now)
+            await self.service.send_json(REVOCATIONS, key, value, acknowledged=True)
+
+    async def _refused(self, request: web.Request, username: str, why: str) -> None:
+        await self.service._audit_refusal(
+            actor=username[:64] or "anonymous", action="VIEW", purpose="refused: " + why,
+            person_id=None, details={"path": request.path, "outcome": "REFUSED"})
+
+    # -- answers -------------------------------------------------------------------------
+
+    def signed_in(self, session: Session, next_url: str) -> web.Response:
+        token, _ = self.token(session)
+        response = web.Response(status=303, headers={"Location": next_url})
+        flags = cookie_flags(self.settings.tls)
+        response.set_cookie(TOKEN_COOKIE, token, max_age=int(self.settings.token_ttl_s),
+                            path="/", **flags)
+        response.set_cookie(SESSION_COOKIE, session.sid, path="/auth",
+                            max_age=int(self.settings.session_max_s), **flags)
+        return response
+
+    def page(self, next_url: str, error: str = "", status: int = 200) -> web.Response:
+        nonce = secrets.token_urlsafe(16)
+        return web.Response(
+            text=form(nonce, next_url, error, bool(self.settings.oidc_issuer)),
+            status=status, content_type="text/html",
+            headers={"Content-Security-Policy": page_csp(nonce)})
+
+    def safe_next(self, wanted: str | None) -> str:
+        """Only back to a page of ours: a path, or a URL on an allowed host."""
+        if not wanted:
+            return DEFAULT_NEXT
+        if wanted.startswith("/") and not wanted.startswith("//") and "\\" not in wanted:
+            return wanted
+        parts = urlsplit(wanted)
+        if parts.scheme in ("http", "https") and (parts.hostname or "") in \
+                self.settings.hosts():
+            return wanted
+        return DEFAULT_NEXT
+
+
+def client_address(request: web.Request) -> str:
+    # Behind the front door every request comes from loopback: the proxy names the client.
+    remote = request.remote or ""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if remote in ("127.0.0.1", "::1") and forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip()
+    return remote
+
+
+def install(service: Any, extra_forces: tuple[str, ...] = ()) -> SignIn:
+    """Serve the sign-in routes from ``service`` (the one that holds the users file)."""
+    signin = SignIn(service, extra_forces)
+
+    @service.page(SIGNIN)
+    class SignInPage(View):
+        @public
+        async def get(self, request: web.Request) -> web.Response:
+            next_url = signin.safe_next(request.query.get("next"))
+            session = signin.sessions.touch(request.cookies.get(SESSION_COOKIE))
+            if session is not None:  # signed in already: a fresh token, and back
+                return signin.signed_in(session, next_url)
+            return signin.page(next_url)
+
+        @public
+        async def post(self, request: web.Request) -> web.Response:
+            data = await request.post()
+            next_url = signin.safe_next(str(data.get("next", "")))
+            session, error, status = await signin.authenticate(
+                request, str(data.get("username", ""))[:128], str(data.get("password", "")))
+            if session is None:
+                return signin.page(next_url, error, status)
+            return signin.signed_in(session, next_url)
+
+    @service.page("/auth/token")
+    class TokenPage(View):
+        @public
+        async def post(self, request: web.Request) -> web.Response:
+            try:
+                body = orjson.loads(await request.read())
+                username, password = str(body["username"])[:128], str(body["password"])
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                return _json({"error": "send {\"username\": ..., \"password\": ...}"}, 400)
+            session, error, status = await signin.authenticate(request, username, password)
+            if session is None:
+                return _json({"error": error}, status)
+            token, expires = signin.token(session)
+            return _json({"access_token": token, "token_type": "Bearer",
+                          "expires_at": expires.isoformat()}, 200)
+
+    @service.page("/auth/signout")
+    class SignOut(View):
+        @public
+        async def post(self, request: web.Request) -> web.Response:
+            sid = request.cookies.get(SESSION_COOKIE)
+            bearer = request.headers.get("Authorization", "")
+            token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else \
+                request.cookies.get(TOKEN_COOKIE, "")
+            if token:
+                try:
+                    sid = sid or service.verify(token).session
+                except tokens.InvalidToken:
+                    pass
+            data = await request.post() if request.content_type.endswith("form-urlencoded") \
+                else {}
+            session = signin.sessions.get(sid)
+            ended = [sid] if sid else []
+            if session is not None and data.get("everywhere"):
+                ended += [s.sid for s in signin.sessions.end_user(session.user.username)]
+            signin.sessions.end(sid)
+            await signin.end(sorted(set(ended)))
+            response = web.Response(status=303, headers={"Location": SIGNIN})
+            flags = cookie_flags(signin.settings.tls)
+            response.set_cookie(TOKEN_COOKIE, "", max_age=0, path="/", **flags)
+            response.set_cookie(SESSION_COOKIE, "", max_age=0, path="/auth", **flags)
+            return response
+
+    @service.page("/auth/jwks.json")
+    @public
+    async def jwks(web_: Any, request: web.Request) -> web.Response:
+        document = json.loads((signin.settings.identity_dir / signing_keys.JWKS).read_text())
+        return _json(document, 200)
+
+    return signin
+
+
+def _json(value: Any, status: int) -> web.Response:
+    return web.Response(body=orjson.dumps(value), status=status,
+                        content_type="application/json", headers={"Cache-Control": "no-store"})
