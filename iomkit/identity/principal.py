@@ -16,6 +16,7 @@ class Principal:
     agency: str = ""  # a partner's own agency: they see its actions only
     session: str = ""  # the sign-in session the token belongs to (sign-out ends it)
     issuer: str = "throughcare"
+    expires: float = float("inf")  # the token's end (epoch seconds): a stream stops there
 
     @property
     def force(self) -> str:

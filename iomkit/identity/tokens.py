@@ -98,4 +98,4 @@ def verify(token: str, keys: KeySet, now: datetime, *, issuer: str = ISSUER,
     return Principal(str(payload.get(claims.username) or payload["sub"]),
                      tuple(str(f) for f in forces), role,
                      str(payload.get(claims.agency) or ""), str(payload.get("sid") or ""),
-                     issuer)
+                     issuer, float(payload["exp"]))

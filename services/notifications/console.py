@@ -15,12 +15,22 @@ from typing import Any
 
 import orjson
 
-from iomkit.identity.isa import HIT, ZONE_BREACH, allows, minimise
+from iomkit.identity.isa import (
+    CENTRAL,
+    EVIDENCE_ROLES,
+    HIT,
+    POLICE,
+    PROBATION,
+    ZONE_BREACH,
+    allows,
+    minimise,
+)
+from iomkit.identity.principal import Principal as User
 from services.notifications.routing import Directory
-from services.notifications.users import User
 
 QUALIFICATIONS = ("CONFIRMED", "RULED_OUT")
-HIT_QUALIFIERS = ("POLICE", "CENTRAL")  # roles that may rule a person in or out
+HIT_QUALIFIERS = frozenset({POLICE, CENTRAL})  # roles that may rule a person in or out
+CONSOLE_ROLES = frozenset({POLICE, CENTRAL, PROBATION})  # roles that receive hits or breaches
 
 
 @dataclass
@@ -94,7 +104,7 @@ def card(item: Item, user: User, force: str | None, has_crime: bool) -> dict[str
     """What ``user`` is shown of an item: the role's fields, and how to present them."""
     fields = minimise(user.role, item.kind, item.record,
                       {"force": force, "lead_officer": None})
-    with_map = item.kind == HIT and "fixes" in fields
+    with_map = item.kind == HIT and "fixes" in fields and user.role in EVIDENCE_ROLES
     if with_map:
         fields["fixes"] = len(fields["fixes"])  # the map shows them; the card counts them
     if item.kind == HIT:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from services.notifications.users import (
     Sessions,
     User,

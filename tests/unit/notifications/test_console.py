@@ -6,6 +6,7 @@ import asyncio
 import re
 
 import orjson
+from services.notifications.users import User
 
 from services.notifications import mapsvg, pages
 from services.notifications.console import (
@@ -16,7 +17,6 @@ from services.notifications.console import (
     sse,
 )
 from services.notifications.routing import Directory
-from services.notifications.users import User
 from tests.unit.notifications import support
 from tests.unit.notifications.support import T0
 
