@@ -30,7 +30,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -140,8 +140,15 @@ class _Row:
         return self.cells[column].strip()
 
 
+def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+    first = True
+    for line in lines:
+        yield line.removeprefix("\ufeff") if first else line
+        first = False
+
+
 def parse(
-    text: str,
+    text: str | Iterable[str],
     now: datetime,
     forces: Iterable[str] = ENGLAND_AND_WALES_FORCES,
     force_accuracy_m: Mapping[str, float] | None = None,
@@ -163,7 +170,10 @@ def parse(
     known = {_norm(f): f for f in forces}
     accuracy = {_norm(f): float(m) for f, m in (force_accuracy_m or {}).items()}
     result = ParsedFile()
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
+    # a text, or its lines as they arrive (an upload streamed from disk, never read whole)
+    lines = io.StringIO(text.removeprefix("\ufeff"), newline="") if isinstance(text, str) \
+        else _without_bom(text)
+    reader = csv.reader(lines, strict=True)
     while True:
         line = reader.line_num + 1  # where the next row starts
         try:
