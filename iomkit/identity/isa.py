@@ -104,6 +104,7 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         # they are, is not theirs to know
         "CHECKLIST_OPENED": ("alert_id", "person_id", "kind", "raised_at", *_CONTEXT),
     },
+    POLICE_UPLOAD: {},
 }
 
 
