@@ -40,9 +40,11 @@ def _folder(directory: Path) -> Path:
     return folder
 
 
-def _new_kid() -> str:
-    # sortable by creation, unique even when two are made in the same second
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(4)
+def _new_kid(directory: Path) -> str:
+    # a sequence number first, so the newest key sorts last whatever the clock says
+    numbers = [int(p.stem.split("-")[0]) for p in _folder(directory).glob("*.pem")
+               if p.stem.split("-")[0].isdigit()]
+    return f"{max(numbers, default=0) + 1:06d}-{secrets.token_hex(4)}"
 
 
 def _write_private(folder: Path, kid: str, key: ec.EllipticCurvePrivateKey) -> None:
@@ -78,7 +80,7 @@ def ensure(directory: Path) -> SigningKey:
     """The key that signs now: the newest, made on the first start of a fresh folder."""
     keys = _private_keys(directory)
     if not keys:
-        kid = _new_kid()
+        kid = _new_kid(directory)
         _write_private(_folder(directory), kid, ec.generate_private_key(ec.SECP256R1()))
         keys = _private_keys(directory)
     _publish(directory, keys)
@@ -87,7 +89,7 @@ def ensure(directory: Path) -> SigningKey:
 
 def rotate(directory: Path) -> SigningKey:
     """A new signing key; the old ones stay in the public set until retired."""
-    _write_private(_folder(directory), _new_kid(), ec.generate_private_key(ec.SECP256R1()))
+    _write_private(_folder(directory), _new_kid(directory), ec.generate_private_key(ec.SECP256R1()))
     return ensure(directory)
 
 
