@@ -256,10 +256,12 @@ class Guard:
         return web.Response(text=body, status=status, content_type="text/html")
 
     def headers(self, response: web.StreamResponse) -> None:
+        # Referrer-Policy same-origin, not no-referrer: under no-referrer Chromium sends
+        # "Origin: null" with a form POST, and the Origin check would refuse our own forms.
         if response.prepared:
             return  # a stream (server-sent events) set its own before it started
         set_default(response.headers, {
-            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
             "X-Frame-Options": "DENY", "Cache-Control": "no-store",
             "Cross-Origin-Opener-Policy": "same-origin",
             "Content-Security-Policy": DEFAULT_CSP,

@@ -341,7 +341,7 @@ def html(text: str, nonce: str, status: int = 200) -> aioweb.Response:
     return aioweb.Response(text=text, status=status, content_type="text/html", headers={
         "Content-Security-Policy": pages.csp(nonce, notify.tile_url),
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer"})
+        "Referrer-Policy": "same-origin"})
 
 
 def see_other(location: str) -> aioweb.Response:
