@@ -33,7 +33,7 @@ from iomkit.processes import SERVICES, Broker, ServiceProcess  # noqa: E402
 from iomkit.settings import load  # noqa: E402
 from iomkit.topics import ALL, GPS_HITS, RISK_GRADES, spec  # noqa: E402
 from services.notifications import subscriptions as subs  # noqa: E402
-from services.notifications import users as accounts  # noqa: E402
+from iomkit.identity import users as accounts  # noqa: E402
 from services.notifications.receiver import Receiver  # noqa: E402
 
 DEMO = ROOT / "deploy" / "demo"
@@ -190,15 +190,29 @@ def show_deliveries(receivers: DemoReceivers, hit_ids: set[str], within: float) 
         say(f"  receivers refused {refused} request(s) with a bad signature")
 
 
-def demo_user(folder: Path) -> tuple[Path, str, str]:
-    """A throwaway console user for this run only: a fresh random password each time, in a
-    file under var/ (never the users file a deployment would use)."""
+# One throwaway account per ISA role: (username, force, role, agency, what they may do).
+DEMO_ACCOUNTS = (
+    ("demo-police", "Hampshire", "POLICE", "", "Hampshire's people, hit evidence and trails"),
+    ("demo-probation", "Hampshire", "PROBATION", "", "cases, needs, hits without location"),
+    ("demo-central", "*", "CENTRAL", "", "every force's hits and grades, no health"),
+    ("demo-housing", "Hampshire", "PARTNER_HOUSING", "Southampton Housing",
+     "Southampton Housing's own plan actions only"),
+    ("demo-upload", "Hampshire", "POLICE_UPLOAD", "", "Hampshire's crime file upload only"),
+)
+
+
+def demo_users(folder: Path) -> tuple[Path, list[tuple[str, str, str, str]]]:
+    """Throwaway users for this run only: fresh random passwords each time, in a file under
+    var/ (never the users file a deployment would use)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "demo-users.toml"
     path.unlink(missing_ok=True)
-    username, password = "demo-officer", secrets.token_hex(8)  # easy to copy
-    accounts.add_user(path, username, password, force="Hampshire", role="POLICE")
-    return path, username, password
+    made = []
+    for username, force, role, agency, may in DEMO_ACCOUNTS:
+        password = secrets.token_hex(8)  # easy to copy
+        accounts.add_user(path, username, password, force=force, role=role, agency=agency)
+        made.append((username, password, role, may))
+    return path, made
 
 
 def main() -> int:
@@ -233,11 +247,10 @@ def main() -> int:
         receivers = DemoReceivers(subs.load(
             Path(env.get("IOM_NOTIFY_SUBSCRIPTIONS_FILE", SUBSCRIPTIONS)), env))
         receivers.start()
-        login = None
-        if "IOM_NOTIFY_USERS_FILE" not in env:
-            users_file, username, password = demo_user(logs.parent)
-            env["IOM_NOTIFY_USERS_FILE"] = str(users_file)
-            login = (username, password)
+        logins: list[tuple[str, str, str, str]] = []
+        if "IOM_USERS_FILE" not in env:
+            users_file, logins = demo_users(logs.parent)
+            env["IOM_USERS_FILE"] = str(users_file)
         for name in SERVICES:
             service = ServiceProcess(name, env, logs / f"{name}.log", settings.port_of(name))
             service.start()
@@ -246,12 +259,14 @@ def main() -> int:
             service.wait_healthy()
             say(f"service {service.name:<14} up: http://127.0.0.1:{service.port}/metrics "
                 f"(log {service.log_file})")
+        signin = settings.signin()
+        say(f"\nsign in: {signin}  (one sign-in for every service)")
+        for username, password, role, may in logins:
+            say(f"  DEMO ONLY: user {username}, password {password}  ({role}: {may})")
+        if not logins:
+            say("  users from IOM_USERS_FILE")
         console = f"http://127.0.0.1:{settings.port_of('notifications')}/console"
-        if login is not None:
-            say(f"live console: {console}  DEMO ONLY: user {login[0]}, password {login[1]} "
-                "(a throwaway POLICE login for Hampshire, made for this run)")
-        else:
-            say(f"live console: {console} (users from IOM_NOTIFY_USERS_FILE)")
+        say(f"live console: {console}")
         referrals = f"http://127.0.0.1:{settings.port_of('referrals')}"
         say(f"referrals: {referrals}/referrals/new (the referral form), "
             f"{referrals}/panel?force=Hampshire (MACC agenda), {referrals}/map (MAP pack), "
