@@ -28,12 +28,12 @@ sys.path.insert(0, str(ROOT))
 from iomkit import kafka, testing  # noqa: E402 - after the path is set
 from iomkit.cli import produce_records, validate_lines  # noqa: E402
 from iomkit.codec import Codec, SchemaRegistry  # noqa: E402
+from iomkit.identity import users as accounts  # noqa: E402
 from iomkit.jsonconv import to_json  # noqa: E402
 from iomkit.processes import SERVICES, Broker, ServiceProcess  # noqa: E402
 from iomkit.settings import load  # noqa: E402
 from iomkit.topics import ALL, GPS_HITS, RISK_GRADES, spec  # noqa: E402
 from services.notifications import subscriptions as subs  # noqa: E402
-from iomkit.identity import users as accounts  # noqa: E402
 from services.notifications.receiver import Receiver  # noqa: E402
 
 DEMO = ROOT / "deploy" / "demo"
