@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint unit broker-fetch broker-start broker-stop browser clean
+.PHONY: run test bench lint unit broker-fetch broker-start broker-stop browser frontdoor clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -23,13 +23,17 @@ broker-fetch:
 browser:
 	deploy/browser.sh
 
+# The front door (one origin, TLS from the project's CA) is Debian's nginx.
+frontdoor:
+	deploy/frontdoor.sh
+
 broker-start: broker-fetch
 	deploy/kafka/kafka.sh start
 
 broker-stop:
 	deploy/kafka/kafka.sh stop
 
-run: $(STAMP) broker-fetch
+run: $(STAMP) broker-fetch frontdoor
 	$(PY) deploy/run.py
 
 lint: $(STAMP)
@@ -39,7 +43,7 @@ unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 # The session fixture starts its own broker (own port and data folder) and stops it.
-test: $(STAMP) broker-fetch browser lint
+test: $(STAMP) broker-fetch browser frontdoor lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP) broker-fetch

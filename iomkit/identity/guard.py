@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 import orjson
 from aiohttp import web
 
+from iomkit import nav
 from iomkit.identity.principal import Principal
 from iomkit.identity.tokens import InvalidToken
 
@@ -171,6 +172,11 @@ class Guard:
                 response = await self.refuse(request, TooLarge("the body is too large"))
             else:
                 raise
+        principal = request.get("principal")
+        if principal is not None and isinstance(response, web.Response) and \
+                not response.prepared and response.content_type == "text/html" and \
+                response.text is not None:
+            response.text = nav.with_bar(response.text, principal)
         self.headers(response)
         return response
 
@@ -246,7 +252,9 @@ class Guard:
         if "text/html" not in request.headers.get("Accept", "") or request.method != "GET":
             return web.Response(body=orjson.dumps({"error": why}), status=status,
                                 content_type="application/json")
-        signin = self.signin_url + "?next=" + quote(str(request.url), safe="")
+        # Behind the front door the sign-in page is on this origin: back to this path.
+        back = request.path_qs if self.signin_url.startswith("/") else str(request.url)
+        signin = self.signin_url + "?next=" + quote(back, safe="")
         refresh = (f'<meta http-equiv="refresh" content="0;url={escape(signin)}">'
                    if status == 401 else "")
         body = (f"<!doctype html><html lang=en><head><meta charset=utf-8>{refresh}"

@@ -20,7 +20,7 @@ import orjson
 from faust.web import Request, Response, View
 
 from iomkit import headers as h
-from iomkit import kafka, metrics, topics
+from iomkit import kafka, metrics, nav, topics
 from iomkit.batch import BatchConsumer, Item
 from iomkit.codec import DecodeError
 from iomkit.identity import allow, check_force, isa, principal_of, purpose_of
@@ -291,7 +291,7 @@ async def hit_view(web: Any, request: Any, hit_id: str) -> Any:
                         details={"hit_id": hit_id})
     shown = set(isa.fields(role, isa.HIT))
     located = bool(shown & isa.LOCATION_FIELDS)
-    return web.json({
+    document = {
         **{k: v for k, v in hit.items() if k in shown
            and k not in ("fixes", "nearest_fix_at", "detected_at")},
         "nearest_fix_at": hit["nearest_fix_at"].isoformat(),
@@ -305,7 +305,10 @@ async def hit_view(web: Any, request: Any, hit_id: str) -> Any:
             "committed_from": _iso(crime.committed_from_ms),
             "committed_to": _iso(crime.committed_to_ms),
         },
-    })
+    }
+    if nav.wants_html(request.headers.get("Accept", "")):
+        return web.html(nav.json_page(f"hit {hit_id}", document))
+    return web.json(document)
 
 
 @service.page("/people/{person_id}/trail")

@@ -15,7 +15,7 @@ import orjson
 from prometheus_client import Counter
 
 from iomkit import headers as h
-from iomkit import kafka, metrics, topics
+from iomkit import kafka, metrics, nav, topics
 from iomkit.batch import BatchConsumer, Item
 from iomkit.changelog import ChangelogStore
 from iomkit.identity import Forbidden, allow, check_force, principal_of
@@ -120,7 +120,10 @@ async def person_grade(web: Any, request: Any, person_id: str) -> Any:
         return web.json({"error": f"no grade for person {person_id}"}, status=404)
     check_force(request, document["force"], person_id)
     await service.audit(request, "VIEW", "risk grade and its history", person_id=person_id)
-    return web.json({**document, "rules": risk_settings.rules_file.name})
+    document = {**document, "rules": risk_settings.rules_file.name}
+    if nav.wants_html(request.headers.get("Accept", "")):
+        return web.html(nav.json_page(f"risk grade of {person_id}", document))
+    return web.json(document)
 
 
 @service.page("/grades")
@@ -147,7 +150,10 @@ async def grades(web: Any, request: Any) -> Any:
     rows.sort(key=lambda r: (order.get(r["rag"], 3), r["force"] or "", r["person_id"]))
     await service.audit(request, "VIEW", "grade list for the MAP meeting",
                         people=[row["person_id"] for row in rows])
-    return web.json({"rag": rag, "force": force, "count": len(rows), "grades": rows})
+    document = {"rag": rag, "force": force, "count": len(rows), "grades": rows}
+    if nav.wants_html(request.headers.get("Accept", "")):
+        return web.html(nav.json_page("risk grades", document))
+    return web.json(document)
 
 
 if __name__ == "__main__":
