@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from iomkit import kafka, testing  # noqa: E402 - after the path is set
 from iomkit.cli import produce_records, validate_lines  # noqa: E402
 from iomkit.codec import Codec, SchemaRegistry  # noqa: E402
+from iomkit.frontdoor import FrontDoor  # noqa: E402
 from iomkit.identity import users as accounts  # noqa: E402
 from iomkit.jsonconv import to_json  # noqa: E402
 from iomkit.processes import SERVICES, Broker, ServiceProcess  # noqa: E402
@@ -221,6 +222,8 @@ def main() -> int:
     parser.add_argument("--keep-broker", action="store_true",
                         help="leave the broker running when done")
     parser.add_argument("--timeout", type=float, default=90.0)
+    parser.add_argument("--no-front-door", action="store_true",
+                        help="the services' own ports only (no nginx)")
     args = parser.parse_args()
 
     settings = load()
@@ -231,6 +234,7 @@ def main() -> int:
     broker = Broker(port=port, data_dir=data_dir)
     services: list[ServiceProcess] = []
     receivers: DemoReceivers | None = None
+    door: FrontDoor | None = None
     try:
         say(f"starting Kafka (KRaft) on {broker.bootstrap} ...")
         broker.start()
@@ -247,6 +251,12 @@ def main() -> int:
         receivers = DemoReceivers(subs.load(
             Path(env.get("IOM_NOTIFY_SUBSCRIPTIONS_FILE", SUBSCRIPTIONS)), env))
         receivers.start()
+        # Behind the front door (when nginx is installed: `make frontdoor`) every page is on
+        # one https origin: the sign-in page is a path there, and cookies are Secure.
+        use_door = FrontDoor.available() and not args.no_front_door
+        if use_door:
+            env.setdefault("IOM_SIGNIN_URL", "/auth/signin")
+            env.setdefault("IOM_TLS", "true")
         logins: list[tuple[str, str, str, str]] = []
         if "IOM_USERS_FILE" not in env:
             users_file, logins = demo_users(logs.parent)
@@ -260,14 +270,22 @@ def main() -> int:
             say(f"service {service.name:<14} up: http://127.0.0.1:{service.port}/metrics "
                 f"(log {service.log_file})")
         signin = settings.signin()
+        if use_door:
+            door = FrontDoor(logs.parent / "frontdoor", settings.frontdoor_port,
+                             {s.name: s.port for s in services}, logs.parent / "pki")
+            door.start()
+            signin = f"{door.url}/auth/signin"
+            say(f"front door up: {door.url} (nginx, TLS from the project's CA "
+                f"{logs.parent / 'pki' / 'ca.pem'})")
         say(f"\nsign in: {signin}  (one sign-in for every service)")
         for username, password, role, may in logins:
             say(f"  DEMO ONLY: user {username}, password {password}  ({role}: {may})")
         if not logins:
             say("  users from IOM_USERS_FILE")
-        console = f"http://127.0.0.1:{settings.port_of('notifications')}/console"
+        console = (door.url if door else
+                   f"http://127.0.0.1:{settings.port_of('notifications')}") + "/console"
         say(f"live console: {console}")
-        referrals = f"http://127.0.0.1:{settings.port_of('referrals')}"
+        referrals = door.url if door else f"http://127.0.0.1:{settings.port_of('referrals')}"
         say(f"referrals: {referrals}/referrals/new (the referral form), "
             f"{referrals}/panel?force=Hampshire (MACC agenda), {referrals}/map (MAP pack), "
             f"{referrals}/people/P-1002/report (a management report)")
@@ -294,6 +312,8 @@ def main() -> int:
         return 0
     finally:
         say("stopping ...")
+        if door is not None:
+            door.stop()
         for service in services:
             service.stop()
         if receivers is not None:
