@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint unit broker-fetch broker-start broker-stop browser frontdoor clean
+.PHONY: run test bench lint unit broker-fetch broker-start broker-stop browser frontdoor keycloak clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -27,6 +27,10 @@ browser:
 frontdoor:
 	deploy/frontdoor.sh
 
+# A real OpenID Connect provider for the tests of a force's own sign-in (Maven Central).
+keycloak:
+	deploy/keycloak/keycloak.sh fetch
+
 broker-start: broker-fetch
 	deploy/kafka/kafka.sh start
 
@@ -43,7 +47,7 @@ unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 # The session fixture starts its own broker (own port and data folder) and stops it.
-test: $(STAMP) broker-fetch browser frontdoor lint
+test: $(STAMP) broker-fetch browser frontdoor keycloak lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP) broker-fetch

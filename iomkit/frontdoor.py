@@ -69,7 +69,7 @@ http {{
     ssl_protocols TLSv1.2 TLSv1.3;
     proxy_http_version 1.1;
     proxy_redirect off;
-    proxy_set_header Host $host;
+    proxy_set_header Host $http_host;
     proxy_set_header X-Forwarded-For $remote_addr;
     proxy_set_header X-Forwarded-Proto https;
     proxy_set_header Connection "";

@@ -27,7 +27,7 @@ from iomkit.audit import audit_record
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.deadletters import Clock, DeadLetters, utc_now
 from iomkit.identity import keys as signing_keys
-from iomkit.identity import tokens
+from iomkit.identity import oidc, tokens
 from iomkit.identity.guard import Guard, principal_of, public, purpose_of
 from iomkit.identity.principal import Principal
 from iomkit.identity.revocations import REVOCATIONS, Revocations
@@ -79,6 +79,12 @@ class Service:
             tokens.ISSUER: self._verify_local}
         self.keys = signing_keys.KeySet.from_file(
             self.settings.identity_dir / signing_keys.JWKS)
+        self.provider: oidc.Provider | None = None
+        if self.settings.oidc_issuer:  # a force's own identity provider: its tokens too
+            provider = oidc.Provider.from_settings(self.settings)
+            self.provider = provider
+            self.verifiers[provider.issuer] = lambda token: provider.verify(token,
+                                                                            self.clock())
         self.guard = Guard(
             name, self.settings.hosts(), self.settings.max_body_bytes, self.verify,
             self._audit_refusal, self.settings.signin(), self.settings.tls,

@@ -17,14 +17,15 @@ import json
 import secrets
 from html import escape
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
+import aiohttp
 import orjson
 from aiohttp import web
 from faust.web import View
 
 from iomkit.identity import keys as signing_keys
-from iomkit.identity import tokens, users
+from iomkit.identity import oidc, tokens, users
 from iomkit.identity.guard import SESSION_COOKIE, TOKEN_COOKIE, cookie_flags, public
 from iomkit.identity.revocations import REVOCATIONS, Revocations
 from iomkit.identity.sessions import PasswordChecks, RateLimit, Session, Sessions
@@ -38,10 +39,11 @@ def page_csp(nonce: str) -> str:
             "frame-ancestors 'none'; base-uri 'none'")
 
 
-def form(nonce: str, next_url: str, error: str = "", oidc: bool = False) -> str:
+def form(nonce: str, next_url: str, error: str = "", with_provider: bool = False) -> str:
     message = f'<p class="error" id="error">{escape(error)}</p>' if error else ""
-    provider = (f'<p><a id="oidc" href="/auth/oidc/start?next={escape(next_url)}">Sign in '
-                "with your force's account</a></p>") if oidc else ""
+    start = "/auth/oidc/start?next=" + quote(next_url, safe="")
+    provider = (f'<p><a id="oidc" href="{escape(start)}">Sign in with your force\'s '
+                "account</a></p>") if with_provider else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Throughcare: sign in</title>
 <style nonce="{nonce}">body{{font:14px/1.4 system-ui,sans-serif;margin:0;background:#fafafa}}
@@ -70,6 +72,9 @@ class SignIn:
         self.by_address = RateLimit(settings.login_limit_address, settings.login_window_s,
                                     service.clock)
         self.checks = PasswordChecks()
+        # sid -> the provider's ID token, for signing out at the provider too
+        self.provider_sessions: dict[str, str] = {}
+        self.provider_logouts: dict[str, str] = {}  # one-time id -> the provider's sign-out
         self.revocations: Revocations = service.revocations
 
     # -- what the routes do --------------------------------------------------------------
@@ -212,11 +217,26 @@ def install(service: Any, extra_forces: tuple[str, ...] = ()) -> SignIn:
                 ended += [s.sid for s in signin.sessions.end_user(session.user.username)]
             signin.sessions.end(sid)
             await signin.end(sorted(set(ended)))
-            response = web.Response(status=303, headers={"Location": SIGNIN})
+            location = SIGNIN
+            id_token = signin.provider_sessions.pop(sid or "", "")
+            if id_token and service.provider is not None:
+                # out at the force's provider too, then back to our sign-in page; by way of
+                # a page of ours, since a page's CSP (form-action 'self') stops a form's
+                # redirect to another origin
+                leave = secrets.token_urlsafe(16)
+                signin.provider_logouts[leave] = \
+                    service.provider.discovery["end_session_endpoint"] + "?" + urlencode(
+                        {"id_token_hint": id_token,
+                         "post_logout_redirect_uri": origin_of(request) + SIGNIN})
+                location = f"/auth/oidc/signout?leave={leave}"
+            response = web.Response(status=303, headers={"Location": location})
             flags = cookie_flags(signin.settings.tls)
             response.set_cookie(TOKEN_COOKIE, "", max_age=0, path="/", **flags)
             response.set_cookie(SESSION_COOKIE, "", max_age=0, path="/auth", **flags)
             return response
+
+    if service.provider is not None:
+        install_oidc(service, signin, oidc.PkceFlow(service.provider))
 
     @service.page("/auth/jwks.json")
     @public
@@ -225,6 +245,62 @@ def install(service: Any, extra_forces: tuple[str, ...] = ()) -> SignIn:
         return _json(document, 200)
 
     return signin
+
+
+def origin_of(request: web.Request) -> str:
+    """The origin the browser sees (the front door's, when behind it)."""
+    proto = request.headers.get("X-Forwarded-Proto") or request.scheme
+    return f"{proto}://{request.host}"
+
+
+def install_oidc(service: Any, signin: SignIn, flow: oidc.PkceFlow) -> None:
+    """Sign-in at the force's identity provider: authorisation code with PKCE."""
+    provider = flow.provider
+
+    @service.page("/auth/oidc/start")
+    @public
+    async def start(web_: Any, request: web.Request) -> web.Response:
+        where = flow.start(origin_of(request) + "/auth/oidc/callback",
+                           signin.safe_next(request.query.get("next")))
+        return web.Response(status=303, headers={"Location": where})
+
+    @service.page("/auth/oidc/signout")
+    @public
+    async def signout(web_: Any, request: web.Request) -> web.Response:
+        where = escape(signin.provider_logouts.pop(request.query.get("leave", ""), SIGNIN))
+        # A page, not a redirect: the form's navigation ends here, and this new one to the
+        # provider is not the form's (form-action 'self' would stop it).
+        return web.Response(
+            text=f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+                 f'<meta http-equiv="refresh" content="0;url={where}"><title>Signing out'
+                 f'</title></head><body><p><a href="{where}">Sign out at your force\'s '
+                 "identity provider</a></p></body></html>", content_type="text/html")
+
+    @service.page("/auth/oidc/callback")
+    @public
+    async def callback(web_: Any, request: web.Request) -> web.Response:
+        pending = flow.take(request.query.get("state", ""))
+        if pending is None or "code" not in request.query:
+            await signin._refused(request, "anonymous", "identity provider: unknown state")
+            return signin.page(DEFAULT_NEXT, "That sign-in has expired: try again.", 401)
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+                async with http.post(provider.discovery["token_endpoint"],
+                                     data=flow.token_request(pending, request.query["code"]),
+                                     allow_redirects=False) as answer:
+                    issued = await answer.json(content_type=None)
+            principal = provider.verify(str(issued.get("access_token", "")), service.clock())
+            flow.check_id_token(str(issued.get("id_token", "")), pending)
+        except (aiohttp.ClientError, TimeoutError, ValueError, tokens.InvalidToken) as exc:
+            await signin._refused(request, "anonymous", f"identity provider: {exc}"[:200])
+            return signin.page(pending.next_url, "The identity provider's answer was "
+                               "refused.", 401)
+        user = users.User(principal.username, "", principal.forces, principal.role,
+                          principal.agency)
+        session = signin.sessions.create(user)
+        signin.provider_sessions[session.sid] = str(issued.get("id_token", ""))
+        service.log.info("signed.in", role=user.role, via="oidc")
+        return signin.signed_in(session, pending.next_url)
 
 
 def _json(value: Any, status: int) -> web.Response:

@@ -63,7 +63,7 @@ def unverified_issuer(token: str) -> str:
 
 
 def verify(token: str, keys: KeySet, now: datetime, *, issuer: str = ISSUER,
-           audience: str = AUDIENCE, algorithms: tuple[str, ...] = ALGORITHMS,
+           audience: str | None = AUDIENCE, algorithms: tuple[str, ...] = ALGORITHMS,
            claims: Claims = Claims(), leeway_s: int = 0) -> Principal:
     """The principal a valid token names, or :class:`InvalidToken`."""
     try:
@@ -79,6 +79,7 @@ def verify(token: str, keys: KeySet, now: datetime, *, issuer: str = ISSUER,
         payload: dict[str, Any] = jwt.decode(
             token, key, algorithms=list(algorithms), audience=audience, issuer=issuer,
             options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
+                     "verify_aud": audience is not None,
                      "require": ["exp", "iat", "sub", "iss"]})
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from None
