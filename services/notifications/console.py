@@ -19,6 +19,7 @@ from iomkit.identity.isa import (
     CENTRAL,
     EVIDENCE_ROLES,
     HIT,
+    LOCATION_FIELDS,
     POLICE,
     PROBATION,
     ZONE_BREACH,
@@ -104,7 +105,10 @@ def card(item: Item, user: User, force: str | None, has_crime: bool) -> dict[str
     """What ``user`` is shown of an item: the role's fields, and how to present them."""
     fields = minimise(user.role, item.kind, item.record,
                       {"force": force, "lead_officer": None})
-    with_map = item.kind == HIT and "fixes" in fields and user.role in EVIDENCE_ROLES
+    if user.role not in EVIDENCE_ROLES:
+        # hit evidence (where a person was) only to police and probation, on any page
+        fields = {k: v for k, v in fields.items() if k not in LOCATION_FIELDS}
+    with_map = item.kind == HIT and "fixes" in fields
     if with_map:
         fields["fixes"] = len(fields["fixes"])  # the map shows them; the card counts them
     if item.kind == HIT:

@@ -122,3 +122,14 @@ def test_pages_load_nothing_from_elsewhere() -> None:
     assert "default-src 'none'" in policy and "script-src 'nonce-n0nce'" in policy
     assert "https://t.example" in pages.csp("n", "https://t.example/{z}/{x}/{y}.png")
     assert 'action="/auth/signout"' in html  # signing out is the one sign-in's
+
+
+def test_hit_evidence_only_for_police_and_probation_roles() -> None:
+    b = board()
+    b.hit(support.hit())
+    item = b.items["h1"]
+    shown = card(item, OFFICER, "Hampshire", True)
+    assert shown["map"] and shown["fields"]["fixes"] == 3
+    hub = card(item, HUB, "Hampshire", True)
+    assert b.may_see(HUB, item) and not hub["map"]
+    assert not {"fixes", "distance_m", "device_id"} & set(hub["fields"])
