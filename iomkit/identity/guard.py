@@ -27,6 +27,7 @@ from iomkit.identity.tokens import InvalidToken
 TOKEN_COOKIE = "tc_token"
 SESSION_COOKIE = "tc_session"
 PURPOSE_HEADER = "X-IOM-Purpose"
+PRINCIPAL = web.RequestKey("principal", Principal)  # who is asking, once verified
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 METHODS = ("get", "post", "put", "patch", "delete")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,7 +116,7 @@ class TooLarge(Refusal):
 
 
 def principal_of(request: web.Request) -> Principal:
-    return request["principal"]  # type: ignore[no-any-return]
+    return request[PRINCIPAL]
 
 
 def check_force(request: web.Request, force: str | None, person_id: str | None = None) -> None:
@@ -172,7 +173,7 @@ class Guard:
                 response = await self.refuse(request, TooLarge("the body is too large"))
             else:
                 raise
-        principal = request.get("principal")
+        principal = request.get(PRINCIPAL)
         if principal is not None and isinstance(response, web.Response) and \
                 not response.prepared and response.content_type == "text/html" and \
                 response.text is not None:
@@ -200,7 +201,7 @@ class Guard:
         if rule.public:
             return await handler(request)
         principal, by_cookie = self._principal(request)
-        request["principal"] = principal
+        request[PRINCIPAL] = principal
         if request.method in STATE_CHANGING and by_cookie and \
                 request.headers.get("Origin") is None:
             # A browser always sends Origin on a POST; its absence with a cookie is a
@@ -239,7 +240,7 @@ class Guard:
     async def refuse(self, request: web.Request, refusal: Refusal,
                      status: int | None = None) -> web.StreamResponse:
         status = status or refusal.status
-        principal: Principal | None = request.get("principal")
+        principal: Principal | None = request.get(PRINCIPAL)
         await self.audit(
             actor=principal.username if principal else "anonymous", action="VIEW",
             purpose="refused: " + refusal.why, person_id=refusal.person_id,
