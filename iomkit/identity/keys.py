@@ -136,3 +136,4 @@ class KeySet:
                                       self.clock() - self._loaded_at >= self.min_reload_s):
             self.reload()
         return self._keys.get(kid)
+
