@@ -22,10 +22,12 @@ def bar(principal: Principal) -> str:
     if principal.agency:
         links = [("My actions", f"/agencies/{quote(principal.agency)}/actions")]
     items = "".join(f'<a href="{escape(href)}">{escape(label)}</a> ' for label, href in links)
-    return (f'<nav id="throughcare-nav" aria-label="Throughcare">{items}'
-            f'<span class="who">{escape(principal.username)} · {escape(principal.role)}</span>'
-            f' <form method="post" action="{SIGNOUT}" style="display:inline">'
-            '<button type="submit">Sign out</button></form></nav>')
+    # one form around the bar keeps it on one line with no style (a page's CSP may allow
+    # no inline style at all)
+    return (f'<nav id="throughcare-nav" aria-label="Throughcare"><form method="post" '
+            f'action="{SIGNOUT}">{items}<span class="who">{escape(principal.username)} · '
+            f'{escape(principal.role)}</span> <button type="submit">Sign out</button>'
+            "</form></nav>")
 
 
 def with_bar(html: str, principal: Principal) -> str:
