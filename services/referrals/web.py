@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import orjson
+from aiohttp import web
 from faust.web import Request, Response, View
 
 from iomkit import topics
@@ -53,10 +55,16 @@ def force_of(d: dict[str, Any] | None) -> str | None:
 
 
 def check_person(request: Request, d: dict[str, Any] | None, person_id: str) -> None:
-    """403 unless the person is one of the caller's forces' people (a dossier without a
-    known person is nobody's force: refused too)."""
-    if d is not None:
-        check_force(request, force_of(d), person_id)
+    """403 unless the person is one of the caller's forces' people. A dossier whose person
+    is not known yet (a grade or a hit came first) is nobody's to see: 404, as if absent."""
+    if d is None:
+        return
+    force = force_of(d)
+    if force is None:
+        raise web.HTTPNotFound(text=orjson.dumps(
+            {"error": f"no IOM record for person {person_id} yet"}).decode(),
+            content_type="application/json")
+    check_force(request, force, person_id)
 
 
 def mine(request: Request, d: dict[str, Any]) -> bool:
@@ -110,7 +118,8 @@ class Referrals(View):
             values = {k: str(v) for k, v in data.items()}
             return self.html(pages.referral_form(values, errors), status=422)
         d = cases.get(referral["person_id"].encode())
-        check_person(request, d, referral["person_id"])
+        if force_of(d) is not None:  # a person not known yet may be referred (as before)
+            check_person(request, d, referral["person_id"])
         open_id = d and d.get("open_referral")
         if open_id:
             existing = d["referrals"][open_id]

@@ -119,6 +119,13 @@ async def stack(settings, codec, start_service, tmp_path: Path, identity_dir: Pa
             status, body = await stack.sign_in(name)
             assert status == 200, body
             stack.tokens[name] = {"Authorization": f"Bearer {body['access_token']}"}
+
+        async def known() -> bool:  # the person's record has reached the referrals service
+            status, _ = await stack.call("GET", "referrals", f"/people/{pid}/report.json",
+                                         "hants-police")
+            return status == 200
+
+        await stack.until(known)
         status, body = await stack.call("POST", "referrals", "/referrals", "hants-police", json={
             "person_id": pid, "referring_agency": "Hampshire Police", "referrer": "DC Rivers",
             "proposed_cohort": "FIXED", "urgent": False, "index_offence": "burglary",

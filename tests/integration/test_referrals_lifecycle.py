@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
+from services.referrals import config, panel
 from services.referrals.youth import add_months, birthday
 
 pytestmark = pytest.mark.integration
@@ -31,6 +32,13 @@ def grade(person_id: str, rag: str, revision: int) -> dict[str, Any]:
             "model_version": "test", "graded_at": datetime.now(UTC), "cause_event_id": None,
             "p_one_year": 0.6, "static_band": "HIGH", "force": "Hampshire",
             "revision": revision}
+
+
+def next_panel() -> str:
+    """The first Hampshire panel after today: a referral made today is on its agenda even on
+    a panel day (today's agenda closed before the referral was made)."""
+    rule = config.load().panel_rule_of("Hampshire")
+    return panel.next_panel(rule, panel.uk_local_date(datetime.now(UTC))).isoformat()
 
 
 async def get_json(http: aiohttp.ClientSession, url: str) -> Any:
@@ -95,7 +103,8 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
         async def on_agenda() -> Any:
             # The person's record and the referral come by different topics: the agenda
             # (which places a person by their force) shows the referral once both are in.
-            agenda = await get_json(http, f"{base}/panel?force=Hampshire&format=json")
+            agenda = await get_json(
+                http, f"{base}/panel?force=Hampshire&format=json&date={next_panel()}")
             return next((i for i in agenda.get("items", ())
                          if i["referral"]["referral_id"] == referral_id), None)
 

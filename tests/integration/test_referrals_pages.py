@@ -10,7 +10,7 @@ import pytest
 
 from iomkit import testing, topics
 from tests.browser import ARTEFACTS, chromium, signed_in
-from tests.integration.test_referrals_lifecycle import grade, person
+from tests.integration.test_referrals_lifecycle import grade, next_panel, person
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +52,7 @@ async def test_an_officer_refers_and_the_panel_registers_and_a_supervisor_review
         assert len(referral_id) == 32
 
         # The panel decides on the agenda page.
-        await _until(page, f"{base}/panel?force=Hampshire", referral_id)
+        await _until(page, f"{base}/panel?force=Hampshire&date={next_panel()}", referral_id)
         form = page.locator(f"form:has(input[name=referral_id][value='{referral_id}'])")
         await form.locator("[name=outcome]").select_option("ACCEPTED")
         await form.locator("[name=cohort]").select_option("FIXED")
