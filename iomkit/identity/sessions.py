@@ -9,6 +9,7 @@ within the idle timeout (counted from its last renewal) and not past its absolut
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections import deque
 from collections.abc import Callable
@@ -23,17 +24,33 @@ Clock = Callable[[], datetime]
 T = TypeVar("T")
 
 
+def digest(sid: str) -> str:
+    """What a session is known by outside the browser (tokens, the sessions topic,
+    revocations): the cookie's secret never leaves the browser and the sign-in service."""
+    return hashlib.sha256(sid.encode()).hexdigest()[:32]
+
+
 @dataclass
 class Session:
-    sid: str = field(repr=False)
+    key: str  # digest(sid)
     user: User
     started_at: datetime
     last_seen: datetime
     ends_at: datetime
+    sid: str = field(default="", repr=False)  # the cookie's secret, on the worker that made it
+
+    def record(self) -> dict[str, Any]:
+        """The session as the sessions topic carries it (no secret in it)."""
+        return {"username": self.user.username, "forces": list(self.user.forces),
+                "role": self.user.role, "agency": self.user.agency,
+                "started_at": self.started_at.isoformat(),
+                "last_seen": self.last_seen.isoformat(), "ends_at": self.ends_at.isoformat()}
 
 
 class Sessions:
-    """In memory: a restart of the sign-in service signs everyone out (the safe failure)."""
+    """In memory on every worker of the sign-in service, each change also put on a compacted
+    topic the workers follow (:meth:`apply`), so a session opened on one worker is renewed
+    or ended on any. A restart of them all signs everyone out: the safe failure."""
 
     def __init__(self, idle_s: float, absolute_s: float, clock: Clock) -> None:
         self.idle = timedelta(seconds=idle_s)
@@ -44,8 +61,9 @@ class Sessions:
     def create(self, user: User) -> Session:
         now = self.clock()
         self._expire(now)
-        session = Session(secrets.token_urlsafe(32), user, now, now, now + self.absolute)
-        self._sessions[session.sid] = session
+        sid = secrets.token_urlsafe(32)
+        session = Session(digest(sid), user, now, now, now + self.absolute, sid)
+        self._sessions[session.key] = session
         return session
 
     def touch(self, sid: str | None) -> Session | None:
@@ -56,31 +74,47 @@ class Sessions:
         return session
 
     def get(self, sid: str | None) -> Session | None:
-        if not sid:
-            return None
-        session = self._sessions.get(sid)
+        return self.by_key(digest(sid)) if sid else None
+
+    def by_key(self, key: str) -> Session | None:
+        session = self._sessions.get(key)
         if session is None:
             return None
         now = self.clock()
         if now >= session.ends_at or now - session.last_seen >= self.idle:
-            del self._sessions[sid]
+            del self._sessions[key]
             return None
         return session
 
-    def end(self, sid: str | None) -> Session | None:
-        return self._sessions.pop(sid, None) if sid else None
+    def end(self, key: str | None) -> Session | None:
+        return self._sessions.pop(key, None) if key else None
 
     def end_user(self, username: str) -> list[Session]:
         """Sign out everywhere: every session of the user."""
         ended = [s for s in self._sessions.values() if s.user.username == username]
         for session in ended:
-            del self._sessions[session.sid]
+            del self._sessions[session.key]
         return ended
 
+    def apply(self, key: str, record: dict[str, Any] | None) -> None:
+        """A change made by another worker (or this one, read back)."""
+        if record is None:
+            self._sessions.pop(key, None)
+            return
+        user = User(record["username"], "", tuple(record["forces"]), record["role"],
+                    record.get("agency", ""))
+        known = self._sessions.get(key)
+        last_seen = datetime.fromisoformat(record["last_seen"])
+        if known is not None:  # keep the secret this worker knows, and the latest use
+            known.last_seen = max(known.last_seen, last_seen)
+            return
+        self._sessions[key] = Session(key, user, datetime.fromisoformat(record["started_at"]),
+                                      last_seen, datetime.fromisoformat(record["ends_at"]))
+
     def _expire(self, now: datetime) -> None:
-        for sid in [s.sid for s in self._sessions.values()
+        for key in [s.key for s in self._sessions.values()
                     if now >= s.ends_at or now - s.last_seen >= self.idle]:
-            del self._sessions[sid]
+            del self._sessions[key]
 
 
 class RateLimit:

@@ -13,6 +13,7 @@ straight back with a new token, so a user signs in once for every service.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from html import escape
@@ -24,13 +25,18 @@ import orjson
 from aiohttp import web
 from faust.web import View
 
+from iomkit import kafka
 from iomkit.identity import keys as signing_keys
 from iomkit.identity import oidc, tokens, users
 from iomkit.identity.guard import SESSION_COOKIE, TOKEN_COOKIE, cookie_flags, public
 from iomkit.identity.revocations import REVOCATIONS, Revocations
-from iomkit.identity.sessions import PasswordChecks, RateLimit, Session, Sessions
+from iomkit.identity.sessions import PasswordChecks, RateLimit, Session, Sessions, digest
+from iomkit.topics import TopicSpec
 
 SIGNIN = "/auth/signin"
+# Sessions by digest, for every worker of the sign-in service (compacted: the latest state).
+SESSIONS = TopicSpec("throughcare-identity-sessions", "session", None, compacted=True,
+                     partitions=1)
 DEFAULT_NEXT = "/console"
 
 
@@ -72,7 +78,11 @@ class SignIn:
         self.by_address = RateLimit(settings.login_limit_address, settings.login_window_s,
                                     service.clock)
         self.checks = PasswordChecks()
-        # sid -> the provider's ID token, for signing out at the provider too
+        self.caught_up = asyncio.Event()
+        service.declare(SESSIONS)
+        service.require_ready("sessions", self.caught_up)
+        service.app.task(self.follow)
+        # session key -> the provider's ID token, for signing out at the provider too
         self.provider_sessions: dict[str, str] = {}
         self.provider_logouts: dict[str, str] = {}  # one-time id -> the provider's sign-out
         self.revocations: Revocations = service.revocations
@@ -96,19 +106,36 @@ class SignIn:
             return None, "Unknown user or wrong password.", 401
         self.by_user.succeeded(username)
         self.service.log.info("signed.in", role=user.role)
-        return self.sessions.create(user), "", 200
+        session = self.sessions.create(user)
+        await self.remember(session, acknowledged=True)
+        return session, "", 200
 
     def token(self, session: Session) -> tuple[str, Any]:
-        return tokens.issue(self.key, session.user.principal(session.sid),
+        return tokens.issue(self.key, session.user.principal(session.key),
                             self.service.clock(), self.settings.token_ttl_s, session.ends_at)
 
-    async def end(self, sids: list[str]) -> None:
-        """Every service refuses these sessions' tokens from now on."""
+    async def end(self, keys: list[str]) -> None:
+        """Every service refuses these sessions' tokens from now on, and every worker of
+        the sign-in service forgets them."""
         now = self.service.clock()
-        for sid in sids:
-            self.revocations.end(sid, now)
-            key, value = Revocations.record(sid, now)
-            await self.service.send_json(REVOCATIONS, key, value, acknowledged=True)
+        for key in keys:
+            self.sessions.end(key)
+            self.revocations.end(key, now)
+            topic_key, value = Revocations.record(key, now)
+            await self.service.send_json(REVOCATIONS, topic_key, value, acknowledged=True)
+            await self.service._send_raw(SESSIONS.name, key.encode(), None, [], True)
+
+    async def remember(self, session: Session, acknowledged: bool) -> None:
+        """Put a new or renewed session where the other workers read it."""
+        await self.service.send_json(SESSIONS, session.key.encode(), session.record(),
+                                     acknowledged=acknowledged)
+
+    async def follow(self) -> None:
+        def keep(key: bytes | None, value: bytes | None) -> None:
+            if key is not None:
+                self.sessions.apply(key.decode(), orjson.loads(value) if value else None)
+
+        await kafka.follow(self.settings, SESSIONS.name, keep, self.caught_up)
 
     async def _refused(self, request: web.Request, username: str, why: str) -> None:
         await self.service._audit_refusal(
@@ -123,8 +150,9 @@ class SignIn:
         flags = cookie_flags(self.settings.tls)
         response.set_cookie(TOKEN_COOKIE, token, max_age=int(self.settings.token_ttl_s),
                             path="/", **flags)
-        response.set_cookie(SESSION_COOKIE, session.sid, path="/auth",
-                            max_age=int(self.settings.session_max_s), **flags)
+        if session.sid:  # a new sign-in (a renewal keeps the cookie the browser has)
+            response.set_cookie(SESSION_COOKIE, session.sid, path="/auth",
+                                max_age=int(self.settings.session_max_s), **flags)
         return response
 
     def page(self, next_url: str, error: str = "", status: int = 200) -> web.Response:
@@ -167,6 +195,7 @@ def install(service: Any, extra_forces: tuple[str, ...] = ()) -> SignIn:
             next_url = signin.safe_next(request.query.get("next"))
             session = signin.sessions.touch(request.cookies.get(SESSION_COOKIE))
             if session is not None:  # signed in already: a fresh token, and back
+                await signin.remember(session, acknowledged=False)
                 return signin.signed_in(session, next_url)
             return signin.page(next_url)
 
@@ -200,25 +229,25 @@ def install(service: Any, extra_forces: tuple[str, ...] = ()) -> SignIn:
     class SignOut(View):
         @public
         async def post(self, request: web.Request) -> web.Response:
-            sid = request.cookies.get(SESSION_COOKIE)
+            cookie = request.cookies.get(SESSION_COOKIE)
+            key = digest(cookie) if cookie else ""
             bearer = request.headers.get("Authorization", "")
             token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else \
                 request.cookies.get(TOKEN_COOKIE, "")
-            if token:
+            if token and not key:
                 try:
-                    sid = sid or service.verify(token).session
+                    key = service.verify(token).session
                 except tokens.InvalidToken:
                     pass
             data = await request.post() if request.content_type.endswith("form-urlencoded") \
                 else {}
-            session = signin.sessions.get(sid)
-            ended = [sid] if sid else []
+            session = signin.sessions.by_key(key) if key else None
+            ended = [key] if key else []
             if session is not None and data.get("everywhere"):
-                ended += [s.sid for s in signin.sessions.end_user(session.user.username)]
-            signin.sessions.end(sid)
+                ended += [s.key for s in signin.sessions.end_user(session.user.username)]
             await signin.end(sorted(set(ended)))
             location = SIGNIN
-            id_token = signin.provider_sessions.pop(sid or "", "")
+            id_token = signin.provider_sessions.pop(key, "")
             if id_token and service.provider is not None:
                 # out at the force's provider too, then back to our sign-in page; by way of
                 # a page of ours, since a page's CSP (form-action 'self') stops a form's
@@ -298,7 +327,8 @@ def install_oidc(service: Any, signin: SignIn, flow: oidc.PkceFlow) -> None:
         user = users.User(principal.username, "", principal.forces, principal.role,
                           principal.agency)
         session = signin.sessions.create(user)
-        signin.provider_sessions[session.sid] = str(issued.get("id_token", ""))
+        await signin.remember(session, acknowledged=True)
+        signin.provider_sessions[session.key] = str(issued.get("id_token", ""))
         service.log.info("signed.in", role=user.role, via="oidc")
         return signin.signed_in(session, pending.next_url)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from iomkit.identity.sessions import RateLimit, Sessions
+from iomkit.identity.sessions import RateLimit, Sessions, digest
 from iomkit.identity.users import User
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -52,9 +52,9 @@ def test_sign_out_and_sign_out_everywhere() -> None:
     sessions = Sessions(idle_s=900, absolute_s=3600, clock=clock)
     desk, phone = sessions.create(USER), sessions.create(USER)
     other = sessions.create(User("kent", "$argon2id$x", ("Kent",), "POLICE"))
-    sessions.end(desk.sid)
+    sessions.end(desk.key)
     assert sessions.get(desk.sid) is None and sessions.get(phone.sid) is phone
-    assert [s.sid for s in sessions.end_user("hants")] == [phone.sid]
+    assert [s.key for s in sessions.end_user("hants")] == [phone.key]
     assert sessions.get(phone.sid) is None and sessions.get(other.sid) is other
     assert desk.sid not in repr(desk)  # a session id is a secret: never in a log
 
@@ -73,3 +73,20 @@ def test_rate_limit_per_key_in_a_moving_window() -> None:
     assert limit.blocked("hants")
     limit.succeeded("hants")
     assert not limit.blocked("hants")
+
+
+def test_a_session_made_on_one_worker_is_renewed_or_ended_on_another() -> None:
+    clock = Clock()
+    here, there = (Sessions(idle_s=900, absolute_s=3600, clock=clock) for _ in range(2))
+    session = here.create(USER)
+    assert session.key == digest(session.sid) and session.sid not in str(session.record())
+    there.apply(session.key, session.record())  # read from the sessions topic
+    clock.move(600)
+    renewed = there.touch(session.sid)  # the browser's cookie, at the other worker
+    assert renewed is not None and renewed.user.forces == ("Hampshire",)
+    assert renewed.sid == ""  # the other worker never learns the secret
+    here.apply(session.key, renewed.record())
+    clock.move(600)  # 1200 s since sign-in, 600 s since the renewal elsewhere
+    assert here.get(session.sid) is session
+    there.apply(session.key, None)  # ended on the first worker
+    assert there.get(session.sid) is None
