@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint unit broker-fetch broker-tools broker-start broker-stop browser kcat clean
+.PHONY: run test bench lint unit broker-fetch broker-tools broker-start broker-stop browser kcat frontdoor keycloak clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -31,13 +31,21 @@ browser:
 kcat:
 	deploy/kcat.sh
 
+# The front door (one origin, TLS from the project's CA) is Debian's nginx.
+frontdoor:
+	deploy/frontdoor.sh
+
+# A real OpenID Connect provider for the tests of a force's own sign-in (Maven Central).
+keycloak:
+	deploy/keycloak/keycloak.sh fetch
+
 broker-start: $(STAMP) broker-fetch
 	deploy/kafka/kafka.sh start
 
 broker-stop:
 	deploy/kafka/kafka.sh stop
 
-run: $(STAMP) broker-fetch
+run: $(STAMP) broker-fetch frontdoor
 	$(PY) deploy/run.py
 
 lint: $(STAMP)
@@ -50,7 +58,7 @@ unit: $(STAMP)
 # Temporary folders (the broker's data among them) under var/: pytest keeps only the last
 # three runs in /tmp/pytest-of-USER, so on a machine shared by several checkouts another
 # run could delete this run's broker folder while it is in use.
-test: $(STAMP) broker-fetch broker-tools browser kcat lint
+test: $(STAMP) broker-fetch broker-tools browser kcat frontdoor keycloak lint
 	$(PY) -m pytest -q -p no:cacheprovider --basetemp=var/pytest
 
 bench: $(STAMP) broker-fetch

@@ -28,12 +28,13 @@ sys.path.insert(0, str(ROOT))
 from iomkit import kafka, testing  # noqa: E402 - after the path is set
 from iomkit.cli import produce_records, validate_lines  # noqa: E402
 from iomkit.codec import Codec, SchemaRegistry  # noqa: E402
+from iomkit.frontdoor import FrontDoor  # noqa: E402
+from iomkit.identity import users as accounts  # noqa: E402
 from iomkit.jsonconv import to_json  # noqa: E402
 from iomkit.processes import SERVICES, Broker, ServiceProcess  # noqa: E402
 from iomkit.settings import load  # noqa: E402
 from iomkit.topics import ALL, GPS_HITS, RISK_GRADES, spec  # noqa: E402
 from services.notifications import subscriptions as subs  # noqa: E402
-from services.notifications import users as accounts  # noqa: E402
 from services.notifications.receiver import Receiver  # noqa: E402
 
 DEMO = ROOT / "deploy" / "demo"
@@ -190,15 +191,29 @@ def show_deliveries(receivers: DemoReceivers, hit_ids: set[str], within: float) 
         say(f"  receivers refused {refused} request(s) with a bad signature")
 
 
-def demo_user(folder: Path) -> tuple[Path, str, str]:
-    """A throwaway console user for this run only: a fresh random password each time, in a
-    file under var/ (never the users file a deployment would use)."""
+# One throwaway account per ISA role: (username, force, role, agency, what they may do).
+DEMO_ACCOUNTS = (
+    ("demo-police", "Hampshire", "POLICE", "", "Hampshire's people, hit evidence and trails"),
+    ("demo-probation", "Hampshire", "PROBATION", "", "cases, needs, hits without location"),
+    ("demo-central", "*", "CENTRAL", "", "every force's hits and grades, no health"),
+    ("demo-housing", "Hampshire", "PARTNER_HOUSING", "Southampton Housing",
+     "Southampton Housing's own plan actions only"),
+    ("demo-upload", "Hampshire", "POLICE_UPLOAD", "", "Hampshire's crime file upload only"),
+)
+
+
+def demo_users(folder: Path) -> tuple[Path, list[tuple[str, str, str, str]]]:
+    """Throwaway users for this run only: fresh random passwords each time, in a file under
+    var/ (never the users file a deployment would use)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "demo-users.toml"
     path.unlink(missing_ok=True)
-    username, password = "demo-officer", secrets.token_hex(8)  # easy to copy
-    accounts.add_user(path, username, password, force="Hampshire", role="POLICE")
-    return path, username, password
+    made = []
+    for username, force, role, agency, may in DEMO_ACCOUNTS:
+        password = secrets.token_hex(8)  # easy to copy
+        accounts.add_user(path, username, password, force=force, role=role, agency=agency)
+        made.append((username, password, role, may))
+    return path, made
 
 
 def main() -> int:
@@ -207,6 +222,8 @@ def main() -> int:
     parser.add_argument("--keep-broker", action="store_true",
                         help="leave the broker running when done")
     parser.add_argument("--timeout", type=float, default=90.0)
+    parser.add_argument("--no-front-door", action="store_true",
+                        help="the services' own ports only (no nginx)")
     args = parser.parse_args()
 
     settings = load()
@@ -217,6 +234,7 @@ def main() -> int:
     broker = Broker(port=port, data_dir=data_dir)
     services: list[ServiceProcess] = []
     receivers: DemoReceivers | None = None
+    door: FrontDoor | None = None
     try:
         say(f"starting Kafka (KRaft, SASL_SSL) on {broker.bootstrap} ...")
         broker.start()
@@ -237,11 +255,16 @@ def main() -> int:
         receivers = DemoReceivers(subs.load(
             Path(env.get("IOM_NOTIFY_SUBSCRIPTIONS_FILE", SUBSCRIPTIONS)), env))
         receivers.start()
-        login = None
-        if "IOM_NOTIFY_USERS_FILE" not in env:
-            users_file, username, password = demo_user(logs.parent)
-            env["IOM_NOTIFY_USERS_FILE"] = str(users_file)
-            login = (username, password)
+        # Behind the front door (when nginx is installed: `make frontdoor`) every page is on
+        # one https origin: the sign-in page is a path there, and cookies are Secure.
+        use_door = FrontDoor.available() and not args.no_front_door
+        if use_door:
+            env.setdefault("IOM_SIGNIN_URL", "/auth/signin")
+            env.setdefault("IOM_TLS", "true")
+        logins: list[tuple[str, str, str, str]] = []
+        if "IOM_USERS_FILE" not in env:
+            users_file, logins = demo_users(logs.parent)
+            env["IOM_USERS_FILE"] = str(users_file)
         for name in SERVICES:
             # Each service is its own principal, with exactly its ACLs (iomkit.access).
             own = {**env, "IOM_KAFKA_CLIENT_CONFIG": str(broker.service_credentials(name))}
@@ -252,13 +275,23 @@ def main() -> int:
             service.wait_healthy()
             say(f"service {service.name:<14} up: http://127.0.0.1:{service.port}/metrics "
                 f"(log {service.log_file})")
-        console = f"http://127.0.0.1:{settings.port_of('notifications')}/console"
-        if login is not None:
-            say(f"live console: {console}  DEMO ONLY: user {login[0]}, password {login[1]} "
-                "(a throwaway POLICE login for Hampshire, made for this run)")
-        else:
-            say(f"live console: {console} (users from IOM_NOTIFY_USERS_FILE)")
-        referrals = f"http://127.0.0.1:{settings.port_of('referrals')}"
+        signin = settings.signin()
+        if use_door:
+            door = FrontDoor(logs.parent / "frontdoor", settings.frontdoor_port,
+                             {s.name: s.port for s in services}, logs.parent / "pki")
+            door.start()
+            signin = f"{door.url}/auth/signin"
+            say(f"front door up: {door.url} (nginx, TLS from the project's CA "
+                f"{logs.parent / 'pki' / 'ca.pem'})")
+        say(f"\nsign in: {signin}  (one sign-in for every service)")
+        for username, password, role, may in logins:
+            say(f"  DEMO ONLY: user {username}, password {password}  ({role}: {may})")
+        if not logins:
+            say("  users from IOM_USERS_FILE")
+        console = (door.url if door else
+                   f"http://127.0.0.1:{settings.port_of('notifications')}") + "/console"
+        say(f"live console: {console}")
+        referrals = door.url if door else f"http://127.0.0.1:{settings.port_of('referrals')}"
         say(f"referrals: {referrals}/referrals/new (the referral form), "
             f"{referrals}/panel?force=Hampshire (MACC agenda), {referrals}/map (MAP pack), "
             f"{referrals}/people/P-1002/report (a management report)")
@@ -285,6 +318,8 @@ def main() -> int:
         return 0
     finally:
         say("stopping ...")
+        if door is not None:
+            door.stop()
         for service in services:
             service.stop()
         if receivers is not None:

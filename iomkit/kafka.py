@@ -287,14 +287,14 @@ async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
             raise
 
 
-# apply(key, value, headers)
-Apply = Callable[[bytes | None, bytes | None, Sequence[tuple[str, bytes]]],
-                 Awaitable[None] | None]
+# apply(key, value), or apply(key, value, headers) with ``headers=True``
+Apply = Callable[..., Awaitable[None] | None]
 
 
 async def follow(settings: Settings, topic: str, apply: Apply,
                  caught_up: asyncio.Event | None = None, *, service: str = "",
-                 after_batch: Callable[[], Awaitable[Any]] | None = None) -> None:
+                 after_batch: Callable[[], Awaitable[Any]] | None = None,
+                 headers: bool = False) -> None:
     """Read every partition of ``topic`` from the beginning and keep following it, without
     a group: how every worker of a service keeps a full copy of a small topic (views).
     ``caught_up`` is set once everything that was on the topic at start has been applied.
@@ -314,7 +314,8 @@ async def follow(settings: Settings, topic: str, apply: Apply,
             await reader.start()
             for tp, offset in positions.items():
                 reader.seek(tp, offset)
-            await _follow(reader, topic, apply, caught_up, positions, service, after_batch)
+            await _follow(reader, topic, apply, caught_up, positions, service, after_batch,
+                          headers)
         except asyncio.CancelledError:
             raise
         except kernel.DeliveryFailed as exc:
@@ -331,14 +332,16 @@ async def follow(settings: Settings, topic: str, apply: Apply,
 
 async def _follow(reader: AIOKafkaConsumer, topic: str, apply: Apply,
                   caught_up: asyncio.Event | None, positions: dict[TopicPartition, int],
-                  service: str, after_batch: Callable[[], Awaitable[Any]] | None) -> None:
+                  service: str, after_batch: Callable[[], Awaitable[Any]] | None,
+                  headers: bool) -> None:
     ends: dict[TopicPartition, int] | None = None
     while True:
         batch = await reader.getmany(timeout_ms=500, max_records=5000)
         for tp, records in batch.items():
             for record in records:
                 try:
-                    applied = apply(record.key, record.value, record.headers)
+                    applied = (apply(record.key, record.value, record.headers) if headers
+                               else apply(record.key, record.value))
                     if applied is not None:
                         await applied
                 except kernel.DeliveryFailed:

@@ -27,12 +27,18 @@ from faust.types import EventT
 from iomkit import headers as h
 from iomkit import kafka, kernel, metrics
 from iomkit import log as logging
+from iomkit.audit import audit_record
 from iomkit.clientconfig import ClientConfig
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.deadletters import Clock, DeadLetters
+from iomkit.identity import keys as signing_keys
+from iomkit.identity import oidc, tokens
+from iomkit.identity.guard import Guard, principal_of, public, purpose_of
+from iomkit.identity.principal import Principal
+from iomkit.identity.revocations import REVOCATIONS, Revocations
 from iomkit.records import RECORD_TYPES
 from iomkit.settings import Settings, get
-from iomkit.topics import TopicSpec, key_of
+from iomkit.topics import AUDIT, TopicSpec, key_of
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,21 @@ class Service:
         datadir = self.settings.store_dir / name
         client = self.settings.kafka_client()  # the same file as every other client
         datadir.mkdir(parents=True, exist_ok=True)
+        self.revocations = Revocations(self.settings.token_ttl_s * 2)
+        self.verifiers: dict[str, Callable[[str], Principal]] = {
+            tokens.ISSUER: self._verify_local}
+        self.keys = signing_keys.KeySet.from_file(
+            self.settings.identity_dir / signing_keys.JWKS)
+        self.provider: oidc.Provider | None = None
+        if self.settings.oidc_issuer:  # a force's own identity provider: its tokens too
+            provider = oidc.Provider.from_settings(self.settings)
+            self.provider = provider
+            self.verifiers[provider.issuer] = lambda token: provider.verify(token,
+                                                                            self.clock())
+        self.guard = Guard(
+            name, self.settings.hosts(), self.settings.max_body_bytes, self.verify,
+            self._audit_refusal, self.settings.signin(), self.settings.tls,
+            self.revocations.revoked)
         self.app = faust.App(
             f"throughcare-{name}",
             broker=[f"kafka://{s.strip()}" for s in client.bootstrap_servers.split(",")],
@@ -98,6 +119,14 @@ class Service:
             web_port=self.settings.port_of(name),
             web_bind="127.0.0.1",
             web_host="127.0.0.1",
+            # Faust's own routes (/table/..., /router/..., statistics) would hand out
+            # stored personal data to anyone: off, and the guard serves only declared routes.
+            web_tables_enabled=False,
+            web_router_enabled=False,
+            web_stats_enabled=False,
+            web_graph_enabled=False,
+            web_application_options={"client_max_size": self.settings.max_body_bytes,
+                                     "middlewares": [self.guard.middleware]},
             loghandlers=[],
         )
         self.dead_letters = DeadLetters(name, self._send_raw, self.clock)
@@ -106,6 +135,8 @@ class Service:
         self._lag_groups: list[tuple[str, list[str]]] = []
         self._readiness: list[tuple[str, asyncio.Event]] = []
         self._install_pages()
+        self.declare(REVOCATIONS)
+        self.app.task(self._follow_revocations)
         self.app.task(self._watch_lag)
         # /health is 503 until the agents' partitions are assigned and the tables restored:
         # a request served before that (or during a rebalance) would wait, or be lost.
@@ -277,7 +308,7 @@ class Service:
             return apply(key, value, h.as_dict(found)) if headers else apply(key, value)
 
         await kafka.follow(self.settings, spec.name, keep, caught_up, service=self.name,
-                           after_batch=after_batch)
+                           after_batch=after_batch, headers=True)
 
     async def _dead_letter(
         self, context: Context, message: Any, reason: str, kind: str
@@ -290,13 +321,62 @@ class Service:
 
     # -- web ----------------------------------------------------------------------------
 
+    def page(self, path: str) -> Callable[[Any], Any]:
+        """``app.page`` with the route's access rule (iomkit.identity.allow or public) taken
+        from the handler: a handler without one stops the service at import."""
+        def register(view: Any) -> Any:
+            self.guard.declare(path, view)
+            return self.app.page(path)(view)
+        return register
+
+    # -- identity and audit -------------------------------------------------------------
+
+    def _verify_local(self, token: str) -> Principal:
+        return tokens.verify(token, self.keys, self.clock())
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a token of our own sign-in or of a configured OpenID issuer."""
+        issuer = tokens.unverified_issuer(token)
+        verifier = self.verifiers.get(issuer)
+        if verifier is None:
+            raise tokens.InvalidToken(f"issuer {issuer[:80]!r} is not trusted")
+        return verifier(token)
+
+    async def _follow_revocations(self) -> None:
+        await self.revocations.follow(self.settings)
+
+    async def audit(self, request: Any, action: str, purpose: str,
+                    person_id: str | None = None, details: dict[str, str] | None = None,
+                    people: list[str] | None = None) -> None:
+        """One record in the processing log, acknowledged by the broker before the caller
+        answers: the actor is the verified token's user, never a header. ``people``: a
+        list shown at once is one record naming them all, not one per person."""
+        principal = principal_of(request)
+        extra = {"path": str(request.path), "role": principal.role, **(details or {})}
+        stated = purpose_of(request)
+        if stated:
+            extra["stated_purpose"] = stated[:500]
+        if people is not None:
+            extra.update(count=str(len(people)), people=",".join(people))
+        await self.publish(AUDIT, audit_record(
+            service=self.name, actor=principal.username, action=action, purpose=purpose,
+            person_id=person_id, at=self.clock(), details=extra), acknowledged=True)
+
+    async def _audit_refusal(self, *, actor: str, action: str, purpose: str,
+                             person_id: str | None, details: dict[str, str]) -> None:
+        await self.publish(AUDIT, audit_record(
+            service=self.name, actor=actor, action=action, purpose=purpose,
+            person_id=person_id, at=self.clock(), details=details), acknowledged=True)
+
     def _install_pages(self) -> None:
-        @self.app.page("/metrics")
+        @self.page("/metrics")
+        @public
         async def metrics_page(web: Any, request: Any) -> Any:
             # aiohttp refuses a charset inside content_type, so the header is set whole.
             return web.bytes(metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE})
 
-        @self.app.page("/health")
+        @self.page("/health")
+        @public
         async def health(web: Any, request: Any) -> Any:
             waiting = [name for name, ready in self._readiness if not ready.is_set()]
             if waiting:

@@ -57,6 +57,36 @@ class Settings(BaseSettings):
         0.0, description="shifts this process's clock: for tests and drills that move time"
     )
 
+    # -- identity and access (iomkit.identity) ------------------------------------------
+    identity_dir: Path = Field(ROOT / "var" / "identity", description="the signing keys "
+                               "(sign-in service only) and jwks.json, the public key set "
+                               "every service verifies tokens with")
+    users_file: Path = Field(ROOT / "var" / "users.toml", description="users (argon2 hashes)")
+    token_ttl_s: float = Field(300.0, ge=5, le=3600, description="a token's lifetime")
+    idle_timeout_s: float = Field(900.0, ge=5, description="a session unused this long ends")
+    session_max_s: float = Field(8 * 3600.0, ge=5, description="a session's absolute end")
+    signin_url: str = Field("", description="the sign-in page (empty: the notifications "
+                            "service's /auth/signin on this host)")
+    allowed_hosts: str = Field("127.0.0.1,localhost", description="Host names served, comma "
+                               "separated; any other Host (or Origin) is refused")
+    tls: bool = Field(False, description="served over TLS (the front door): Secure cookies")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="the largest POST body")
+    login_limit_user: int = Field(5, ge=1, description="failed logins per user per window")
+    login_limit_address: int = Field(20, ge=1, description="failed logins per address")
+    login_window_s: float = Field(900.0, gt=0, description="the login rate limit's window")
+    frontdoor_port: int = Field(8443, ge=1, le=65535, description="the front door (https)")
+    oidc_issuer: str = Field("", description="a force's OpenID Connect issuer (empty: none)")
+    oidc_client_id: str = Field("throughcare", description="our client id at the issuer")
+    oidc_audience: str = Field("", description="the audience its tokens carry (empty: any)")
+    oidc_forces_claim: str = Field("forces", description="the claim carrying the force(s)")
+    oidc_role_claim: str = Field("role", description="the claim carrying the ISA role")
+
+    def hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
+
+    def signin(self) -> str:
+        return self.signin_url or f"http://127.0.0.1:{self.notifications_port}/auth/signin"
+
     @field_validator("bootstrap_servers")
     @classmethod
     def _servers(cls, value: str) -> str:

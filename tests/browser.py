@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import Browser, async_playwright
 
@@ -30,3 +31,10 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+def signed_in(url: str, authorization: dict[str, str]) -> dict[str, Any]:
+    """The token cookie the sign-in page sets, for a browser context (add_cookies)."""
+    token = authorization["Authorization"].removeprefix("Bearer ")
+    return {"name": "tc_token", "value": token, "url": url, "httpOnly": True,
+            "sameSite": "Strict"}

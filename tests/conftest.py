@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from iomkit import kafka
 from iomkit.codec import Codec, SchemaRegistry
+from iomkit.identity import keys, tokens
+from iomkit.identity.principal import Principal
 from iomkit.processes import Broker, ServiceProcess, free_port
 from iomkit.settings import ROOT, Settings
 from iomkit.topics import ALL
@@ -65,9 +68,34 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings
 
 
+@pytest.fixture(scope="session")
+def identity_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The signing keys and public key set every service started by a test verifies
+    tokens with (IOM_IDENTITY_DIR)."""
+    folder = tmp_path_factory.mktemp("identity")
+    keys.ensure(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def token(identity_dir: Path) -> Callable[..., dict[str, str]]:
+    """``token(role, *forces, username=..., agency=...)``: the Authorization header of a
+    signed-in user, made by the same library and keys as the sign-in page would."""
+    key = keys.ensure(identity_dir)
+
+    def make(role: str = "POLICE", *forces: str, username: str = "",
+             agency: str = "", ttl_s: float = 3600) -> dict[str, str]:
+        principal = Principal(username or f"test-{role.lower()}", forces or ("Hampshire",),
+                              role, agency)
+        issued, _ = tokens.issue(key, principal, datetime.now(UTC), ttl_s)
+        return {"Authorization": f"Bearer {issued}"}
+
+    return make
+
+
 @pytest.fixture
 def start_service(
-    broker: Broker, settings: Settings, tmp_path: Path,
+    broker: Broker, settings: Settings, tmp_path: Path, identity_dir: Path,
     service_credentials: Callable[[str], Path],
 ) -> Iterator[Callable[..., ServiceProcess]]:
     """Start service workers as subprocesses against the test broker, each as its own
@@ -79,6 +107,7 @@ def start_service(
         proc_env.update({
             "IOM_STORE_DIR": str(tmp_path / "state" / f"{name}-{len(started)}"),
             "IOM_LAG_INTERVAL_S": "1",
+            "IOM_IDENTITY_DIR": str(identity_dir),
             "PYTHONUNBUFFERED": "1",
             "IOM_KAFKA_CLIENT_CONFIG": str(service_credentials(name)),
         })

@@ -10,16 +10,22 @@ agent that assembles each hit across partitions and publishes it once per change
 from __future__ import annotations
 
 import asyncio
+import io
+import tempfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 from faust.web import Request, Response, View
 
-from iomkit import grid, topics
-from iomkit.audit import audit_record
+from iomkit import grid, nav, topics
 from iomkit.batch import BatchConsumer, Item
+from iomkit.identity import allow, check_force, isa, principal_of, purpose_of
+from iomkit.identity.guard import PURPOSE_HEADER, TOKEN_COOKIE, TooLarge
+from iomkit.identity.isa import CRIME_UPLOAD_ROLES, EVIDENCE_ROLES
+from iomkit.identity.principal import ALL_FORCES
 from iomkit.peers import Peers
+from iomkit.peopleforces import PeopleForces
 from iomkit.records import CrimeReported, ExclusionZone
 from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec
@@ -60,6 +66,8 @@ assembled = service.table("hits", help="hit_id -> evidence per partition, revisi
 # hit_id -> the latest published CrimeHit: every worker follows iom.gps.hits for the views.
 published: dict[bytes, dict[str, Any]] = {}
 hits_caught_up = asyncio.Event()
+people = PeopleForces()  # person -> force: who may see a trail or a hit
+service.require_ready("people", people.caught_up)
 aligned: set[bytes] = set()  # hits whose table state was checked against the topic
 service.require_ready("hits", hits_caught_up)
 
@@ -165,6 +173,11 @@ async def check_tag_health() -> None:
 
 
 @app.task
+async def follow_people() -> None:
+    await people.follow(settings, service.codec)
+
+
+@app.task
 async def follow_peers() -> None:
     await peers.follow()
 
@@ -192,17 +205,36 @@ async def purge_old_fixes() -> None:
 # -- police without Kafka: the daily crime file ------------------------------------------
 
 
-@app.page("/crimes/upload")
+@service.page("/crimes/upload")
 class CrimesUpload(View):
     """POST the 13-column crime file, unchanged: accepted rows are published (a crime sent
-    again unchanged is not), and every refused row is listed with line, column and reason."""
+    again unchanged is not), and every refused row is listed with line, column and reason.
+    Only a police upload account, and only its own force's rows (others are refused)."""
 
+    @allow(CRIME_UPLOAD_ROLES, scope="force", max_body=gps.crime_file_max_bytes)
     async def post(self, request: Request) -> Response:
-        try:
-            text = (await request.read()).decode("utf-8")
-        except UnicodeDecodeError:
-            return self.json({"error": "the crime file is not UTF-8 text"}, status=400)
-        report = await crimeupload.upload(settings, service.codec, text, service.clock())
+        principal = principal_of(request)
+        with tempfile.TemporaryFile() as spooled:
+            size = 0
+            # streamed to disk in chunks: a large file never sits whole in memory
+            async for chunk in request.content.iter_chunked(1 << 16):
+                size += len(chunk)
+                if size > gps.crime_file_max_bytes:
+                    raise TooLarge(f"a crime file is at most {gps.crime_file_max_bytes} bytes")
+                await asyncio.to_thread(spooled.write, chunk)
+            spooled.seek(0)
+            lines = io.TextIOWrapper(spooled, encoding="utf-8", newline="")
+            try:
+                report = await crimeupload.upload(
+                    settings, service.codec, lines, service.clock(),
+                    forces=[f for f in principal.forces if f != ALL_FORCES])
+            except UnicodeDecodeError:
+                return self.json({"error": "the crime file is not UTF-8 text"}, status=400)
+            finally:
+                lines.detach()
+        await service.audit(request, "COLLECT", "crime file upload",
+                            details={"accepted": str(report.accepted),
+                                     "refused": str(report.refused_rows)})
         return self.json({
             "accepted": report.accepted,
             "published": [{"crime_ref": ref, "version": v} for ref, v in report.published],
@@ -216,36 +248,52 @@ class CrimesUpload(View):
 # -- evidence views --------------------------------------------------------------------
 
 
-@app.page("/hits/{hit_id}")
+@service.page("/hits/{hit_id}")
+@allow(EVIDENCE_ROLES, purpose=True)
 async def hit_view(web: Any, request: Any, hit_id: str) -> Any:
+    """The hit with exactly the fields the caller's role receives (isa.FIELDS): police get
+    the evidence (fixes, the crime's place), probation that there was a hit and when."""
     hit = published.get(hit_id.encode())
     if hit is None:
         return web.json({"error": f"no hit {hit_id}"}, status=404)
+    check_force(request, people.get(hit["person_id"]), hit["person_id"])
+    role = principal_of(request).role
     crime = matchers.crimes.get(hit["crime_ref"])
-    await _audit(request, hit["person_id"], "hit evidence", {"hit_id": hit_id})
+    await service.audit(request, "CONSULT", "hit evidence", person_id=hit["person_id"],
+                        details={"hit_id": hit_id})
+    shown = set(isa.fields(role, isa.HIT))
+    located = bool(shown & isa.LOCATION_FIELDS)
     # Officers read National Grid references: the crime's (first) and every fix's, OSTN15.
-    points = ([] if crime is None else [(crime.lat, crime.lon)]) + [
-        (f["lat"], f["lon"]) for f in hit["fixes"]]
+    points = ([] if crime is None or not located else [(crime.lat, crime.lon)]) + (
+        [(f["lat"], f["lon"]) for f in hit["fixes"]] if located else [])
     references = grid.national_grid([p[0] for p in points], [p[1] for p in points])
-    crime_grid = references.pop(0) if crime is not None else None
-    return web.json({
-        **{k: v for k, v in hit.items() if k not in ("fixes", "nearest_fix_at", "detected_at")},
+    crime_grid = references.pop(0) if crime is not None and located else None
+    document = {
+        **{k: v for k, v in hit.items() if k in shown
+           and k not in ("fixes", "nearest_fix_at", "detected_at")},
         "nearest_fix_at": hit["nearest_fix_at"].isoformat(),
         "detected_at": hit["detected_at"].isoformat(),
-        "crime": None if crime is None else {
+        **({} if not located else {"fixes": [
+            {**f, "recorded_at": f["recorded_at"].isoformat(), "national_grid": g}
+            for f, g in zip(hit["fixes"], references, strict=True)]}),
+        "crime": None if crime is None or not located else {
             "crime_ref": crime.crime_ref, "version": crime.version, "offence": crime.offence,
             "lat": crime.lat, "lon": crime.lon, "national_grid": crime_grid,
             "location_accuracy_m": crime.location_accuracy_m,
             "committed_from": _iso(crime.committed_from_ms),
             "committed_to": _iso(crime.committed_to_ms),
         },
-        "fixes": [{**f, "recorded_at": f["recorded_at"].isoformat(), "national_grid": g}
-                  for f, g in zip(hit["fixes"], references, strict=True)],
-    })
+    }
+    if nav.wants_html(request.headers.get("Accept", "")):
+        return web.html(nav.json_page(f"hit {hit_id}", document))
+    return web.json(document)
 
 
-@app.page("/people/{person_id}/trail")
+@service.page("/people/{person_id}/trail")
+@allow(EVIDENCE_ROLES, purpose=True)
 async def trail_view(web: Any, request: Any, person_id: str) -> Any:
+    """Where a person was: police and probation of their force, with a stated purpose."""
+    check_force(request, people.get(person_id), person_id)
     now = service.clock()
     try:
         lo = _parse(request.query.get("from"), now - timedelta(days=1))
@@ -258,8 +306,11 @@ async def trail_view(web: Any, request: Any, person_id: str) -> Any:
     if request.query.get("local"):  # a peer gathering a trail: this worker's part only
         return web.json({"fixes": found})
     # A person's devices may sit on other workers' partitions: gather from every worker.
+    # The peer checks the caller's own token and purpose again.
+    forwarded = {"Authorization": f"Bearer {_token_of(request)}",
+                 PURPOSE_HEADER: purpose_of(request)}
     for answer in await asyncio.gather(*(
-        _peer_trail(url, person_id, lo, hi) for url in peers.others()
+        _peer_trail(url, person_id, lo, hi, forwarded) for url in peers.others()
     )):
         found += answer
     fixes = sorted({tuple(f) for f in found})
@@ -276,16 +327,25 @@ async def trail_view(web: Any, request: Any, person_id: str) -> Any:
                                                                     lat, lon),
             },
         })
-    await _audit(request, person_id, "trail", {"from": _iso(lo), "to": _iso(hi)})
+    await service.audit(request, "CONSULT", "trail", person_id=person_id,
+                        details={"from": _iso(lo), "to": _iso(hi)})
     return web.json({"type": "FeatureCollection", "person_id": person_id,
                      "from": _iso(lo), "to": _iso(hi), "features": features})
 
 
-async def _peer_trail(url: str, person_id: str, lo: int, hi: int) -> list[list[Any]]:
+def _token_of(request: Any) -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else \
+        request.cookies.get(TOKEN_COOKIE, "")
+
+
+async def _peer_trail(url: str, person_id: str, lo: int, hi: int,
+                      headers: dict[str, str]) -> list[list[Any]]:
     query = {"from": _iso(lo), "to": _iso(hi), "local": "1"}
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-            async with session.get(f"{url}/people/{person_id}/trail", params=query) as answer:
+            async with session.get(f"{url}/people/{person_id}/trail", params=query,
+                                   headers=headers) as answer:
                 return list((await answer.json())["fixes"])
     except (aiohttp.ClientError, TimeoutError, KeyError) as exc:
         service.log.warning("peer.unreachable", peer=url, error=type(exc).__name__)
@@ -303,15 +363,6 @@ def _parse(text: str | None, default: datetime) -> int:
 
 def _iso(ms: int) -> str:
     return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).isoformat()
-
-
-async def _audit(request: Any, person_id: str | None, what: str, details: dict[str, str]
-                 ) -> None:
-    await service.publish(topics.AUDIT, audit_record(
-        service=service.name, actor=request.headers.get("X-IOM-User", "anonymous"),
-        action="CONSULT", purpose=request.query.get("purpose", what), person_id=person_id,
-        at=datetime.now(UTC), details={"path": str(request.path), **details},
-    ))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ class GpsSettings(BaseSettings):
     unusable_after: int = Field(5, ge=1, description="this many vague fixes in a row alert")
     health_interval_s: float = Field(60.0, gt=0, description="how often silence is checked")
 
+    crime_file_max_bytes: int = Field(64 << 20, ge=1024, description="the largest crime file "
+                                      "POSTed to /crimes/upload (streamed to disk, not memory)")
+
     def rule(self) -> HitRuleSettings:
         return HitRuleSettings(self.window_min, self.max_fix_accuracy_m, self.base_radius_m)
 

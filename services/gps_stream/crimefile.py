@@ -34,7 +34,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -148,8 +148,15 @@ class _Row:
         return self.cells[column].strip()
 
 
+def _without_bom(lines: Iterable[str]) -> Iterator[str]:
+    first = True
+    for line in lines:
+        yield line.removeprefix("\ufeff") if first else line
+        first = False
+
+
 def parse(
-    text: str,
+    text: str | Iterable[str],
     now: datetime,
     forces: Iterable[str] = ENGLAND_AND_WALES_FORCES,
     force_accuracy_m: Mapping[str, float] | None = None,
@@ -173,7 +180,10 @@ def parse(
     # Rows are judged first and their grid references converted afterwards, all at once
     # (one OSTN15 call per file, not per row); then each row is accepted or refused.
     rows: list[tuple[_Row, dict[str, Any] | None]] = []
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
+    # a text, or its lines as they arrive (an upload streamed from disk, never read whole)
+    lines = io.StringIO(text.removeprefix("\ufeff"), newline="") if isinstance(text, str) \
+        else _without_bom(text)
+    reader = csv.reader(lines, strict=True)
     while True:
         line = reader.line_num + 1  # where the next row starts
         try:

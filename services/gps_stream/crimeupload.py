@@ -128,14 +128,15 @@ async def publish(settings: Settings, codec: Codec, values: list[dict], topic: s
 async def upload(
     settings: Settings,
     codec: Codec,
-    text: str,
+    text: str | Iterable[str],
     now: datetime,
     forces: Iterable[str] = ENGLAND_AND_WALES_FORCES,
     force_accuracy_m: Mapping[str, float] | None = None,
     topic: str = CRIMES_REPORTED.name,
 ) -> UploadReport:
-    """Parse a crime file received at ``now``, publish its new and changed crimes (refused
-    rows never are; accepted ones are even when other rows are refused) and report."""
+    """Parse a crime file (its text, or its lines) received at ``now``, publish its new
+    and changed crimes (refused rows never are; accepted ones are even when other rows are
+    refused) and report."""
     parsed = parse(text, now, forces, force_accuracy_m)
     report = UploadReport(accepted=len(parsed.accepted), refused=parsed.refused)
     if not parsed.accepted:

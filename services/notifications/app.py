@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,12 +25,16 @@ from prometheus_client import Counter, Histogram
 from iomkit import headers as h
 from iomkit import topics
 from iomkit.audit import audit_record
+from iomkit.identity import Forbidden, allow, principal_of, public
+from iomkit.identity.isa import CASE_KINDS, EVIDENCE_ROLES, GRADE_CHANGE, TAG_ALERT, ZONE_BREACH
+from iomkit.identity.signin import SIGNIN
+from iomkit.identity.signin import install as install_signin
 from iomkit.service import Context, Service
 from services.notifications import config, mapsvg, pages
 from services.notifications import subscriptions as subs
-from services.notifications import users as accounts
 from services.notifications.backoff import Backoff
 from services.notifications.console import (
+    CONSOLE_ROLES,
     HIT_QUALIFIERS,
     Board,
     card,
@@ -40,7 +44,6 @@ from services.notifications.console import (
 )
 from services.notifications.internal import COMMANDS, QUALIFICATIONS
 from services.notifications.mail import Mailer
-from services.notifications.minimise import CASE_KINDS, GRADE_CHANGE, TAG_ALERT, ZONE_BREACH
 from services.notifications.once import HitState
 from services.notifications.outbox import Outbox
 from services.notifications.routing import (
@@ -51,7 +54,6 @@ from services.notifications.routing import (
     plan_hit,
     plan_once,
 )
-from services.notifications.users import Session
 from services.notifications.webhook import Webhook
 
 service = Service("notifications")
@@ -60,8 +62,7 @@ settings = service.settings
 notify = config.load()
 recipients = subs.load(notify.subscriptions_file, os.environ, notify.forces())
 by_name = {r.name: r for r in recipients}
-users = accounts.load(notify.users_file, notify.forces())
-sessions = accounts.Sessions(notify.session_ttl_s)
+signin = install_signin(service, notify.forces())  # the one sign-in page is served here
 
 service.declare(QUALIFICATIONS)
 
@@ -81,7 +82,6 @@ for _name, _event in ready.items():
     service.require_ready(_name, _event)
 # The followed topics being read is not enough to route: the Service's /health also waits
 # for the agent's partitions and the `told` table (iomkit.service, "partitions").
-COOKIE = "tc_session"
 # Labels are recipients and states, never people.
 STATES = Counter("iom_notifications_total", "Notification state changes, by recipient and "
                  "state", ["recipient", "state"])
@@ -343,20 +343,19 @@ async def outbox_gauge() -> None:
     service.log.info("outbox.pending", notifications=outbox.pending())
 
 
-# -- who may look ------------------------------------------------------------------------
-
-
 async def audit(*, actor: str, action: str, purpose: str, person_id: str | None = None,
                 recipient: str | None = None, details: Mapping[str, str] | None = None
                 ) -> None:
+    """A disclosure by the service itself (a webhook delivered), not by a signed-in user."""
     await service.publish(topics.AUDIT, audit_record(
         service=service.name, actor=actor, action=action, purpose=purpose,
         person_id=person_id, recipient=recipient, at=service.clock(),
         details=dict(details or {})))
 
 
-def session_of(request: Request) -> Session | None:
-    return sessions.get(request.cookies.get(COOKIE))
+# -- who may look ------------------------------------------------------------------------
+# Every route declares its rule (iomkit.identity.allow); the guard answers 401 and 403 and
+# audits them, and the routes check the person's force themselves (Board.may_see).
 
 
 def json_response(value: Any, status: int = 200) -> aioweb.Response:
@@ -365,101 +364,42 @@ def json_response(value: Any, status: int = 200) -> aioweb.Response:
                            headers={"Cache-Control": "no-store"})
 
 
-async def refuse(request: Request, status: int, why: str, session: Session | None = None,
-                 person_id: str | None = None) -> aioweb.Response:
-    """Refused requests are logged too: who tried to see what, and why they could not."""
-    await audit(actor=session.user.username if session else "anonymous", action="VIEW",
-                purpose="refused: " + why, person_id=person_id,
-                details={"path": request.path, "method": request.method,
-                         "outcome": "REFUSED", "status": str(status)})
-    return json_response({"error": why}, status)
-
-
 def html(text: str, nonce: str, status: int = 200) -> aioweb.Response:
     return aioweb.Response(text=text, status=status, content_type="text/html", headers={
         "Content-Security-Policy": pages.csp(nonce, notify.tile_url),
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer"})
+        "Referrer-Policy": "same-origin"})
 
 
 def see_other(location: str) -> aioweb.Response:
     return aioweb.Response(status=303, headers={"Location": location})
 
 
-def cookie(response: aioweb.StreamResponse, value: str, max_age: int) -> None:
-    response.set_cookie(COOKIE, value, max_age=max_age, httponly=True, samesite="Strict",
-                        secure=notify.cookie_secure, path="/")
-
-
-def hit_for(hit_id: str, session: Session) -> tuple[Any, str | None]:
-    """The item and the reason the user may not see it (None: they may)."""
+def visible_hit(request: Request, hit_id: str) -> Any:
+    """The hit the caller may see: 404 when there is none, 403 (audited, naming the
+    person) when it is not for their force or role."""
     item = board.items.get(hit_id)
     if item is None:
-        return None, "no such hit"
-    if not board.may_see(session.user, item):
-        return item, "not a person of your force, or not for your role"
-    return item, None
+        raise aioweb.HTTPNotFound(text=orjson.dumps({"error": "no such hit"}).decode(),
+                                  content_type="application/json")
+    if not board.may_see(principal_of(request), item):
+        raise Forbidden("not a person of your force, or not for your role",
+                        item.record["person_id"])
+    return item
 
 
-async def visible_hit(
-    request: Request, hit_id: str,
-    also: Callable[[Session, Any], str | None] | None = None,
-) -> tuple[Session, Any] | aioweb.Response:
-    """The session and the hit it may see, or the refusal (401, 403 or 404, audited).
-    ``also`` names a further reason to refuse, or None."""
-    session = session_of(request)
-    if session is None:
-        return await refuse(request, 401, "not logged in")
-    item, problem = hit_for(hit_id, session)
-    if problem is None and also is not None:
-        problem = also(session, item)
-    if problem is not None:
-        return await refuse(request, 404 if item is None else 403, problem, session,
-                            item.record["person_id"] if item else None)
-    return session, item
+@service.page("/login")
+@public
+async def old_login(web: Any, request: Request) -> aioweb.Response:
+    """The console's own login page is now the one sign-in page."""
+    return see_other(SIGNIN + "?next=/console")
 
 
-@app.page("/login")
-class Login(View):
-    async def get(self, request: Request) -> aioweb.Response:
-        nonce = secrets.token_urlsafe(16)
-        return html(pages.login(nonce), nonce)
-
-    async def post(self, request: Request) -> aioweb.Response:
-        form = await request.post()
-        username, password = str(form.get("username", "")), str(form.get("password", ""))
-        user = await asyncio.to_thread(accounts.authenticate, users, username, password)
-        if user is None:
-            await audit(actor=username[:64] or "anonymous", action="VIEW",
-                        purpose="refused: login failed", details={"path": "/login",
-                                                                  "outcome": "REFUSED"})
-            nonce = secrets.token_urlsafe(16)
-            return html(pages.login(nonce, "Unknown user or wrong password."), nonce, 401)
-        session = sessions.create(user)
-        response = see_other("/console")
-        cookie(response, session.token, int(notify.session_ttl_s))
-        service.log.info("login", role=user.role, force=user.force)
-        return response
-
-
-@app.page("/logout")
-class Logout(View):
-    async def post(self, request: Request) -> aioweb.Response:
-        sessions.end(request.cookies.get(COOKIE))
-        response = see_other("/login")
-        cookie(response, "", 0)
-        return response
-
-
-@app.page("/console")
-class ConsolePage(View):
-    async def get(self, request: Request) -> aioweb.StreamResponse:
-        session = session_of(request)
-        if session is None:
-            await refuse(request, 401, "not logged in")
-            return see_other("/login")
-        nonce = secrets.token_urlsafe(16)
-        return html(pages.console(session.user, nonce), nonce)
+@service.page("/console")
+@allow(CONSOLE_ROLES, scope="item")
+async def console_page(web: Any, request: Request) -> aioweb.StreamResponse:
+    nonce = secrets.token_urlsafe(16)
+    return html(pages.console(principal_of(request), nonce), nonce)
 
 
 stopping = asyncio.Event()
@@ -474,27 +414,28 @@ async def shutting_down(app: Any, **kwargs: Any) -> None:
     await webhook.close()
 
 
-@app.page("/console/events")
+@service.page("/console/events")
 class ConsoleEvents(View):
-    """Server-sent events: the user's recent cards, then each change as it happens."""
+    """Server-sent events: the user's recent cards, then each change as it happens, until
+    the token expires or the session is signed out (the page then signs in again)."""
 
     RECENT = 200  # cards sent on connecting (the console shows recent events)
 
+    @allow(CONSOLE_ROLES, scope="item")
     async def get(self, request: Request) -> aioweb.StreamResponse:
-        session = session_of(request)
-        if session is None:
-            return await refuse(request, 401, "not logged in")
+        principal = principal_of(request)
         response = aioweb.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-store",
-            "X-Accel-Buffering": "no"})
+            "X-Accel-Buffering": "no", "X-Content-Type-Options": "nosniff"})
         await response.prepare(request)
         queue = board.listen()
         stop_streams = asyncio.ensure_future(stopping.wait())
         try:
-            for item in list(board.visible(session.user))[-self.RECENT:]:
-                await self.send(response, session, item)
-            await response.write(sse("ready", {"user": session.user.username}))
-            while sessions.get(session.token) is not None:
+            recent = list(board.visible(principal))[-self.RECENT:]
+            await self.send(request, response, recent)
+            await response.write(sse("ready", {"user": principal.username}))
+            while not service.revocations.revoked(principal) and \
+                    service.clock().timestamp() < principal.expires:
                 getting = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({getting, stop_streams}, timeout=15.0,
                                              return_when=asyncio.FIRST_COMPLETED)
@@ -504,10 +445,9 @@ class ConsoleEvents(View):
                         break  # the worker is stopping: let the web server close at once
                     await response.write(b": keep-alive\n\n")
                     continue
-                item_id = getting.result()
-                item = board.items.get(item_id)
-                if item is not None and board.may_see(session.user, item):
-                    await self.send(response, session, item)
+                item = board.items.get(getting.result())
+                if item is not None and board.may_see(principal, item):
+                    await self.send(request, response, [item])
         except (ConnectionResetError, RuntimeError):
             pass  # the browser went away
         finally:
@@ -515,71 +455,66 @@ class ConsoleEvents(View):
             board.leave(queue)
         return response
 
-    async def send(self, response: aioweb.StreamResponse, session: Session, item: Any) -> None:
-        shown = card(item, session.user, board.force_of(item),
-                     item.record.get("crime_ref") in crimes)
-        await response.write(sse("card", shown, item.id))
-        await audit(actor=session.user.username, action="VIEW", purpose="live console",
-                    person_id=item.record["person_id"],
-                    details={"item": item.id, "type": item.kind, "role": session.user.role,
-                             "revision": str(item.record.get("revision", ""))})
+    async def send(self, request: Request, response: aioweb.StreamResponse,
+                   items: list[Any]) -> None:
+        if not items:
+            return
+        principal = principal_of(request)
+        # audited (and acknowledged) before the cards leave
+        await service.audit(request, "VIEW", "live console",
+                            person_id=items[0].record["person_id"] if len(items) == 1 else None,
+                            details={"items": ",".join(i.id for i in items)},
+                            people=sorted({i.record["person_id"] for i in items}))
+        for item in items:
+            shown = card(item, principal, board.force_of(item),
+                         item.record.get("crime_ref") in crimes)
+            await response.write(sse("card", shown, item.id))
 
 
-@app.page("/api/hits")
-class HitList(View):
-    async def get(self, request: Request) -> aioweb.Response:
-        session = session_of(request)
-        if session is None:
-            return await refuse(request, 401, "not logged in")
-        shown = [card(i, session.user, board.force_of(i), i.record.get("crime_ref") in crimes)
-                 for i in board.visible(session.user)]
-        for item in shown:
-            await audit(actor=session.user.username, action="VIEW", purpose="hit list",
-                        person_id=item["person_id"], details={"item": item["id"]})
-        return json_response({"items": shown})
+@service.page("/api/hits")
+@allow(CONSOLE_ROLES, scope="item")
+async def hit_list(web: Any, request: Request) -> aioweb.Response:
+    principal = principal_of(request)
+    shown = [card(i, principal, board.force_of(i), i.record.get("crime_ref") in crimes)
+             for i in board.visible(principal)]
+    await service.audit(request, "VIEW", "hit list",
+                        people=sorted({item["person_id"] for item in shown}))
+    return json_response({"items": shown})
 
 
-@app.page("/api/hits/{hit_id}")
-class HitDetail(View):
-    async def get(self, request: Request, hit_id: str) -> aioweb.Response:
-        found = await visible_hit(request, hit_id)
-        if isinstance(found, aioweb.StreamResponse):
-            return found
-        session, item = found
-        await audit(actor=session.user.username, action="VIEW", purpose="hit detail",
-                    person_id=item.record["person_id"], details={"item": hit_id})
-        return json_response(card(item, session.user, board.force_of(item),
-                                  item.record.get("crime_ref") in crimes))
+@service.page("/api/hits/{hit_id}")
+@allow(CONSOLE_ROLES, scope="item")
+async def hit_detail(web: Any, request: Request, hit_id: str) -> aioweb.Response:
+    item = visible_hit(request, hit_id)
+    await service.audit(request, "VIEW", "hit detail", person_id=item.record["person_id"],
+                        details={"item": hit_id})
+    return json_response(card(item, principal_of(request), board.force_of(item),
+                              item.record.get("crime_ref") in crimes))
 
 
-@app.page("/console/hits/{hit_id}/map.svg")
-class HitMap(View):
-    async def get(self, request: Request, hit_id: str) -> aioweb.Response:
-        found = await visible_hit(request, hit_id, lambda session, item: None if card(
-            item, session.user, None, False)["map"] else "your role does not receive location data")
-        if isinstance(found, aioweb.StreamResponse):
-            return found
-        session, item = found
-        await audit(actor=session.user.username, action="VIEW", purpose="hit evidence map",
-                    person_id=item.record["person_id"],
-                    details={"item": hit_id, "revision": str(item.record["revision"])})
-        svg = mapsvg.render(item.record["fixes"], crimes.get(item.record["crime_ref"]),
-                            tile_url=notify.tile_url)
-        return aioweb.Response(text=svg, content_type="image/svg+xml",
-                               headers={"Cache-Control": "no-store"})
+@service.page("/console/hits/{hit_id}/map.svg")
+@allow(EVIDENCE_ROLES, purpose=True, scope="item")
+async def hit_map(web: Any, request: Request, hit_id: str) -> aioweb.Response:
+    item = visible_hit(request, hit_id)
+    if not card(item, principal_of(request), None, False)["map"]:
+        raise Forbidden("your role does not receive location data", item.record["person_id"])
+    await service.audit(request, "VIEW", "hit evidence map", person_id=item.record["person_id"],
+                        details={"item": hit_id, "revision": str(item.record["revision"])})
+    svg = mapsvg.render(item.record["fixes"], crimes.get(item.record["crime_ref"]),
+                        tile_url=notify.tile_url)
+    return aioweb.Response(text=svg, content_type="image/svg+xml",
+                           headers={"Cache-Control": "no-store"})
 
 
-@app.page("/api/hits/{hit_id}/qualify")
+@service.page("/api/hits/{hit_id}/qualify")
 class Qualify(View):
     """An officer rules the person in (CONFIRMED: OffenderEvent HIT_CONFIRMED, which the
     risk service grades) or out (RULED_OUT), with a reason."""
 
+    @allow(HIT_QUALIFIERS, scope="item")
     async def post(self, request: Request, hit_id: str) -> aioweb.Response:
-        found = await visible_hit(request, hit_id, lambda session, item: None if (
-            session.user.role in HIT_QUALIFIERS) else "your role may not qualify hits")
-        if isinstance(found, aioweb.StreamResponse):
-            return found
-        session, item = found
+        item = visible_hit(request, hit_id)
+        principal = principal_of(request)
         try:
             body = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
@@ -592,19 +527,20 @@ class Qualify(View):
             return json_response({"error": problem}, 422)
         now = service.clock()
         hit = item.record
-        qualification = {"outcome": outcome, "reason": reason.strip(), "by": session.user.username,
-                         "at": now.isoformat(), "revision": hit["revision"]}
+        qualification = {"outcome": outcome, "reason": reason.strip(),
+                         "by": principal.username, "at": now.isoformat(),
+                         "revision": hit["revision"]}
         if outcome == "CONFIRMED":
             await service.publish(topics.OFFENDER_EVENTS, hit_confirmed_event(
-                hit, reason.strip(), session.user, now), acknowledged=True)
+                hit, reason.strip(), principal, now), acknowledged=True)
         await service.send_json(QUALIFICATIONS, hit_id.encode(), qualification,
                                 acknowledged=True)
         board.qualify(hit_id, qualification)
-        await audit(actor=session.user.username, action="ALTER",
-                    purpose=f"hit qualified {outcome}", person_id=hit["person_id"],
-                    details={"item": hit_id, "outcome": outcome,
-                             "revision": str(hit["revision"])})
-        service.log.info("hit.qualified", outcome=outcome, role=session.user.role)
+        await service.audit(request, "ALTER", f"hit qualified {outcome}",
+                            person_id=hit["person_id"],
+                            details={"item": hit_id, "outcome": outcome,
+                                     "revision": str(hit["revision"])})
+        service.log.info("hit.qualified", outcome=outcome, role=principal.role)
         return json_response(qualification)
 
 

@@ -17,9 +17,6 @@ class NotifySettings(BaseSettings):
 
     subscriptions_file: Path = Field(HERE / "subscriptions.toml",
                                      description="who receives what, under which agreement")
-    users_file: Path = Field(HERE / "users.toml", description="console users (argon2 hashes)")
-    session_ttl_s: float = Field(8 * 3600.0, gt=0, description="a login lasts this long")
-    cookie_secure: bool = Field(False, description="Secure cookies (behind TLS in deployments)")
 
     max_attempts: int = Field(8, ge=1, le=100, description="webhook attempts before FAILED")
     backoff_base_s: float = Field(0.5, gt=0, description="first retry waits up to this")

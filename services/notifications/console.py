@@ -15,12 +15,23 @@ from typing import Any
 
 import orjson
 
-from services.notifications.minimise import HIT, ZONE_BREACH, allows, minimise
+from iomkit.identity.isa import (
+    CENTRAL,
+    EVIDENCE_ROLES,
+    HIT,
+    LOCATION_FIELDS,
+    POLICE,
+    PROBATION,
+    ZONE_BREACH,
+    allows,
+    minimise,
+)
+from iomkit.identity.principal import Principal as User
 from services.notifications.routing import Directory
-from services.notifications.users import User
 
 QUALIFICATIONS = ("CONFIRMED", "RULED_OUT")
-HIT_QUALIFIERS = ("POLICE", "CENTRAL")  # roles that may rule a person in or out
+HIT_QUALIFIERS = frozenset({POLICE, CENTRAL})  # roles that may rule a person in or out
+CONSOLE_ROLES = frozenset({POLICE, CENTRAL, PROBATION})  # roles that receive hits or breaches
 
 
 @dataclass
@@ -101,6 +112,9 @@ def card(item: Item, user: User, force: str | None, has_crime: bool) -> dict[str
     """What ``user`` is shown of an item: the role's fields, and how to present them."""
     fields = minimise(user.role, item.kind, item.record,
                       {"force": force, "lead_officer": None})
+    if user.role not in EVIDENCE_ROLES:
+        # hit evidence (where a person was) only to police and probation, on any page
+        fields = {k: v for k, v in fields.items() if k not in LOCATION_FIELDS}
     with_map = item.kind == HIT and "fixes" in fields
     if with_map:
         fields["fixes"] = len(fields["fixes"])  # the map shows them; the card counts them

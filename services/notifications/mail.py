@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import ssl
 from email.message import EmailMessage
 
 from services.notifications.outbox import DeliveryError, Notification
-from services.notifications.subscriptions import Recipient
+from services.notifications.subscriptions import LOOPBACK, Recipient
 
 
 def message(recipient: Recipient, notification: Notification, sender: str) -> EmailMessage:
@@ -40,6 +41,8 @@ class Mailer:
     def _send(self, mail: EmailMessage) -> None:
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
+                if self.host not in LOOPBACK:  # never in clear across a network
+                    smtp.starttls(context=ssl.create_default_context())
                 smtp.send_message(mail)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"SMTP: {type(exc).__name__}") from None

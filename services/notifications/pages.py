@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlparse
 
-from services.notifications.users import User
+from iomkit.identity.principal import Principal as User
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1b1b1b;background:#fafafa}
@@ -76,7 +76,8 @@ async function show(c, fresh) {
     form.addEventListener('submit', (e) => { e.preventDefault(); qualify(c.id, form); });
   }
   if (c.map) {
-    const r = await fetch('/console/hits/' + encodeURIComponent(c.id) + '/map.svg');
+    const r = await fetch('/console/hits/' + encodeURIComponent(c.id) +
+      '/map.svg?purpose=' + encodeURIComponent('rule the person in or out of the hit'));
     document.getElementById('map').innerHTML = r.ok ? await r.text() :
       '<p class="error">map unavailable (' + r.status + ')</p>';
   }
@@ -117,19 +118,7 @@ def console(user: User, nonce: str) -> str:
 <body data-live="0">
 <header><b>Throughcare</b> live hits and breaches <span id="live">connecting…</span>
 <span class="who">{escape(user.username)} · {escape(user.role)} · {escape(user.force)}</span>
-<form method="post" action="/logout"><button type="submit">Log out</button></form></header>
+<form method="post" action="/auth/signout"><button type="submit">Sign out</button></form></header>
 <main><section><ul id="items"></ul></section>
 <section id="detail"><p class="muted">Select a hit to see its evidence.</p></section></main>
 <script nonce="{nonce}">{_SCRIPT}</script></body></html>"""
-
-
-def login(nonce: str, error: str = "") -> str:
-    message = f'<p class="error" id="error">{escape(error)}</p>' if error else ""
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Throughcare: log in</title>
-<style nonce="{nonce}">{_STYLE} form{{display:grid;gap:8px;max-width:320px;margin:40px auto}}
-</style></head><body>
-<form method="post" action="/login"><h1>Throughcare</h1>{message}
-<label>Username <input name="username" autocomplete="username" required></label>
-<label>Password <input name="password" type="password" autocomplete="current-password"
- required></label><button type="submit">Log in</button></form></body></html>"""

@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
+from iomkit.identity.isa import HIT, HIT_WITHDRAWN, minimise
 from services.notifications import once
-from services.notifications.minimise import HIT, HIT_WITHDRAWN, minimise
 from services.notifications.once import Action, HitState
 from services.notifications.subscriptions import Recipient, route
 

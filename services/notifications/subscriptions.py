@@ -6,6 +6,7 @@ that holds each one. Pure (the environment is passed in).
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from iomkit.forces import ENGLAND_AND_WALES_FORCES
-from services.notifications.minimise import HIT, HIT_WITHDRAWN, KINDS, ROLES, allows
+from iomkit.identity.isa import HIT, HIT_WITHDRAWN, KINDS, ROLES, allows
 
 FORCES = ENGLAND_AND_WALES_FORCES  # a recipient or user names one of them (or extra forces)
 ALL_FORCES = "*"
@@ -28,6 +29,9 @@ class SubscriptionError(SystemExit):
     """A wrong subscriptions file: the service stops with this message."""
 
 
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 @dataclass(frozen=True)
 class Recipient:
     name: str
@@ -35,7 +39,7 @@ class Recipient:
     kinds: frozenset[str]
     forces: frozenset[str]
     url: str
-    secret: str
+    secret: str = dataclasses.field(repr=False)  # never in a log line or a traceback
     agreement: str = ""
     description: str = ""
     email: str | None = None
@@ -108,6 +112,9 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], where: str = "subscri
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise fail("url", f"{url!r} is not an http(s) URL")
+        if parsed.scheme == "http" and parsed.hostname not in LOOPBACK:
+            # personal data never crosses a network in clear: http only on this machine
+            raise fail("url", f"{url!r}: https only (http only to 127.0.0.1 or localhost)")
         secret_env = entry.get("secret_env")
         if not isinstance(secret_env, str) or not secret_env:
             raise fail("secret_env", "missing: name the environment variable holding the "

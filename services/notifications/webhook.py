@@ -45,7 +45,10 @@ class Webhook:
             IDEMPOTENCY_HEADER: notification["notification_id"],
         }
         try:
-            async with self._session.post(recipient.url, data=body, headers=headers) as answer:
+            # A redirect is not followed: it could send the signed personal data to a host
+            # the agreement never named. It counts as a failed delivery.
+            async with self._session.post(recipient.url, data=body, headers=headers,
+                                          allow_redirects=False) as answer:
                 if not 200 <= answer.status < 300:
                     raise DeliveryError(f"HTTP {answer.status}")
         except (aiohttp.ClientError, TimeoutError) as exc:

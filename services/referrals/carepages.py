@@ -95,7 +95,9 @@ def care_sections(doc: Mapping[str, Any]) -> str:
     flag = (f'<section id="sash" class="overdue"><h2>SASH</h2><p>Suicide and self-harm '
             f'concern since {_e(sash["since"])} ({_e(sash["source"])})</p></section>'
             if sash else "")
-    return (flag + _needs(person, view.get("needs") or {})
+    # a role without health information gets neither needs nor SASH (isa.HEALTH_SECTIONS)
+    needs = _needs(person, view["needs"] or {}) if "needs" in view else ""
+    return (flag + needs
             + _plan(person, view.get("plan"), doc.get("lead_officer"))
             + _checklist(person, view.get("gate") or {}))
 

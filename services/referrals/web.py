@@ -3,13 +3,16 @@ supervisor reviews. Helpers shared by the other page modules."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+import orjson
+from aiohttp import web
 from faust.web import Request, Response, View
 
 from iomkit import topics
-from iomkit.audit import audit_record
+from iomkit.identity import allow, check_force, principal_of
+from iomkit.identity.isa import CASE_READERS, CASE_ROLES, HEALTH_ROLES, HEALTH_SECTIONS
 from services.referrals import (
     carepages,
     casework,
@@ -17,7 +20,7 @@ from services.referrals import (
     forms,
     pages,
 )
-from services.referrals.runtime import COMMANDS, app, cases, dossiers, rs, service
+from services.referrals.runtime import COMMANDS, cases, dossiers, rs, service
 
 
 def wants_json(request: Request) -> bool:
@@ -36,10 +39,37 @@ async def read_form(request: Request) -> dict[str, Any]:
 
 async def audit(request: Request, person_id: str | None, action: str, purpose: str,
                  details: dict[str, str] | None = None) -> None:
-    await service.publish(topics.AUDIT, audit_record(
-        service=service.name, actor=request.headers.get("X-IOM-User", "anonymous"),
-        action=action, purpose=request.query.get("purpose", purpose), person_id=person_id,
-        at=datetime.now(UTC), details={"path": str(request.path), **(details or {})}))
+    """Acknowledged by the broker before the page is answered; the actor is the token's."""
+    await service.audit(request, action, purpose, person_id=person_id, details=details)
+
+
+async def audit_list(request: Request, people: list[str], action: str, purpose: str,
+                     details: dict[str, str] | None = None) -> None:
+    """One record for a page that lists many people."""
+    await service.audit(request, action, purpose, details=details,
+                        people=sorted(set(people)))
+
+
+def force_of(d: dict[str, Any] | None) -> str | None:
+    return ((d or {}).get("person") or {}).get("force")
+
+
+def check_person(request: Request, d: dict[str, Any] | None, person_id: str) -> None:
+    """403 unless the person is one of the caller's forces' people. A dossier whose person
+    is not known yet (a grade or a hit came first) is nobody's to see: 404, as if absent."""
+    if d is None:
+        return
+    force = force_of(d)
+    if force is None:
+        raise web.HTTPNotFound(text=orjson.dumps(
+            {"error": f"no IOM record for person {person_id} yet"}).decode(),
+            content_type="application/json")
+    check_force(request, force, person_id)
+
+
+def mine(request: Request, d: dict[str, Any]) -> bool:
+    """Whether a dossier may be listed for the caller (lists keep their forces' only)."""
+    return principal_of(request).sees(force_of(d))
 
 
 def html_page(web: Any, text: str, status: int = 200) -> Response:
@@ -55,19 +85,22 @@ def see_other(view: View, location: str) -> Response:
 # -- referral intake ------------------------------------------------------------------------------
 
 
-@app.page("/referrals/new")
+@service.page("/referrals/new")
+@allow(CASE_ROLES, scope="")
 async def referral_form(web: Any, request: Request) -> Response:
     return html_page(web, pages.referral_form())
 
 
-@app.page("/referrals")
+@service.page("/referrals")
 class Referrals(View):
     """POST a referral (JSON, or the HTML form). Errors name the field; a person with an open
     referral is refused with a pointer to it."""
 
+    @allow(CASE_ROLES, scope="")
     async def get(self, request: Request) -> Response:
         return self.html(pages.referral_form())
 
+    @allow(CASE_ROLES)
     async def post(self, request: Request) -> Response:
         as_json = request.content_type == "application/json"
         now = service.clock()
@@ -85,6 +118,8 @@ class Referrals(View):
             values = {k: str(v) for k, v in data.items()}
             return self.html(pages.referral_form(values, errors), status=422)
         d = cases.get(referral["person_id"].encode())
+        if force_of(d) is not None:  # a person not known yet may be referred (as before)
+            check_person(request, d, referral["person_id"])
         open_id = d and d.get("open_referral")
         if open_id:
             existing = d["referrals"][open_id]
@@ -109,10 +144,12 @@ class Referrals(View):
             {**referral, "submitted_at": now.isoformat()}, advice), status=201)
 
 
-@app.page("/referrals/{referral_id}")
+@service.page("/referrals/{referral_id}")
+@allow(CASE_ROLES)
 async def referral_view(web: Any, request: Request, referral_id: str) -> Response:
     for d in dossiers():
         if referral_id in d["referrals"]:
+            check_force(request, force_of(d), d["person_id"])
             await audit(request, d["person_id"], "VIEW", "referral",
                          {"referral_id": referral_id})
             return web.json({"person_id": d["person_id"], **d["referrals"][referral_id],
@@ -123,36 +160,47 @@ async def referral_view(web: Any, request: Request, referral_id: str) -> Respons
 # -- the management report ----------------------------------------------------------------------
 
 
-@app.page("/people/{person_id}/report.json")
+@service.page("/people/{person_id}/report.json")
+@allow(CASE_READERS)
 async def report_json(web: Any, request: Request, person_id: str) -> Response:
     d = cases.get(person_id.encode())
     if d is None:
         return web.json({"error": f"no IOM record for person {person_id}"}, status=404)
+    check_person(request, d, person_id)
     await audit(request, person_id, "VIEW", "management report")
-    return web.json(_report(d))
+    return web.json(_report(request, d))
 
 
-@app.page("/people/{person_id}/report")
+@service.page("/people/{person_id}/report")
+@allow(CASE_READERS)
 async def report_page(web: Any, request: Request, person_id: str) -> Response:
     d = cases.get(person_id.encode())
     if d is None:
         return html_page(web, pages.not_found(f"an IOM record for person {person_id}"), 404)
+    check_person(request, d, person_id)
     await audit(request, person_id, "VIEW", "management report")
-    doc = _report(d)
+    doc = _report(request, d)
     return html_page(web, pages.report(doc, carepages.care_sections(doc)))
 
 
-def _report(d: dict[str, Any]) -> dict[str, Any]:
+def _report(request: Request, d: dict[str, Any]) -> dict[str, Any]:
+    """The report with exactly the sections the caller's agreement allows: no needs or
+    SASH for a role without health information."""
     now = service.clock()
-    return {**dossier.report(d, now, rs), "care": casework.view(d, now)}
+    care = casework.view(d, now)
+    if principal_of(request).role not in HEALTH_ROLES:
+        care = {k: v for k, v in care.items() if k not in HEALTH_SECTIONS}
+    return {**dossier.report(d, now, rs), "care": care}
 
 
-@app.page("/people/{person_id}/reviews")
+@service.page("/people/{person_id}/reviews")
 class Reviews(View):
     """A supervisor's review of the management report, with the finding."""
 
+    @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str) -> Response:
         as_json = request.content_type == "application/json"
+        check_person(request, cases.get(person_id.encode()), person_id)
         try:
             review = forms.review_from_input(await read_form(request))
         except forms.FieldErrors as exc:

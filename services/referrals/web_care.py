@@ -10,6 +10,8 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
+from iomkit.identity import Forbidden, allow, principal_of
+from iomkit.identity.isa import CASE_ROLES, PARTNER_ROLES
 from services.referrals import (
     carepages,
     casework,
@@ -18,8 +20,17 @@ from services.referrals import (
 )
 from services.referrals.care import CareError
 from services.referrals.dossier import Outputs
-from services.referrals.runtime import COMMANDS, app, cases, dossiers, rs, service
-from services.referrals.web import audit, html_page, read_form, see_other, wants_json
+from services.referrals.runtime import COMMANDS, cases, dossiers, rs, service
+from services.referrals.web import (
+    audit,
+    audit_list,
+    check_person,
+    html_page,
+    mine,
+    read_form,
+    see_other,
+    wants_json,
+)
 
 # -- needs, plan and through the gate ------------------------------------------------------------
 
@@ -30,6 +41,7 @@ async def _care_command(view: View, request: Request, person_id: str,
     it on the commands topic for the agent to apply in order."""
     as_json = request.content_type == "application/json"
     d = cases.get(person_id.encode())
+    check_person(request, d, person_id)
     try:
         if d is None:
             raise CareError("person_id", f"no IOM record for person {person_id}")
@@ -71,28 +83,32 @@ def _action_command(data: dict[str, Any]) -> dict[str, Any]:
                                  "agreed_by")}}
 
 
-@app.page("/people/{person_id}/needs")
+@service.page("/people/{person_id}/needs")
 class Needs(View):
+    @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str) -> Response:
         return await _care_command(self, request, person_id, _needs_command)
 
 
-@app.page("/people/{person_id}/plan/actions")
+@service.page("/people/{person_id}/plan/actions")
 class PlanActions(View):
+    @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str) -> Response:
         return await _care_command(self, request, person_id, _action_command)
 
 
-@app.page("/people/{person_id}/plan/actions/{action_id}/outcome")
+@service.page("/people/{person_id}/plan/actions/{action_id}/outcome")
 class ActionOutcome(View):
+    @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str, action_id: str) -> Response:
         return await _care_command(self, request, person_id, lambda data: {
             "command": "record_outcome", "action_id": action_id, "outcome": data["outcome"],
             "on": data.get("on") or service.clock().date().isoformat()})
 
 
-@app.page("/people/{person_id}/plan/reviews")
+@service.page("/people/{person_id}/plan/reviews")
 class PlanReviews(View):
+    @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str) -> Response:
         return await _care_command(self, request, person_id, lambda data: {
             "command": "review_plan", "reviewed_by": data["reviewed_by"],
@@ -100,27 +116,35 @@ class PlanReviews(View):
             "next_review": data.get("next_review") or None})
 
 
-@app.page("/people/{person_id}/checklist/{item}")
+@service.page("/people/{person_id}/checklist/{item}")
 class ChecklistItem(View):
+    @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str, item: str) -> Response:
         return await _care_command(self, request, person_id, lambda data: {
             "command": "mark_item", "item": item, "status": data["status"], "by": data["by"],
             "on": data.get("on") or service.clock().date().isoformat()})
 
 
-@app.page("/people/{person_id}/pathway")
+@service.page("/people/{person_id}/pathway")
 class Pathway(View):
+    @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str) -> Response:
         return await _care_command(self, request, person_id, lambda data: {
             "command": "change_pathway", "pathway": data["pathway"], "reason": data["reason"]})
 
 
-@app.page("/agencies/{agency}/actions")
+@service.page("/agencies/{agency}/actions")
+@allow(PARTNER_ROLES | CASE_ROLES, scope="agency")
 async def agency_actions_page(web: Any, request: Request, agency: str) -> Response:
-    actions = casework.agency_actions(list(dossiers()), agency)
-    for person_id in sorted({a["person_id"] for a in actions}):
-        await audit(request, person_id, "DISCLOSE", "partner's plan actions",
-                     {"agency": agency})
+    """A partner sees its own agency's actions only; police and probation see what an
+    agency owes their forces' people."""
+    principal = principal_of(request)
+    if principal.role in PARTNER_ROLES and \
+            principal.agency.casefold().split() != agency.casefold().split():
+        raise Forbidden("a partner sees its own agency's actions only")
+    actions = casework.agency_actions([d for d in dossiers() if mine(request, d)], agency)
+    await audit_list(request, [a["person_id"] for a in actions], "DISCLOSE",
+                     "partner's plan actions", {"agency": agency})
     if wants_json(request):
         return web.json({"agency": agency, "actions": actions})
     return html_page(web, carepages.my_actions(agency, actions))

@@ -3,12 +3,15 @@ the Youth to Adult Transfer Panel list."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from faust.web import Request, Response, View
 
 from iomkit import topics
+from iomkit.identity import Forbidden, allow, check_force, principal_of
+from iomkit.identity.isa import CASE_ROLES
 from services.referrals import (
     dossier,
     forms,
@@ -18,8 +21,17 @@ from services.referrals import (
     youth,
 )
 from services.referrals.care import day, iso
-from services.referrals.runtime import app, dossiers, rs, service
-from services.referrals.web import audit, html_page, read_form, see_other, wants_json
+from services.referrals.runtime import dossiers, rs, service
+from services.referrals.web import (
+    audit,
+    audit_list,
+    force_of,
+    html_page,
+    mine,
+    read_form,
+    see_other,
+    wants_json,
+)
 
 # -- the MACC panel -------------------------------------------------------------------------------
 
@@ -69,11 +81,14 @@ def _agenda(force: str, sittings: tuple[date, ...]) -> dict[str, Any]:
     return {"force": force, **first, "next_sitting": following}
 
 
-@app.page("/panel")
+@service.page("/panel")
+@allow(CASE_ROLES, scope="force")
 async def agenda_page(web: Any, request: Request) -> Response:
     force = request.query.get("force", "")
     if not force:
         return web.json({"error": "force: give the force whose panel this is"}, status=400)
+    if not principal_of(request).sees(force):
+        raise Forbidden(f"the panel of a force not yours ({force[:64]})")
     today = panel.uk_local_date(service.clock())
     try:
         when = request.query.get("date")
@@ -82,17 +97,19 @@ async def agenda_page(web: Any, request: Request) -> Response:
     except ValueError as exc:
         return web.json({"error": f"date: {exc}"}, status=400)
     doc = _agenda(force, sittings)
-    for item in doc["items"] + (doc["next_sitting"] or {}).get("items", []):
-        await audit(request, item["referral"]["person_id"], "CONSULT", "MACC panel agenda")
+    listed = doc["items"] + (doc["next_sitting"] or {}).get("items", [])
+    await audit_list(request, [i["referral"]["person_id"] for i in listed], "CONSULT",
+                     "MACC panel agenda", {"force": force})
     if wants_json(request):
         return web.json(doc)
     return html_page(web, pages.agenda(doc))
 
 
-@app.page("/panel/decisions")
+@service.page("/panel/decisions")
 class Decisions(View):
     """Record a MACC panel decision (or an out-of-cycle one for an urgent referral)."""
 
+    @allow(CASE_ROLES)
     async def post(self, request: Request) -> Response:
         as_json = request.content_type == "application/json"
         now = service.clock()
@@ -105,6 +122,7 @@ class Decisions(View):
                           if fields["referral_id"] in d["referrals"]), None)
             if found is None:
                 raise forms.FieldErrors({"referral_id": "no such referral"})
+            check_force(request, force_of(found), found["person_id"])
             referral = {**found["referrals"][fields["referral_id"]],
                         "person_id": found["person_id"]}
             if referral["status"] in panel.FINAL_OUTCOMES:
@@ -142,10 +160,13 @@ class Decisions(View):
 # -- the weekly MAP meeting -----------------------------------------------------------------------
 
 
-def _map_pack(since: date, today: date, force: str | None) -> dict[str, Any]:
+def _map_pack(since: date, today: date, force: str | None,
+              shown: Callable[[dict[str, Any]], bool] = lambda d: True) -> dict[str, Any]:
     members, changes, incidents = [], [], {"HIT": [], "BREACH": []}
     reviews: dict[str, str | None] = {}
     for d in dossiers():
+        if not shown(d):
+            continue
         case, person = d["case"], d["person"] or {}
         if not case or case["state"] not in dossier.OPEN_STATES or not case["registered_on"]:
             continue
@@ -165,7 +186,7 @@ def _map_pack(since: date, today: date, force: str | None) -> dict[str, Any]:
         for i in d["incidents"]:
             incidents[i["kind"]].append(lifecycle.Incident(
                 d["person_id"], i["incident_id"], i["ref"], date.fromisoformat(i["detected_on"])))
-    waiting = _waiting_referrals(today, force)
+    waiting = _waiting_referrals(today, force, shown)
     pack = lifecycle.map_pack_changes(
         since, today, members, changes, incidents["HIT"], incidents["BREACH"],
         ending_weeks=rs.transition_weeks, review_days=rs.review_days,
@@ -205,10 +226,14 @@ def _map_pack(since: date, today: date, force: str | None) -> dict[str, Any]:
         }} for f in forces]}
 
 
-def _waiting_referrals(today: date, force: str | None) -> dict[str, list[dict[str, Any]]]:
-    """Open referrals by force, each with the sitting that decides it (panel.sitting)."""
+def _waiting_referrals(today: date, force: str | None, listed: Callable[[Any], bool]
+                       ) -> dict[str, list[dict[str, Any]]]:
+    """Open referrals by force, each with the sitting that decides it (panel.sitting);
+    only of the dossiers ``listed`` allows (the caller's forces)."""
     by_force: dict[str, list[dict[str, Any]]] = {}
     for d in dossiers():
+        if not listed(d):
+            continue
         person = d["person"] or {}
         referral = d["referrals"].get(d["open_referral"]) if d["open_referral"] else None
         if referral is None or referral["status"] in panel.FINAL_OUTCOMES or not person:
@@ -234,19 +259,24 @@ def _incident(i: lifecycle.Incident) -> dict[str, Any]:
             "detected_on": i.detected_on.isoformat()}
 
 
-@app.page("/map")
+@service.page("/map")
+@allow(CASE_ROLES, scope="force")
 async def map_page(web: Any, request: Request) -> Response:
+    """The pack of the caller's forces (or the one named, when it is theirs)."""
     today = panel.uk_local_date(service.clock())
+    force = request.query.get("force")
+    if force and not principal_of(request).sees(force):
+        raise Forbidden(f"the MAP pack of a force not yours ({force[:64]})")
     try:
         since_text = request.query.get("since")
         since = date.fromisoformat(since_text) if since_text else today - timedelta(
             days=rs.map_interval_days)
-        doc = _map_pack(since, today, request.query.get("force"))
+        doc = _map_pack(since, today, force, lambda d: mine(request, d))
     except ValueError as exc:
         return web.json({"error": f"since: {exc}"}, status=400)
-    for f in doc["forces"]:
-        for member in f["cohort"]:
-            await audit(request, member["person_id"], "CONSULT", "weekly MAP meeting pack")
+    await audit_list(request, [m["person_id"] for f in doc["forces"]
+                               for m in f["cohort"] + f["changes"]["referrals_waiting"]],
+                     "CONSULT", "weekly MAP meeting pack")
     if wants_json(request):
         return web.json(doc)
     return html_page(web, pages.map_pack(doc))
@@ -255,8 +285,10 @@ async def map_page(web: Any, request: Request) -> Response:
 # -- the quarterly Youth to Adult Transfer Panel -------------------------------------------------
 
 
-@app.page("/youth-transfer")
+@service.page("/youth-transfer")
+@allow(CASE_ROLES, scope="force")
 async def youth_transfer_page(web: Any, request: Request) -> Response:
+    """The candidates of the caller's forces."""
     today = panel.uk_local_date(service.clock())
     try:
         when = request.query.get("date")
@@ -264,10 +296,11 @@ async def youth_transfer_page(web: Any, request: Request) -> Response:
             today - timedelta(days=1))
     except ValueError as exc:
         return web.json({"error": f"date: {exc}"}, status=400)
-    cases = [c for c in (dossier.youth_case(d) for d in dossiers()) if c is not None]
+    cases = [c for c in (dossier.youth_case(d) for d in dossiers() if mine(request, d))
+             if c is not None]
     listed = youth.candidates(cases, panel_date)
-    for case in listed:
-        await audit(request, case.person_id, "CONSULT", "Youth to Adult Transfer Panel")
+    await audit_list(request, [c.person_id for c in listed], "CONSULT",
+                     "Youth to Adult Transfer Panel")
     return web.json({"panel_date": panel_date.isoformat(), "candidates": [{
         "person_id": c.person_id, "order_type": str(youth.disposal(c.order_type).name),
         "order_end": c.order_end.isoformat(), "candidate_from":

@@ -9,15 +9,15 @@ rescoring.py, grading.py, dynamic.py, ogrs3.py.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter
 
-from iomkit import topics
-from iomkit.audit import audit_record
+from iomkit import nav, topics
 from iomkit.batch import BatchConsumer, Item
 from iomkit.changelog import ChangelogStore
+from iomkit.identity import Forbidden, allow, check_force, principal_of
+from iomkit.identity.isa import GRADE_ROLES
 from iomkit.records import RiskGrade
 from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec
@@ -109,22 +109,32 @@ async def review_grades() -> None:
 # -- views ----------------------------------------------------------------------------------
 
 
-@app.page("/people/{person_id}/grade")
+@service.page("/people/{person_id}/grade")
+@allow(GRADE_ROLES)
 async def person_grade(web: Any, request: Any, person_id: str) -> Any:
     document = views.get(person_id.encode())
     if document is None:
         return web.json({"error": f"no grade for person {person_id}"}, status=404)
-    await _audit(request, person_id, "risk grade and its history")
-    return web.json({**document, "rules": risk_settings.rules_file.name})
+    check_force(request, document["force"], person_id)
+    await service.audit(request, "VIEW", "risk grade and its history", person_id=person_id)
+    document = {**document, "rules": risk_settings.rules_file.name}
+    if nav.wants_html(request.headers.get("Accept", "")):
+        return web.html(nav.json_page(f"risk grade of {person_id}", document))
+    return web.json(document)
 
 
-@app.page("/grades")
+@service.page("/grades")
+@allow(GRADE_ROLES, scope="force")
 async def grades(web: Any, request: Any) -> Any:
+    """The grades of the caller's forces' people (or of the one force named, if theirs)."""
     rag = request.query.get("rag")
     force = request.query.get("force")
+    principal = principal_of(request)
+    if force and not principal.sees(force):
+        raise Forbidden(f"the grades of a force not yours ({force[:64]})")
     rows = []
     for document in list(views.values()):
-        if document is None:
+        if document is None or not principal.sees(document["force"]):
             continue
         current = document["current"]
         if (rag and current["rag"] != rag) or (force and document["force"] != force):
@@ -135,17 +145,12 @@ async def grades(web: Any, request: Any) -> Any:
                      "registered": document["registered"] is not None})
     order = {"RED": 0, "AMBER": 1, "GREEN": 2}
     rows.sort(key=lambda r: (order.get(r["rag"], 3), r["force"] or "", r["person_id"]))
-    for row in rows:
-        await _audit(request, row["person_id"], "grade list for the MAP meeting")
-    return web.json({"rag": rag, "force": force, "count": len(rows), "grades": rows})
-
-
-async def _audit(request: Any, person_id: str, what: str) -> None:
-    await service.publish(topics.AUDIT, audit_record(
-        service=service.name, actor=request.headers.get("X-IOM-User", "anonymous"),
-        action="VIEW", purpose=request.query.get("purpose", what), person_id=person_id,
-        at=datetime.now(UTC), details={"path": str(request.path)},
-    ))
+    await service.audit(request, "VIEW", "grade list for the MAP meeting",
+                        people=[row["person_id"] for row in rows])
+    document = {"rag": rag, "force": force, "count": len(rows), "grades": rows}
+    if nav.wants_html(request.headers.get("Accept", "")):
+        return web.html(nav.json_page("risk grades", document))
+    return web.json(document)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         "IOM_RISK_PORT": str(free_port()),
         "IOM_GPS_STREAM_PORT": str(free_port()),
         "IOM_NOTIFICATIONS_PORT": str(free_port()),
+        "IOM_FRONTDOOR_PORT": str(free_port()),
     })
     # The demo's recipients on free ports: a `make run` (or another test) elsewhere on this
     # machine may hold 6070-6072.
@@ -69,7 +70,10 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     housing = [line for line in run.stdout.splitlines() if "housing received:" in line]
     assert len(housing) == 1 and housing[0].endswith("nothing location-bearing"), run.stdout
     assert "refused" not in run.stdout
-    # the console has a demo login, marked as such
-    assert any("/console" in line and "DEMO ONLY: user demo-officer, password " in line
-               for line in run.stdout.splitlines())
+    # the sign-in page, and a throwaway demo account per role, marked as such
+    assert any(line.startswith("sign in: https://127.0.0.1:") and "/auth/signin" in line
+               for line in run.stdout.splitlines())  # through the front door
+    demo = [line for line in run.stdout.splitlines() if "DEMO ONLY: user demo-" in line]
+    assert {line.split("(")[1].split(":")[0] for line in demo} == {
+        "POLICE", "PROBATION", "CENTRAL", "PARTNER_HOUSING", "POLICE_UPLOAD"}
     assert "stopping" in run.stdout

@@ -128,8 +128,9 @@ def test_an_unreadable_file_exits_two(cli_env: Settings, tmp_path: Path):
     assert "not UTF-8" in result.stderr
 
 
-async def test_post_crimes_upload_to_the_service(settings, codec, start_service):
+async def test_post_crimes_upload_to_the_service(settings, codec, start_service, token):
     gps = start_service("gps_stream")
+    uploader = token("POLICE_UPLOAD", "Hampshire")
     ref = f"44/POST{uuid.uuid4().hex[:6]}/26"
     now = testing.now()
     start = (now - timedelta(hours=5)).astimezone(ZoneInfo("Europe/London"))
@@ -142,7 +143,7 @@ async def test_post_crimes_upload_to_the_service(settings, codec, start_service)
     def post() -> tuple[int, dict]:
         request = urllib.request.Request(f"http://127.0.0.1:{gps.port}/crimes/upload",
                                          data=body, method="POST",
-                                         headers={"Content-Type": "text/csv"})
+                                         headers={"Content-Type": "text/csv", **uploader})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read())

@@ -15,6 +15,7 @@ import pytest
 from iomkit import testing, topics
 from iomkit.kafka import partition_of
 from services.gps_stream.hitrule import hit_id
+from tests.integration.test_risk_views import person
 from tests.unit.gps_stream.support import destination
 
 pytestmark = pytest.mark.integration
@@ -44,20 +45,29 @@ def crime(ref: str, version: int, start: datetime, at: tuple[float, float] = CRI
             "type_description": None, "batch_id": None, "crime_text": None}
 
 
+HEADERS: dict[str, str] = {}  # the officer's token, set by the test
+
+
 def get(url: str) -> tuple[int, dict]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        request = urllib.request.Request(url, headers={**HEADERS,
+                                                       "X-IOM-Purpose": "hit review"})
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
 
 
-async def test_hits_are_found_whatever_arrives_first(settings, codec, start_service):
+async def test_hits_are_found_whatever_arrives_first(settings, codec, start_service, token):
     run = uuid.uuid4().hex[:8]
-    worker = start_service("gps_stream")
-    other = start_service("gps_stream")  # a second worker: the six partitions are shared
     tag_a, tag_b = devices_on_two_partitions(run)
     person_a, person_b = f"P-gps-A-{run}", f"P-gps-B-{run}"
+    # their force decides who may see their trails and hits
+    await testing.produce(settings, codec, topics.PEOPLE,
+                          [person(codec, p, force="Hampshire") for p in (person_a, person_b)])
+    HEADERS.update(token("POLICE", "Hampshire"))
+    worker = start_service("gps_stream")
+    other = start_service("gps_stream")  # a second worker: the six partitions are shared
     start = testing.now().replace(microsecond=0) - timedelta(hours=3)
     ref = f"44/{run}/26"
 

@@ -14,20 +14,24 @@ import pytest
 
 from iomkit import testing, topics
 from services.gps_stream.hitrule import hit_id
+from tests.integration.test_risk_views import person as person_record
 
 pytestmark = pytest.mark.integration
 AT = (50.9097, -1.4044)
 
 
-def get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
+def get(url: str, headers: dict[str, str]) -> dict:
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
-async def test_a_31_day_old_fix_cannot_match_or_be_read(settings, codec, start_service):
+async def test_a_31_day_old_fix_cannot_match_or_be_read(settings, codec, start_service,
+                                                       token):
     run = uuid.uuid4().hex[:8]
-    gps = start_service("gps_stream")
     device, person = f"TAG-R-{run}", f"P-R-{run}"
+    await testing.produce(settings, codec, topics.PEOPLE, [person_record(codec, person)])
+    gps = start_service("gps_stream")
     now = testing.now().replace(microsecond=0)
     old = now - timedelta(days=31)
     await testing.produce(settings, codec, topics.TAG_ENROLMENTS, [{
@@ -56,9 +60,10 @@ async def test_a_31_day_old_fix_cannot_match_or_be_read(settings, codec, start_s
     assert not any(r.value["hit_id"] == hit_id(old_ref, person) for r in hits.seen)
 
     query = urllib.parse.urlencode({"from": (now - timedelta(days=35)).isoformat(),
-                                    "to": now.isoformat()})
+                                    "to": now.isoformat(), "purpose": "retention check"})
     trail = await asyncio.to_thread(
-        get, f"http://127.0.0.1:{gps.port}/people/{person}/trail?{query}")
+        get, f"http://127.0.0.1:{gps.port}/people/{person}/trail?{query}",
+        token("PROBATION", "Hampshire"))
     times = [f["properties"]["recorded_at"] for f in trail["features"]]
     assert times == [(now - timedelta(minutes=20)).isoformat(),
                      (now - timedelta(minutes=5)).isoformat()]

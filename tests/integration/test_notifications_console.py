@@ -17,9 +17,9 @@ import pytest
 from playwright.async_api import async_playwright
 
 from iomkit import testing, topics
+from iomkit.identity.users import add_user
 from iomkit.jsonconv import from_json
 from iomkit.settings import ROOT
-from services.notifications.users import add_user
 
 pytestmark = pytest.mark.integration
 ARTEFACTS = ROOT / "var" / "artefacts"
@@ -57,13 +57,14 @@ def crime_and_hit(run: str, person_id: str) -> tuple[dict[str, Any], dict[str, A
 
 async def login(session: aiohttp.ClientSession, base: str, username: str, password: str
                 ) -> dict[str, str]:
-    async with session.post(f"{base}/login", data={"username": username,
-                                                   "password": password},
-                            allow_redirects=False) as answer:
+    async with session.post(f"{base}/auth/signin", data={"username": username,
+                                                         "password": password},
+                            headers={"Origin": base}, allow_redirects=False) as answer:
         assert answer.status == 303, await answer.text()
-        morsel = answer.cookies["tc_session"]
-        assert morsel["httponly"] and morsel["samesite"] == "Strict"
-        return {"Cookie": f"tc_session={morsel.value}"}
+        for name in ("tc_token", "tc_session"):
+            morsel = answer.cookies[name]
+            assert morsel["httponly"] and morsel["samesite"] == "Strict"
+        return {"Cookie": f"tc_token={answer.cookies['tc_token'].value}"}
 
 
 async def test_console_refusals_and_chromium_flow(settings, codec, start_service, tmp_path):
@@ -79,7 +80,7 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
                     f'forces = ["Nowhere {run}"]\nurl = "http://127.0.0.1:9/"\n'
                     'secret_env = "TEST_SECRET"\n')
     await testing.produce(settings, codec, topics.PEOPLE, [person(codec, subject, force)])
-    service = start_service("notifications", IOM_NOTIFY_USERS_FILE=str(users),
+    service = start_service("notifications", IOM_USERS_FILE=str(users),
                             IOM_NOTIFY_SUBSCRIPTIONS_FILE=str(subs),
                             IOM_NOTIFY_EXTRA_FORCES=f"{force},Nowhere {run}",
                             IOM_NOTIFY_PERSON_WAIT_S="0", TEST_SECRET="x" * 32)
@@ -98,7 +99,8 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
             page.on("request", lambda r: outside.append(r.url)
                     if not r.url.startswith(base) else None)
             await page.goto(f"{base}/console")
-            assert page.url.endswith("/login")  # not logged in: sent to the login page
+            # not signed in: 401, and on to the one sign-in page
+            await page.wait_for_url("**/auth/signin?next=*")
             await page.fill("input[name=username]", "officer")
             await page.fill("input[name=password]", "wrong password")
             await page.click("button[type=submit]")
@@ -164,7 +166,7 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
 
         seen = await audits.wait_for(lambda seen: len(refusals(seen)) >= 4)
         refused = [r.value for r in seen if r.value["details"].get("outcome") == "REFUSED"]
-        assert any(a["actor"] == "anonymous" and a["purpose"] == "refused: not logged in"
+        assert any(a["actor"] == "anonymous" and a["purpose"] == "refused: not signed in"
                    and a["details"]["path"] == f"/api/hits/{hit_id}" for a in refused)
         assert any(a["actor"] == "kent" and a["person_id"] == subject
                    and a["details"]["status"] == "403" for a in refused)

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from iomkit import testing, topics
+from iomkit.identity.isa import FIELDS
 from iomkit.jsonconv import from_json
 from iomkit.processes import free_port
 from iomkit.settings import ROOT
 from services.notifications import redeliver
-from services.notifications.minimise import FIELDS
 from services.notifications.receiver import Receiver
 from services.notifications.routing import notification_id
 

@@ -56,7 +56,7 @@ async def until(check, within: float = 30.0) -> Any:
         await asyncio.sleep(0.3)
 
 
-async def test_referral_to_deregistration(settings, codec, start_service) -> None:
+async def test_referral_to_deregistration(settings, codec, start_service, token) -> None:
     pid = f"P-LC-{uuid.uuid4().hex[:8]}"
     licence_end = (testing.now() + timedelta(days=30)).date()  # inside the 8 weeks
     await testing.produce(settings, codec, topics.PEOPLE, [person(pid, licence_end)])
@@ -67,7 +67,8 @@ async def test_referral_to_deregistration(settings, codec, start_service) -> Non
     async with (testing.Reader(settings, codec, topics.COHORT_CHANGES.name) as changes,
                 testing.Reader(settings, codec, topics.CASE_ALERTS.name) as alerts,
                 testing.Reader(settings, codec, topics.DEAD_LETTERS.name) as dead,
-                aiohttp.ClientSession() as http):
+                aiohttp.ClientSession(headers=token("PROBATION", "Hampshire")) as http,
+                ):
         body = {"person_id": pid, "referring_agency": "Probation", "referrer": "PO Patel",
                 "proposed_cohort": "FIXED", "urgent": True, "index_offence": "burglary",
                 "reason": "prolific burglar released to no fixed abode; needs the IOM grip"}
@@ -95,7 +96,8 @@ async def test_referral_to_deregistration(settings, codec, start_service) -> Non
         async def on_agenda() -> Any:
             # The person's record and the referral come by different topics: the agenda
             # (which places a person by their force) shows the referral once both are in.
-            agenda = await get_json(http, f"{base}/panel?force=Hampshire&format=json")
+            agenda = await get_json(
+                http, f"{base}/panel?force=Hampshire&format=json")
             return next((i for i in agenda.get("items", ())
                          if i["referral"]["referral_id"] == referral_id), None)
 
@@ -184,7 +186,7 @@ async def test_referral_to_deregistration(settings, codec, start_service) -> Non
 
 
 async def test_a_youth_at_17y7m_is_on_the_transfer_candidate_list(
-    settings, codec, start_service
+    settings, codec, start_service, token
 ) -> None:
     pid = f"P-YOT-{uuid.uuid4().hex[:8]}"
     today = testing.now().date()
@@ -200,7 +202,8 @@ async def test_a_youth_at_17y7m_is_on_the_transfer_candidate_list(
     await testing.produce(settings, codec, topics.OFFENDER_EVENTS, [sentenced])
     service = start_service("referrals", IOM_REFERRALS_TICK_INTERVAL_S="1")
     async with (testing.Reader(settings, codec, topics.CASE_ALERTS.name) as alerts,
-                aiohttp.ClientSession() as http):
+                aiohttp.ClientSession(headers=token("PROBATION", "Hampshire")) as http,
+                ):
         found = await alerts.wait_for(lambda seen: [
             r.value for r in seen
             if r.value["person_id"] == pid and r.value["kind"] == "YOUTH_TRANSFER_CANDIDATE"])

@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 
 from iomkit import testing, topics
-from tests.browser import ARTEFACTS, chromium
+from tests.browser import ARTEFACTS, chromium, signed_in
 from tests.integration.test_referrals_lifecycle import grade, person
 
 pytestmark = pytest.mark.integration
 
 
 async def test_an_officer_refers_and_the_panel_registers_and_a_supervisor_reviews(
-    settings, codec, start_service
+    settings, codec, start_service, token
 ) -> None:
     pid = f"P-UI-{uuid.uuid4().hex[:8]}"
     await testing.produce(settings, codec, topics.PEOPLE,
@@ -27,7 +27,10 @@ async def test_an_officer_refers_and_the_panel_registers_and_a_supervisor_review
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     elsewhere: list[str] = []
     async with chromium() as browser:
-        page = await browser.new_page()
+        # signed in as the sign-in page would leave the browser: the token in a cookie
+        context = await browser.new_context()
+        await context.add_cookies([signed_in(base, token("PROBATION", "Hampshire"))])
+        page = await context.new_page()
         page.on("request", lambda r: None if r.url.startswith(base) else elsewhere.append(r.url))
 
         await page.goto(f"{base}/referrals/new")

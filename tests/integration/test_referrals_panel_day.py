@@ -22,7 +22,7 @@ RULE = "first Tuesday"  # the default for every force
 
 @pytest.mark.parametrize("shift", [-1, 0, 1], ids=["day-before", "panel-day", "day-after"])
 async def test_a_routine_referral_is_on_the_agenda_of_its_sitting(
-    settings, codec, start_service, shift: int
+    settings, codec, start_service, token, shift: int
 ) -> None:
     panel_day = panel.next_panel(RULE, testing.now().date())
     today = panel_day + timedelta(days=shift)
@@ -35,7 +35,7 @@ async def test_a_routine_referral_is_on_the_agenda_of_its_sitting(
     await testing.produce(settings, codec, topics.RISK_GRADES, [grade(pid, "AMBER", 1)])
     service = start_service("referrals", IOM_CLOCK_OFFSET_S=testing.offset_to(at))
     base = f"http://127.0.0.1:{service.port}"
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=token("PROBATION", "Hampshire")) as http:
         async with http.post(f"{base}/referrals", json={
             "person_id": pid, "referring_agency": "Hampshire Constabulary",
             "referrer": "DC Rivers", "proposed_cohort": "FIXED", "urgent": False,

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
-from tests.browser import ARTEFACTS, chromium
+from tests.browser import ARTEFACTS, chromium, signed_in
 from tests.integration.test_referrals_lifecycle import get_json, grade, person, until
 
 pytestmark = pytest.mark.integration
@@ -54,7 +54,8 @@ async def register(http: aiohttp.ClientSession, base: str, pid: str) -> None:
     await until(registered)
 
 
-async def test_reception_to_release_handover_and_plan_review(settings, codec, start_service):
+async def test_reception_to_release_handover_and_plan_review(settings, codec, start_service,
+                                                             token):
     pid = f"P-TTG-{uuid.uuid4().hex[:8]}"
     now = testing.now()
     await testing.produce(settings, codec, topics.PEOPLE, [person(pid, None)])
@@ -63,7 +64,8 @@ async def test_reception_to_release_handover_and_plan_review(settings, codec, st
     base = f"http://127.0.0.1:{service.port}"
     async with (testing.Reader(settings, codec, topics.CASE_ALERTS.name) as alerts,
                 testing.Reader(settings, codec, topics.DEAD_LETTERS.name) as dead,
-                aiohttp.ClientSession() as http):
+                aiohttp.ClientSession(headers=token("PROBATION", "Hampshire")) as http,
+                ):
         def alert(kind: str):
             return lambda seen: [r.value for r in seen
                                  if r.value["person_id"] == pid and r.value["kind"] == kind]
@@ -147,7 +149,9 @@ async def test_reception_to_release_handover_and_plan_review(settings, codec, st
         # The report page and the partner's "my actions" page, in Chromium.
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         async with chromium() as browser:
-            page = await browser.new_page()
+            officer = await browser.new_context()
+            await officer.add_cookies([signed_in(base, token("PROBATION", "Hampshire"))])
+            page = await officer.new_page()
             await page.goto(f"{base}/people/{pid}/report")
             assert "SEVERE" in await page.inner_text("[data-need=ACCOMMODATION]")
             assert "supported housing place" in await page.inner_text("#plan")
@@ -155,6 +159,15 @@ async def test_reception_to_release_handover_and_plan_review(settings, codec, st
             assert await page.locator("#sash").count() == 1
             await page.screenshot(path=str(ARTEFACTS / "referrals-throughcare.png"),
                                   full_page=True)
+            # The partner signs in as themselves: their own actions, and nothing else.
+            partner = await browser.new_context()
+            await partner.add_cookies([signed_in(base, token(
+                "PARTNER_HOUSING", "Hampshire", agency="Southampton Housing"))])
+            page = await partner.new_page()
             await page.goto(f"{base}/agencies/Southampton housing/actions")
             assert pid in await page.inner_text("#actions")
             assert "supported housing place" in await page.inner_text("#actions")
+            refused = await page.goto(f"{base}/people/{pid}/report")
+            assert refused is not None and refused.status == 403
+            refused = await page.goto(f"{base}/agencies/Probation/actions")
+            assert refused is not None and refused.status == 403

@@ -9,6 +9,7 @@ from datetime import timedelta
 import orjson
 
 from iomkit.grid import grid_to_wgs84
+from iomkit.identity.principal import Principal
 from services.notifications import mapsvg, pages
 from services.notifications.console import (
     Board,
@@ -18,15 +19,14 @@ from services.notifications.console import (
     sse,
 )
 from services.notifications.routing import Directory
-from services.notifications.users import User
 from tests.unit.notifications import support
 from tests.unit.notifications.support import T0
 
-OFFICER = User("hants", "h", "Hampshire", "POLICE")
-KENT = User("kent", "h", "Kent", "POLICE")
-PDU = User("pdu", "h", "Hampshire", "PROBATION")
-HOUSING = User("housing", "h", "Hampshire", "PARTNER_HOUSING")
-HUB = User("hub", "h", "*", "CENTRAL")
+OFFICER = Principal("hants", ("Hampshire",), "POLICE")
+KENT = Principal("kent", ("Kent",), "POLICE")
+PDU = Principal("pdu", ("Hampshire",), "PROBATION")
+HOUSING = Principal("housing", ("Hampshire",), "PARTNER_HOUSING", "Southampton Housing")
+HUB = Principal("hub", ("*",), "CENTRAL")
 
 
 def board() -> Board:
@@ -143,8 +143,18 @@ def test_pages_load_nothing_from_elsewhere() -> None:
     policy = pages.csp("n0nce")
     assert "default-src 'none'" in policy and "script-src 'nonce-n0nce'" in policy
     assert "https://t.example" in pages.csp("n", "https://t.example/{z}/{x}/{y}.png")
-    assert 'id="error"' in pages.login("n", "wrong <b>")
-    assert "&lt;b&gt;" in pages.login("n", "wrong <b>")
+    assert 'action="/auth/signout"' in html  # signing out is the one sign-in's
+
+
+def test_hit_evidence_only_for_police_and_probation_roles() -> None:
+    b = board()
+    b.hit(support.hit())
+    item = b.items["h1"]
+    shown = card(item, OFFICER, "Hampshire", True)
+    assert shown["map"] and shown["fields"]["fixes"] == 3
+    hub = card(item, HUB, "Hampshire", True)
+    assert b.may_see(HUB, item) and not hub["map"]
+    assert not {"fixes", "distance_m", "device_id"} & set(hub["fields"])
 
 
 async def test_a_console_that_does_not_keep_up_loses_its_oldest_cards_only() -> None:

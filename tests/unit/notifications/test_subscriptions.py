@@ -92,3 +92,20 @@ def test_a_recipient_may_have_its_own_attempts() -> None:
     [r] = parse({"recipient": [entry(max_attempts=3)]}, ENV)
     assert r.max_attempts == 3
     assert "field max_attempts" in problem(entry(max_attempts=0))
+
+
+def test_https_only_except_on_this_machine_and_secrets_never_shown(tmp_path) -> None:
+    from services.notifications.subscriptions import SubscriptionError, load
+
+    def one(url: str) -> str:
+        path = tmp_path / "s.toml"
+        path.write_text('[[recipient]]\nname = "r"\nrole = "POLICE"\nkinds = ["HIT"]\n'
+                        f'forces = ["Kent"]\nurl = "{url}"\nsecret_env = "S"\n')
+        return path
+
+    secret = "a-very-secret-signing-key"
+    for url in ("https://police.example/hooks", "http://127.0.0.1:9/h", "http://localhost/h"):
+        (recipient,) = load(one(url), {"S": secret})
+        assert secret not in repr(recipient) and secret not in str(recipient)
+    with pytest.raises(SubscriptionError, match="https only"):
+        load(one("http://police.example/hooks"), {"S": secret})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notifications.minimise import (
+from iomkit.identity.isa import (
     CASE_KINDS,
     FIELDS,
     HEALTH_KINDS,
@@ -41,6 +41,7 @@ EXPECTED_KINDS = {
     "POLICE": set(KINDS), "CENTRAL": set(KINDS) - HEALTH_KINDS, "PROBATION": set(KINDS),
     "PARTNER_HOUSING": {"GRADE_CHANGE", "TRANSITION_OPENED", "FURTHER_SUPPORT",
                         "CHECKLIST_OPENED"},
+    "POLICE_UPLOAD": set(),  # uploads crimes, receives nothing about anyone
 }
 
 

@@ -1,4 +1,6 @@
-"""Data minimisation by ISA role: exactly which fields of each kind a role may receive. Pure.
+"""The information sharing agreements in code: which role may receive which kinds, with
+exactly which fields (notifications, the console), and which pages and APIs each role may
+use (every service's routes name their roles from here). Pure.
 
 The table is the agreement in code: a role receives a kind only if the kind is in its table,
 and then only the fields listed (no more, no less). Police get the hit evidence (fixes,
@@ -16,7 +18,29 @@ POLICE = "POLICE"
 CENTRAL = "CENTRAL"  # the central processing team (electronic monitoring hub)
 PROBATION = "PROBATION"
 PARTNER_HOUSING = "PARTNER_HOUSING"
-ROLES = (POLICE, CENTRAL, PROBATION, PARTNER_HOUSING)
+# A force's crime-file uploader (a system account or an analyst): uploads its own force's
+# crimes and sees nothing about anyone.
+POLICE_UPLOAD = "POLICE_UPLOAD"
+ROLES = (POLICE, CENTRAL, PROBATION, PARTNER_HOUSING, POLICE_UPLOAD)
+PARTNER_ROLES = frozenset({PARTNER_HOUSING})
+
+# -- pages and APIs ------------------------------------------------------------------------
+# Who manages a person's case (referrals, reports, plans, panel, MAP): police and
+# probation of the person's force.
+CASE_ROLES = frozenset({POLICE, PROBATION})
+# Who may read a case (the report) without changing it: also the central team, without
+# health information.
+CASE_READERS = frozenset({POLICE, PROBATION, CENTRAL})
+# Health information (needs, substance misuse, suicide and self-harm): only these roles.
+HEALTH_ROLES = frozenset({POLICE, PROBATION})
+# Where a person was (trails, hit evidence): police and probation of the force, and only
+# with a stated purpose.
+EVIDENCE_ROLES = frozenset({POLICE, PROBATION})
+# Risk grades and their reasons.
+GRADE_ROLES = frozenset({POLICE, PROBATION, CENTRAL})
+CRIME_UPLOAD_ROLES = frozenset({POLICE_UPLOAD})
+# Report sections that carry health information: removed for roles without it.
+HEALTH_SECTIONS = ("needs", "sash", "health")
 
 HIT = "HIT"
 HIT_WITHDRAWN = "HIT_WITHDRAWN"
@@ -80,6 +104,7 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         # they are, is not theirs to know
         "CHECKLIST_OPENED": ("alert_id", "person_id", "kind", "raised_at", *_CONTEXT),
     },
+    POLICE_UPLOAD: {},
 }
 
 

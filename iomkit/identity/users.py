@@ -1,11 +1,12 @@
-"""Console users and their sessions. Pure apart from the argon2 hashing.
+"""The project's users: one file, read by the sign-in page. Pure apart from the argon2
+hashing.
 
-The users file (TOML) lists each user's username, argon2id hash, force and ISA role; a
-user sees only their force's people (the central processing team, role CENTRAL, may have
-force "*") and only the fields their role allows (minimise.py). Sessions are random
-tokens with an absolute expiry: a stolen cookie stops working when the shift ends.
+The users file (TOML) lists each user's username, argon2id hash, force (or forces) and
+ISA role, and for a partner their agency; a user sees only their forces' people (the
+central processing team, role CENTRAL, may have force "*") and only the fields their role
+allows (isa.py).
 
-    python -m services.notifications.users add FILE --username U --force F --role R
+    python -m iomkit.identity.users add FILE --username U --force F --role R [--agency A]
     (reads the password from stdin, or asks for it on a terminal)
 """
 
@@ -13,19 +14,18 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import secrets
 import sys
-import time
 import tomllib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from services.notifications.minimise import CENTRAL, ROLES
-from services.notifications.subscriptions import ALL_FORCES, FORCES
+from iomkit.forces import ENGLAND_AND_WALES_FORCES as FORCES
+from iomkit.identity.isa import CENTRAL, PARTNER_ROLES, ROLES
+from iomkit.identity.principal import ALL_FORCES, Principal
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Checked when the username is unknown, so a refusal takes as long either way.
@@ -39,12 +39,17 @@ class UsersError(SystemExit):
 @dataclass(frozen=True)
 class User:
     username: str
-    password_hash: str
-    force: str
+    password_hash: str = field(repr=False)
+    forces: tuple[str, ...]
     role: str
+    agency: str = ""
 
-    def sees(self, force: str | None) -> bool:
-        return self.force == ALL_FORCES or (force is not None and force == self.force)
+    @property
+    def force(self) -> str:
+        return self.principal().force
+
+    def principal(self, session: str = "") -> Principal:
+        return Principal(self.username, self.forces, self.role, self.agency, session)
 
 
 def hash_password(password: str) -> str:
@@ -74,12 +79,19 @@ def load(path: Path, extra_forces: Iterable[str] = ()) -> dict[str, User]:
         role = entry.get("role")
         if role not in ROLES:
             raise UsersError(f"{where}: field role: {role!r} is not one of {', '.join(ROLES)}")
-        force = entry.get("force")
-        if force == ALL_FORCES and role != CENTRAL:
-            raise UsersError(f"{where}: field force: only role {CENTRAL} may see every force")
-        if force != ALL_FORCES and force not in forces:
-            raise UsersError(f"{where}: field force: unknown force {force!r}")
-        users[name] = User(name, digest, force, role)
+        named = entry.get("forces", [entry.get("force")])
+        if not isinstance(named, list) or not named:
+            raise UsersError(f"{where}: field forces: a list of forces")
+        for force in named:
+            if force == ALL_FORCES and role != CENTRAL:
+                raise UsersError(f"{where}: field force: only role {CENTRAL} may see every "
+                                 "force")
+            if force != ALL_FORCES and force not in forces:
+                raise UsersError(f"{where}: field force: unknown force {force!r}")
+        agency = entry.get("agency", "")
+        if role in PARTNER_ROLES and not (isinstance(agency, str) and agency):
+            raise UsersError(f"{where}: field agency: a partner names their agency")
+        users[name] = User(name, digest, tuple(named), role, agency or "")
     return users
 
 
@@ -92,70 +104,30 @@ def authenticate(users: dict[str, User], username: str, password: str) -> User |
     return user
 
 
-@dataclass(frozen=True)
-class Session:
-    token: str
-    user: User
-    expires_at: float
-
-
-class Sessions:
-    """Tokens in memory: a restart logs everyone out, which is the safe failure."""
-
-    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic,
-                 token: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> None:
-        self.ttl_s = ttl_s
-        self.clock = clock
-        self.token = token
-        self._sessions: dict[str, Session] = {}
-
-    def create(self, user: User) -> Session:
-        self._expire()
-        session = Session(self.token(), user, self.clock() + self.ttl_s)
-        self._sessions[session.token] = session
-        return session
-
-    def get(self, token: str | None) -> Session | None:
-        if not token:
-            return None
-        session = self._sessions.get(token)
-        if session is None:
-            return None
-        if self.clock() >= session.expires_at:
-            del self._sessions[token]
-            return None
-        return session
-
-    def end(self, token: str | None) -> None:
-        if token:
-            self._sessions.pop(token, None)
-
-    def _expire(self) -> None:
-        now = self.clock()
-        for token in [t for t, s in self._sessions.items() if now >= s.expires_at]:
-            del self._sessions[token]
-
-
 def add_user(path: Path, username: str, password: str, force: str, role: str,
-             extra_forces: Iterable[str] = ()) -> None:
+             extra_forces: Iterable[str] = (), agency: str = "") -> None:
     users = load(path, extra_forces)
     if username in users:
         raise UsersError(f"{path}: user {username!r} exists")
     entry = (f'\n[[user]]\nusername = "{username}"\nhash = "{hash_password(password)}"\n'
              f'force = "{force}"\nrole = "{role}"\n')
+    if agency:
+        entry += f'agency = "{agency}"\n'
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
         out.write(entry)
     load(path, extra_forces)  # the file must still be valid with the new user
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.notifications.users")
+    parser = argparse.ArgumentParser(prog="python -m iomkit.identity.users")
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add", help="add a user to a users file")
     add.add_argument("file", type=Path)
     add.add_argument("--username", required=True)
     add.add_argument("--force", required=True)
     add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--agency", default="", help="a partner's agency")
     commands.add_parser("hash", help="hash a password read from stdin")
     args = parser.parse_args(argv)
     password = getpass.getpass("password: ") if sys.stdin.isatty() else \
@@ -166,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "hash":
         sys.stdout.write(hash_password(password) + "\n")
         return 0
-    add_user(args.file, args.username, password, args.force, args.role)
+    add_user(args.file, args.username, password, args.force, args.role, agency=args.agency)
     sys.stdout.write(f"added {args.username} to {args.file}\n")
     return 0
 

@@ -1,4 +1,4 @@
-"""Users (argon2), sessions that expire, and the users file."""
+"""Users (argon2) and the users file."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.notifications.users import (
-    Sessions,
+from iomkit.identity.principal import Principal
+from iomkit.identity.users import (
     User,
     UsersError,
     add_user,
@@ -52,26 +52,29 @@ def test_file_mistakes(tmp_path: Path) -> None:
     assert load(tmp_path / "missing.toml") == {}
 
 
-def test_sessions_expire() -> None:
-    now = [100.0]
-    sessions = Sessions(ttl_s=60, clock=lambda: now[0])
-    user = User("u", "h", "Kent", "POLICE")
-    session = sessions.create(user)
-    assert sessions.get(session.token) == session
-    now[0] += 59.9
-    assert sessions.get(session.token) is not None
-    now[0] += 0.1
-    assert sessions.get(session.token) is None
-    other = sessions.create(user)
-    sessions.end(other.token)
-    assert sessions.get(other.token) is None and sessions.get(None) is None
+def test_forces_and_a_partner_agency(tmp_path: Path) -> None:
+    path = tmp_path / "u.toml"
+    digest = hash_password("a long enough password")
+    path.write_text(f'[[user]]\nusername="two"\nhash="{digest}"\nforces=["Kent","Essex"]\n'
+                    'role="POLICE"\n')
+    assert load(path)["two"].forces == ("Kent", "Essex")
+    path.write_text(f'[[user]]\nusername="h"\nhash="{digest}"\nforce="Kent"\n'
+                    'role="PARTNER_HOUSING"\n')
+    with pytest.raises(UsersError, match="agency"):
+        load(path)
+    add_user(tmp_path / "p.toml", "h", "a long enough password", "Kent", "PARTNER_HOUSING",
+             agency="Kent Housing")
+    user = load(tmp_path / "p.toml")["h"]
+    assert user.principal("sid").agency == "Kent Housing"
+    assert digest not in repr(User("u", digest, ("Kent",), "POLICE"))  # never in a log
 
 
 def test_user_sees_own_force_only() -> None:
-    assert User("u", "h", "Kent", "POLICE").sees("Kent")
-    assert not User("u", "h", "Kent", "POLICE").sees("Hampshire")
-    assert not User("u", "h", "Kent", "POLICE").sees(None)
-    assert User("hub", "h", "*", "CENTRAL").sees("Hampshire")
+    assert Principal("u", ("Kent",), "POLICE").sees("Kent")
+    assert not Principal("u", ("Kent",), "POLICE").sees("Hampshire")
+    assert not Principal("u", ("Kent",), "POLICE").sees(None)
+    assert Principal("hub", ("*",), "CENTRAL").sees("Hampshire")
+    assert Principal("two", ("Kent", "Essex"), "POLICE").sees("Essex")
 
 
 def test_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
