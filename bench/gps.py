@@ -55,10 +55,10 @@ from iomkit.kafka import KeyedBatchProducer
 from iomkit.processes import ServiceProcess, free_port
 from iomkit.settings import ROOT, Settings
 from iomkit.topics import (
-    ALL,
     CRIMES_REPORTED,
     EXCLUSION_ZONES,
     GPS_HITS,
+    OPERATOR_TOPICS,
     TAG_ENROLMENTS,
     TAG_PINGS,
     ZONE_BREACHES,
@@ -746,7 +746,7 @@ async def run(ctx: Context) -> SuiteResult:
 
     await delete_topics(settings, INTERNAL_TOPICS)
     await fresh_topics(settings, PUBLIC_TOPICS)
-    await kafka.create_topics(settings, ALL)  # dead letters, audit
+    await kafka.create_topics(settings, OPERATOR_TOPICS)  # dead letters, audit
     await publish(settings, codec, CRIMES_REPORTED, day.crimes)
     await publish(settings, codec, TAG_ENROLMENTS, day.enrolments)
     progress(f"gps: publishing {FIXES:,} pings")

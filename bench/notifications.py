@@ -26,7 +26,14 @@ from iomkit import kafka
 from iomkit.codec import Codec, SchemaRegistry
 from iomkit.processes import ServiceProcess, free_port
 from iomkit.settings import ROOT
-from iomkit.topics import ALL, CRIMES_REPORTED, GPS_HITS, PEOPLE, TAG_ENROLMENTS, TAG_PINGS
+from iomkit.topics import (
+    CRIMES_REPORTED,
+    GPS_HITS,
+    OPERATOR_TOPICS,
+    PEOPLE,
+    TAG_ENROLMENTS,
+    TAG_PINGS,
+)
 from services.notifications.receiver import Receiver
 
 NAME = "notifications"
@@ -156,7 +163,7 @@ async def crime_to_webhook(ctx: Context, codec: Codec, receiver: Receiver, env: 
 
 async def run(ctx: Context) -> SuiteResult:
     result = SuiteResult(NAME)
-    await kafka.create_topics(ctx.settings, ALL)
+    await kafka.create_topics(ctx.settings, OPERATOR_TOPICS)
     codec = Codec(SchemaRegistry(ROOT / "schemas"))
     n = HIT_RATE * HIT_SECONDS
     people = [f"P-bn-{i}" for i in range(n)]

@@ -28,7 +28,7 @@ from iomkit import kafka
 from iomkit.codec import Codec, SchemaRegistry
 from iomkit.processes import ServiceProcess, free_port
 from iomkit.settings import ROOT
-from iomkit.topics import ALL, OFFENDER_EVENTS, PEOPLE, RISK_GRADES
+from iomkit.topics import OFFENDER_EVENTS, OPERATOR_TOPICS, PEOPLE, RISK_GRADES
 from services.risk import grading, rules
 from services.risk.dynamic import Event
 
@@ -161,7 +161,7 @@ async def latency(ctx: Context, codec: Codec) -> tuple[float, float, int]:
 
 async def run(ctx: Context) -> SuiteResult:
     result = SuiteResult(NAME)
-    await kafka.create_topics(ctx.settings, ALL)
+    await kafka.create_topics(ctx.settings, OPERATOR_TOPICS)
     codec = Codec(SchemaRegistry(ROOT / "schemas"))
     pure = baseline()
     progress(f"risk: pure grade_person {pure:,.0f}/s")

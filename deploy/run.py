@@ -33,7 +33,7 @@ from iomkit.identity import users as accounts  # noqa: E402
 from iomkit.jsonconv import to_json  # noqa: E402
 from iomkit.processes import SERVICES, Broker, ServiceProcess  # noqa: E402
 from iomkit.settings import load  # noqa: E402
-from iomkit.topics import ALL, GPS_HITS, RISK_GRADES, spec  # noqa: E402
+from iomkit.topics import GPS_HITS, OPERATOR_TOPICS, RISK_GRADES, spec  # noqa: E402
 from services.notifications import subscriptions as subs  # noqa: E402
 from services.notifications.receiver import Receiver  # noqa: E402
 
@@ -242,7 +242,7 @@ def main() -> int:
         # and, for the demo, plays the agencies that publish.
         settings = settings.model_copy(update={"kafka_client_config": broker.operator_config})
         say(f"operator client file: {broker.operator_config}")
-        for state in asyncio.run(kafka.create_topics(settings, ALL)):
+        for state in asyncio.run(kafka.create_topics(settings, OPERATOR_TOPICS)):
             if state.created:
                 say(f"created topic {state.name} ({state.partitions} partitions)")
         env = broker.env()

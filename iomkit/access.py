@@ -82,12 +82,16 @@ class Grant:
 EVERY_SERVICE_WRITES = (t.AUDIT, t.DEAD_LETTERS)
 
 
+# Every service follows the sign-outs (iomkit.identity), to refuse a revoked session's token.
+EVERY_SERVICE_READS = (t.IDENTITY_REVOCATIONS,)
+
+
 def service(name: str, produce: Iterable[t.TopicSpec], consume: Iterable[t.TopicSpec],
             own_topics: tuple[str, ...] = (), kind: str = "service") -> Grant:
     return Grant(
         principal=name, kind=kind,
         produce=tuple(s.name for s in (*produce, *EVERY_SERVICE_WRITES)),
-        consume=tuple(s.name for s in consume),
+        consume=tuple(s.name for s in (*consume, *EVERY_SERVICE_READS)),
         own_prefixes=(f"throughcare-{name}-",), own_topics=own_topics,
         # Faust's group is the app id (throughcare-NAME); batch consumers add a suffix.
         group_prefixes=(f"throughcare-{name}",),
@@ -109,11 +113,14 @@ SERVICES: dict[str, Grant] = {g.principal: g for g in (
             consume=[t.TAG_ENROLMENTS, t.TAG_PINGS, t.CRIMES_REPORTED, t.EXCLUSION_ZONES,
                      t.GPS_HITS],
             own_topics=("throughcare-gps-evidence",)),
+    # Also the sign-in page (iomkit.identity.signin): it keeps the sessions and publishes
+    # the sign-outs every service follows.
     service("notifications",
-            produce=[t.NOTIFICATIONS, t.OFFENDER_EVENTS],
+            produce=[t.NOTIFICATIONS, t.OFFENDER_EVENTS, t.IDENTITY_REVOCATIONS,
+                     t.IDENTITY_SESSIONS],
             consume=[t.GPS_HITS, t.ZONE_BREACHES, t.TAG_ALERTS, t.RISK_GRADES,
                      t.CASE_ALERTS, t.PEOPLE, t.COHORT_CHANGES, t.CRIMES_REPORTED,
-                     t.NOTIFICATIONS]),
+                     t.NOTIFICATIONS, t.IDENTITY_SESSIONS]),
 )}
 
 # Not built yet (architecture.md: management information from every topic): its grant is

@@ -18,7 +18,7 @@ from iomkit import headers as h
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.jsonconv import RecordError, from_json, to_json
 from iomkit.settings import Settings, load
-from iomkit.topics import ALL, BY_NAME, DEAD_LETTERS, TopicSpec, key_of, spec
+from iomkit.topics import ALL, BY_NAME, DEAD_LETTERS, OPERATOR_TOPICS, TopicSpec, key_of, spec
 
 app = typer.Typer(help="Throughcare: publish, read and manage IOM records on Kafka.",
                   no_args_is_help=True, add_completion=False)
@@ -193,7 +193,7 @@ def tail(
 def topics_create() -> None:
     """Create every topic of the contract that does not exist yet (idempotent)."""
     settings = load()
-    for state in asyncio.run(kafka.create_topics(settings, ALL)):
+    for state in asyncio.run(kafka.create_topics(settings, OPERATOR_TOPICS)):
         status = "created" if state.created else "exists"
         sys.stdout.write(f"{state.name:<24} {status:<8} partitions={state.partitions} "
                          f"{' '.join(f'{k}={v}' for k, v in sorted(state.config.items()))}\n")

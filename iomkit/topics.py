@@ -59,6 +59,15 @@ ALL: tuple[TopicSpec, ...] = (
 )
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL}
 
+# The identity's own topics (iomkit.identity): sign-outs every service follows, and the
+# sign-in service's sessions. No one service owns them, so the operator creates them with
+# the contract's topics (OPERATOR_TOPICS), and iomkit.access grants who reads and writes.
+IDENTITY_REVOCATIONS = TopicSpec("throughcare-identity-revocations", "sid", None,
+                                 partitions=1)
+IDENTITY_SESSIONS = TopicSpec("throughcare-identity-sessions", "session", None,
+                              compacted=True, partitions=1)
+OPERATOR_TOPICS: tuple[TopicSpec, ...] = (*ALL, IDENTITY_REVOCATIONS, IDENTITY_SESSIONS)
+
 
 def spec(name: str) -> TopicSpec:
     try:

@@ -19,7 +19,7 @@ from iomkit.identity import keys, tokens
 from iomkit.identity.principal import Principal
 from iomkit.processes import Broker, ServiceProcess, free_port
 from iomkit.settings import ROOT, Settings
-from iomkit.topics import ALL
+from iomkit.topics import OPERATOR_TOPICS
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +37,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 def settings(broker: Broker) -> Settings:
     """The operator's settings (super user): creates topics, plays the agencies."""
     settings = broker.operator_settings()
-    asyncio.run(kafka.create_topics(settings, ALL))
+    asyncio.run(kafka.create_topics(settings, OPERATOR_TOPICS))
     return settings
 
 

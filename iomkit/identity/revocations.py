@@ -11,9 +11,7 @@ import orjson
 from iomkit import kafka
 from iomkit.identity.principal import Principal
 from iomkit.settings import Settings
-from iomkit.topics import TopicSpec
-
-REVOCATIONS = TopicSpec("throughcare-identity-revocations", "sid", None, partitions=1)
+from iomkit.topics import IDENTITY_REVOCATIONS as REVOCATIONS
 
 
 class Revocations:

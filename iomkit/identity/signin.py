@@ -31,12 +31,11 @@ from iomkit.identity import oidc, tokens, users
 from iomkit.identity.guard import SESSION_COOKIE, TOKEN_COOKIE, cookie_flags, public
 from iomkit.identity.revocations import REVOCATIONS, Revocations
 from iomkit.identity.sessions import PasswordChecks, RateLimit, Session, Sessions, digest
-from iomkit.topics import TopicSpec
+from iomkit.topics import IDENTITY_SESSIONS
 
 SIGNIN = "/auth/signin"
 # Sessions by digest, for every worker of the sign-in service (compacted: the latest state).
-SESSIONS = TopicSpec("throughcare-identity-sessions", "session", None, compacted=True,
-                     partitions=1)
+SESSIONS = IDENTITY_SESSIONS
 DEFAULT_NEXT = "/console"
 
 

@@ -42,7 +42,7 @@ async def test_a_worker_waits_for_the_broker_and_stops_when_it_is_gone(
     # goes down: the worker starts into an outage, as after a power cut.
     broker.start()
     settings = broker.operator_settings()
-    await kafka.create_topics(settings, topics.ALL)
+    await kafka.create_topics(settings, topics.OPERATOR_TOPICS)
     credentials = await asyncio.to_thread(broker.service_credentials, "risk")
     broker.stop()
     env = {**broker.env(), "IOM_STORE_DIR": str(tmp_path / "state"),

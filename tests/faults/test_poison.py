@@ -45,7 +45,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 @pytest.fixture(scope="module")
 def settings(broker: Broker) -> Settings:
     settings = broker.operator_settings()
-    asyncio.run(kafka.create_topics(settings, topics.ALL))
+    asyncio.run(kafka.create_topics(settings, topics.OPERATOR_TOPICS))
     return settings
 
 
