@@ -110,8 +110,9 @@ SERVICES: dict[str, Grant] = {g.principal: g for g in (
     # Writes iom.crimes.reported for the forces that upload a crime file over HTTP.
     service("gps_stream",
             produce=[t.GPS_HITS, t.ZONE_BREACHES, t.TAG_ALERTS, t.CRIMES_REPORTED],
+            # iom.people: a person's force decides who may see their trail and hits.
             consume=[t.TAG_ENROLMENTS, t.TAG_PINGS, t.CRIMES_REPORTED, t.EXCLUSION_ZONES,
-                     t.GPS_HITS],
+                     t.GPS_HITS, t.PEOPLE],
             own_topics=("throughcare-gps-evidence",)),
     # Also the sign-in page (iomkit.identity.signin): it keeps the sessions and publishes
     # the sign-outs every service follows.
