@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from iomkit import kafka
+from iomkit import kafka, testing
 from iomkit.codec import Codec, SchemaRegistry
 from iomkit.identity import keys, tokens
 from iomkit.identity.principal import Principal
@@ -84,10 +84,13 @@ def token(identity_dir: Path) -> Callable[..., dict[str, str]]:
     key = keys.ensure(identity_dir)
 
     def make(role: str = "POLICE", *forces: str, username: str = "",
-             agency: str = "", ttl_s: float = 3600) -> dict[str, str]:
+             agency: str = "", ttl_s: float = 3600, at: datetime | None = None
+             ) -> dict[str, str]:
+        # Issued on the services' clock (IOM_CLOCK_OFFSET_S), or at ``at`` for a service
+        # whose clock a test has set to another moment.
         principal = Principal(username or f"test-{role.lower()}", forces or ("Hampshire",),
                               role, agency)
-        issued, _ = tokens.issue(key, principal, datetime.now(UTC), ttl_s)
+        issued, _ = tokens.issue(key, principal, at or testing.now(), ttl_s)
         return {"Authorization": f"Bearer {issued}"}
 
     return make

@@ -35,7 +35,7 @@ async def test_a_routine_referral_is_on_the_agenda_of_its_sitting(
     await testing.produce(settings, codec, topics.RISK_GRADES, [grade(pid, "AMBER", 1)])
     service = start_service("referrals", IOM_CLOCK_OFFSET_S=testing.offset_to(at))
     base = f"http://127.0.0.1:{service.port}"
-    async with aiohttp.ClientSession(headers=token("PROBATION", "Hampshire")) as http:
+    async with aiohttp.ClientSession(headers=token("PROBATION", "Hampshire", at=at)) as http:
         async with http.post(f"{base}/referrals", json={
             "person_id": pid, "referring_agency": "Hampshire Constabulary",
             "referrer": "DC Rivers", "proposed_cohort": "FIXED", "urgent": False,
