@@ -15,7 +15,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -289,7 +289,7 @@ async def nothing_unintended_is_exposed(stack) -> None:
                                   data=crime_file(), headers={"Content-Type": "text/csv"})
     assert status == 413
     # The upload account: its own force's rows only.
-    now = datetime.now(UTC) - timedelta(hours=3)
+    now = testing.now() - timedelta(hours=3)
     stamp, end = now.strftime("%Y%m%d%H%M%S"), (now + timedelta(minutes=30)).strftime(
         "%Y%m%d%H%M%S")
     rows = (f"Kent,RB,Robbery,B1,K/{ids['person_id']},{stamp},{end},,,51.27,1.07,WGS84,x\n")
