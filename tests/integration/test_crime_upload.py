@@ -25,6 +25,7 @@ from iomkit.testing import Reader
 from iomkit.topics import CRIMES_REPORTED
 from services.gps_stream.crimeupload import known_versions
 from services.gps_stream.hitrule import hit_id
+from tests.integration.test_gps_hits import person as person_of
 from tests.unit.gps_stream.support import destination
 
 pytestmark = pytest.mark.integration
@@ -159,7 +160,7 @@ async def test_post_crimes_upload_to_the_service(settings, codec, start_service,
 
 
 async def test_a_crime_in_grid_references_hits_as_the_same_crime_in_latitude_longitude(
-        settings, codec, start_service):
+        settings, codec, start_service, token):
     """Two rows, one crime place: OS test point TP05 (Southampton) by its published grid
     reference and by its published ETRS89 position. Fixes a few centimetres either side
     of the hit radius tell them apart unless the conversion is OSTN15's."""
@@ -167,6 +168,9 @@ async def test_a_crime_in_grid_references_hits_as_the_same_crime_in_latitude_lon
     gps = start_service("gps_stream")
     east, north, lat, lon = 438710.920, 114792.250, 50.93127937910, -1.45051433700
     tag, person = f"TAG-grid-{run}", f"P-grid-{run}"
+    # their force decides who may see the hit's evidence
+    await testing.produce(settings, codec, topics.PEOPLE,
+                          [person_of(codec, person, force="Hampshire")])
     start = testing.now().replace(microsecond=0) - timedelta(hours=3)
     await testing.produce(settings, codec, topics.TAG_ENROLMENTS, [{
         "enrolment_id": f"E-grid-{run}", "device_id": tag, "person_id": person,
@@ -193,8 +197,9 @@ async def test_a_crime_in_grid_references_hits_as_the_same_crime_in_latitude_lon
     ]).encode()
 
     def post() -> tuple[int, dict]:
-        request = urllib.request.Request(f"http://127.0.0.1:{gps.port}/crimes/upload",
-                                         data=body, method="POST")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{gps.port}/crimes/upload", data=body, method="POST",
+            headers={"Content-Type": "text/csv", **token("POLICE_UPLOAD", "Hampshire")})
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
 
@@ -214,8 +219,10 @@ async def test_a_crime_in_grid_references_hits_as_the_same_crime_in_latitude_lon
 
     # The evidence view gives the crime's grid reference as the force sent it.
     def view() -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{gps.port}/hits/{by_grid}",
-                                    timeout=10) as response:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{gps.port}/hits/{by_grid}?purpose=investigating+a+burglary",
+            headers=token("POLICE", "Hampshire"))
+        with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
     for _ in range(40):  # the view follows the hits through a global table
