@@ -173,11 +173,7 @@ class BatchConsumer:
         self.consumer.subscribe(list(self.specs), listener=listener)
 
     async def run_once(self) -> int:
-        assigned = self.consumer.assignment()
-        for tp in set(self.buffers) - assigned:
-            del self.buffers[tp]
-        for tp in assigned:
-            self.buffers.setdefault(tp, deque())
+        assigned = self._follow_assignment()
         # Only partitions short of records are fetched: one waiting for a lagging input
         # of its partition number does not grow without bound.
         wanted = [tp for tp, records in self.buffers.items()
@@ -185,14 +181,16 @@ class BatchConsumer:
         fetched = await self.consumer.getmany(
             *wanted, timeout_ms=self.timeout_ms, max_records=self.max_records
         ) if wanted or not assigned else {}
-        assigned = self.consumer.assignment()
+        # Again: partitions may have been assigned while getmany waited (the first
+        # assignment always is), and each of them must be seen empty, not missed: a
+        # partition missing from the buffers would not hold back the others' records.
+        assigned = self._follow_assignment()
         if assigned:
             self.ready.set()
         for tp, records in fetched.items():
-            # A partition assigned while getmany waited is new here; one revoked meanwhile
-            # is read again by its new owner from the committed offset.
+            # One revoked meanwhile is read again by its new owner from the committed offset.
             if tp in assigned:
-                self.buffers.setdefault(tp, deque()).extend(records)
+                self.buffers[tp].extend(records)
                 metrics.RECORDS_IN.labels(self.service, tp.topic).inc(len(records))
         taken = in_written_order(self.buffers, await self._lagging(), self.rank,
                                  self.max_records)
@@ -218,6 +216,15 @@ class BatchConsumer:
             time.perf_counter() - started
         )
         return len(taken)
+
+    def _follow_assignment(self) -> set[TopicPartition]:
+        """The buffers hold exactly the assigned partitions (an empty one for each)."""
+        assigned = self.consumer.assignment()
+        for tp in set(self.buffers) - assigned:
+            del self.buffers[tp]
+        for tp in assigned:
+            self.buffers.setdefault(tp, deque())
+        return assigned
 
     async def _lagging(self) -> set[TopicPartition]:
         """Input partitions with records on the broker not fetched yet (or not known, before
