@@ -8,9 +8,12 @@ from collections import deque
 
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
-from iomkit.batch import in_written_order
+from iomkit import topics
+from iomkit.batch import BatchConsumer, Item, in_written_order
+from iomkit.codec import Codec, SchemaRegistry
+from iomkit.settings import ROOT, Settings
 
-PEOPLE, EVENTS = "iom.people", "iom.offender.events"
+PEOPLE, EVENTS = topics.PEOPLE.name, topics.OFFENDER_EVENTS.name
 RANK = {PEOPLE: 0, EVENTS: 1}
 
 
@@ -67,3 +70,48 @@ def test_at_most_limit_records_and_the_rest_kept_in_order() -> None:
         (EVENTS, 0, 0), (EVENTS, 0, 1), (EVENTS, 0, 2)]
     assert where(in_written_order(fetched, set(), RANK, 3)) == [
         (EVENTS, 0, 3), (EVENTS, 0, 4)]
+
+
+class Assigning:
+    """A consumer whose first assignment arrives while getmany waits, as aiokafka's does;
+    getmany hands over only the events: the people partition's records are on the broker
+    (its highwater) and not fetched yet."""
+
+    def __init__(self) -> None:
+        self.assigned: set[TopicPartition] = set()
+        self.positions = {TopicPartition(PEOPLE, 0): 0, TopicPartition(EVENTS, 0): 0}
+        self.commits: list[dict[TopicPartition, int]] = []
+
+    async def getmany(self, *partitions: TopicPartition, timeout_ms: int, max_records: int
+                      ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        self.assigned = set(self.positions)
+        events = TopicPartition(EVENTS, 0)
+        self.positions[events] = 1
+        return {events: [record(EVENTS, 0, 0, 20)]}
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.assigned)
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return 1
+
+    async def position(self, tp: TopicPartition) -> int:
+        return self.positions[tp]
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(offsets)
+
+
+async def test_an_assignment_made_while_fetching_holds_events_back_for_their_people() -> None:
+    handled: list[Item] = []
+
+    async def handle(item: Item) -> None:
+        handled.append(item)
+
+    batch = BatchConsumer("test", [topics.PEOPLE, topics.OFFENDER_EVENTS], Settings(), "g",
+                          Codec(SchemaRegistry(ROOT / "schemas")), record_handler=handle)
+    source = Assigning()
+    batch.consumer = source  # type: ignore[assignment]
+    assert await batch.run_once() == 0
+    assert not handled and not source.commits
+    assert [r.offset for r in batch.buffers[TopicPartition(EVENTS, 0)]] == [0]
