@@ -6,6 +6,14 @@ before any code runs; this loop costs a few.
 State stores (``ChangelogStore``) follow the group's assignment: a partition assigned to
 this worker is rebuilt from its changelog before any of its records are handled; a
 revoked one is forgotten.
+
+Inputs of several topics are handled in the order they were written, across batches (as
+Kafka Streams' partition groups do): ``getmany`` hands over whichever partitions' records
+were fetched first, so with a backlog (after a restart) a batch could hold a person's
+events and not the Person record written before them, and the state would differ from
+the one an uninterrupted worker built. Fetched records wait in a buffer until every
+input of the same partition number either has a record buffered (whose time is known)
+or has nothing more on the broker.
 """
 
 from __future__ import annotations
@@ -13,12 +21,14 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.errors import IllegalStateError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from iomkit import headers as h
@@ -61,15 +71,51 @@ class PartitionState(Protocol):
 
 
 RecordHandler = Callable[[Item], Awaitable[None]]
+Buffers = dict[TopicPartition, deque[ConsumerRecord]]
+
+
+def in_written_order(buffers: Mapping[TopicPartition, deque[ConsumerRecord]],
+                     lagging: Collection[TopicPartition], rank: Mapping[str, int],
+                     limit: int) -> list[ConsumerRecord]:
+    """Take up to ``limit`` records off ``buffers`` (every assigned input partition, empty
+    or not) in the order they were written: by timestamp, on a tie the topic ranked
+    first, each partition's own order kept. Inputs of one partition number are one key
+    space (one person's state): none of its records is taken while another of its
+    inputs has an empty buffer and is ``lagging`` (more on the broker than fetched),
+    because that input's next record may be older. Partition numbers are independent."""
+    blocked = {tp.partition for tp, records in buffers.items()
+               if not records and tp in lagging}
+    heap = [(records[0].timestamp, rank[tp.topic], tp.partition, tp.topic, tp)
+            for tp, records in buffers.items() if records and tp.partition not in blocked]
+    heapq.heapify(heap)
+    taken: list[ConsumerRecord] = []
+    while heap and len(taken) < limit:
+        *_, tp = heapq.heappop(heap)
+        if tp.partition in blocked:
+            continue
+        records = buffers[tp]
+        taken.append(records.popleft())
+        if records:
+            heapq.heappush(heap, (records[0].timestamp, rank[tp.topic], tp.partition,
+                                  tp.topic, tp))
+        elif tp in lagging:
+            blocked.add(tp.partition)
+    return taken
 
 
 class _FollowAssignment(ConsumerRebalanceListener):
-    def __init__(self, stores: Sequence[PartitionState], log: logging.Logger) -> None:
+    def __init__(self, stores: Sequence[PartitionState], buffers: Buffers,
+                 log: logging.Logger) -> None:
         self.stores = stores
+        self.buffers = buffers
         self.log = log
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Offsets are committed after every batch, so nothing is pending here.
+        # Offsets are committed after every batch, so nothing handled is pending here;
+        # records fetched but not handled yet are read again by whoever is assigned them
+        # (positions restart from the committed offsets).
+        for tp in revoked:
+            self.buffers.pop(tp, None)
         for store in self.stores:
             store.drop({tp.partition for tp in revoked})
 
@@ -85,12 +131,17 @@ class BatchConsumer:
         self, service: str, specs: Sequence[TopicSpec], settings: Settings, group_id: str,
         codec: Codec, clock: Clock = utc_now, *, record_handler: RecordHandler,
         stores: Sequence[PartitionState] = (), max_records: int = 5000,
-        timeout_ms: int = 200,
+        timeout_ms: int = 200, max_wait_s: float = 30.0,
     ) -> None:
         """``record_handler`` gets one record at a time: one that raises goes to dead
-        letters and the rest carry on."""
+        letters and the rest carry on. ``max_wait_s``: how long records may wait for a
+        lagging input of their partition number to be fetched before they are handled
+        anyway (a partition the broker does not serve must not stop the others for good).
+        """
         self.service = service
         self.specs = {spec.name: spec for spec in specs}
+        # On equal timestamps the topic listed first goes first (people before events).
+        self.rank = {spec.name: n for n, spec in enumerate(specs)}
         self.settings = settings
         self.group_id = group_id
         # Created in run(): aiokafka clients belong to the running event loop.
@@ -104,8 +155,13 @@ class BatchConsumer:
         self.max_records = max_records
         self.timeout_ms = timeout_ms
         self.log = logging.get(f"services.{service}.batch")
+        self.max_wait_s = max_wait_s
         self.ready = asyncio.Event()  # set once partitions are assigned and restored
         self.last_batch = 0  # records in the last batch: a full one means a backlog
+        # Fetched, not handled yet; bounded: a partition holding max_records is not fetched.
+        self.buffers: Buffers = {}
+        self._waiting_since: dict[int, float] = {}  # partition number -> blocked since
+        self._not_awaited: set[int] = set()  # waited max_wait_s: handled anyway (logged)
 
     @property
     def caught_up(self) -> bool:
@@ -113,51 +169,104 @@ class BatchConsumer:
         return self.ready.is_set() and self.last_batch < self.max_records
 
     def subscribe(self) -> None:
-        listener = _FollowAssignment(self.stores, self.log)
+        listener = _FollowAssignment(self.stores, self.buffers, self.log)
         self.consumer.subscribe(list(self.specs), listener=listener)
 
     async def run_once(self) -> int:
-        batches = await self.consumer.getmany(
-            timeout_ms=self.timeout_ms, max_records=self.max_records
-        )
-        if self.consumer.assignment():
+        assigned = self._follow_assignment()
+        # Only partitions short of records are fetched: one waiting for a lagging input
+        # of its partition number does not grow without bound.
+        wanted = [tp for tp, records in self.buffers.items()
+                  if len(records) < self.max_records]
+        fetched = await self.consumer.getmany(
+            *wanted, timeout_ms=self.timeout_ms, max_records=self.max_records
+        ) if wanted or not assigned else {}
+        # Again: partitions may have been assigned while getmany waited (the first
+        # assignment always is), and each of them must be seen empty, not missed: a
+        # partition missing from the buffers would not hold back the others' records.
+        assigned = self._follow_assignment()
+        if assigned:
             self.ready.set()
-        self.last_batch = sum(len(records) for records in batches.values())
-        if not batches:
+        for tp, records in fetched.items():
+            # One revoked meanwhile is read again by its new owner from the committed offset.
+            if tp in assigned:
+                self.buffers[tp].extend(records)
+                metrics.RECORDS_IN.labels(self.service, tp.topic).inc(len(records))
+        taken = in_written_order(self.buffers, await self._lagging(), self.rank,
+                                 self.max_records)
+        self.last_batch = len(taken)
+        if not taken:
             return 0
         started = time.perf_counter()
-        per_partition: list[list[Item]] = []
-        count = 0
-        for tp, records in batches.items():
-            # aiokafka may hand over records before the assignment callback has finished
-            # restoring: a partition's state is always complete before its records run.
-            for store in self.stores:
-                await store.restore([tp.partition])
-            count += len(records)
-            metrics.RECORDS_IN.labels(self.service, tp.topic).inc(len(records))
-            spec = self.specs[tp.topic]
-            decoded = [await self._decode(spec, message) for message in records]
-            per_partition.append([item for item in decoded if item is not None])
-        # Records of several topics are handled in the order they were written (as Kafka
-        # Streams does), each partition's own order kept.
-        items = (per_partition[0] if len(per_partition) == 1 else
-                 list(heapq.merge(*per_partition, key=lambda item: item.timestamp)))
+        # aiokafka may hand over records before the assignment callback has finished
+        # restoring: a partition's state is always complete before its records run.
+        for store in self.stores:
+            await store.restore({record.partition for record in taken})
+        handled: dict[TopicPartition, int] = {}
+        items: list[Item] = []
+        for record in taken:
+            tp = TopicPartition(record.topic, record.partition)
+            handled[tp] = record.offset + 1
+            item = await self._decode(self.specs[record.topic], record)
+            if item is not None:
+                items.append(item)
         await self._each(items)
-        await self.checkpoint()
+        await self.checkpoint(handled)
         metrics.PROCESSING_SECONDS.labels(self.service, "batch").observe(
             time.perf_counter() - started
         )
-        return count
+        return len(taken)
 
-    async def checkpoint(self) -> None:
+    def _follow_assignment(self) -> set[TopicPartition]:
+        """The buffers hold exactly the assigned partitions (an empty one for each)."""
+        assigned = self.consumer.assignment()
+        for tp in set(self.buffers) - assigned:
+            del self.buffers[tp]
+        for tp in assigned:
+            self.buffers.setdefault(tp, deque())
+        return assigned
+
+    async def _lagging(self) -> set[TopicPartition]:
+        """Input partitions with records on the broker not fetched yet (or not known, before
+        their first fetch), unless their partition number has waited ``max_wait_s``."""
+        lagging: set[TopicPartition] = set()
+        for tp in list(self.buffers):
+            if tp not in self.consumer.assignment():
+                del self.buffers[tp]
+                continue
+            highwater = self.consumer.highwater(tp)  # as of the last fetch response
+            try:
+                if highwater is None or await self.consumer.position(tp) < highwater:
+                    lagging.add(tp)
+            except IllegalStateError:  # revoked while the position was awaited
+                self.buffers.pop(tp, None)
+        now = time.monotonic()
+        waiting = {tp.partition for tp in lagging if not self.buffers.get(tp)}
+        for partition in set(self._waiting_since) - waiting:
+            del self._waiting_since[partition]
+            self._not_awaited.discard(partition)
+        for partition in waiting:
+            since = self._waiting_since.setdefault(partition, now)
+            if now - since > self.max_wait_s:
+                if partition not in self._not_awaited:
+                    self._not_awaited.add(partition)
+                    self.log.warning("inputs.order_not_awaited", partition=partition,
+                                     waited_s=round(now - since, 1))
+                lagging = {tp for tp in lagging if tp.partition != partition}
+        return lagging
+
+    async def checkpoint(self, handled: Mapping[TopicPartition, int]) -> None:
         """Quix Streams' order: the outputs delivered, the state sent to its changelogs (and
-        local stores written), those delivered, then the commit. A delivery that failed
-        raises ``DeliveryFailed`` before anything is committed."""
+        local stores written), those delivered, then the commit of the ``handled`` offsets
+        (never the consumer's position: records fetched but still buffered are not
+        handled). A delivery that failed raises ``DeliveryFailed`` before anything is
+        committed."""
         await self.producer.flush()
         for store in self.stores:
             await store.flush(self.producer)
         await self.producer.flush()
-        await self.consumer.commit()
+        if handled:
+            await self.consumer.commit(dict(handled))
 
     async def _decode(self, spec: TopicSpec, message: ConsumerRecord) -> Item | None:
         try:

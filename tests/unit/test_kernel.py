@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.structs import TopicPartition
 
 from iomkit import kernel, topics
 from iomkit.batch import BatchConsumer, Item
@@ -106,16 +107,28 @@ class FakeConsumer:
     def __init__(self, records: dict[Any, list[Any]]) -> None:
         self.records = records
         self.commits = 0
+        self.committed: dict[Any, int] = {}
+        self.fetched = {tp: 0 for tp in records}
 
-    async def getmany(self, timeout_ms: int, max_records: int) -> dict[Any, list[Any]]:
+    async def getmany(self, *partitions: Any, timeout_ms: int, max_records: int
+                      ) -> dict[Any, list[Any]]:
         records, self.records = self.records, {}
+        for tp, found in records.items():
+            self.fetched[tp] = found[-1].offset + 1
         return records
 
     def assignment(self) -> set[Any]:
-        return {"tp"}
+        return set(self.fetched)
 
-    async def commit(self) -> None:
+    def highwater(self, tp: Any) -> int:
+        return self.fetched[tp]  # everything on the "broker" is fetched at once
+
+    async def position(self, tp: Any) -> int:
+        return self.fetched[tp]
+
+    async def commit(self, offsets: dict[Any, int]) -> None:
         self.commits += 1
+        self.committed.update(offsets)
 
 
 class Record:
@@ -124,8 +137,7 @@ class Record:
         self.key, self.value, self.headers, self.timestamp = b"TAG-1", value, [], offset
 
 
-class TP:
-    topic, partition = topics.TAG_PINGS.name, 0
+TP = TopicPartition(topics.TAG_PINGS.name, 0)
 
 
 def consumer_with(producer: FakeProducer, *values: bytes) -> tuple[BatchConsumer, FakeConsumer]:
@@ -134,7 +146,7 @@ def consumer_with(producer: FakeProducer, *values: bytes) -> tuple[BatchConsumer
 
     batch = BatchConsumer("test", [topics.TAG_PINGS], Settings(), "g", CODEC,
                           record_handler=forward)
-    source = FakeConsumer({TP(): [Record(v, n) for n, v in enumerate(values)]})
+    source = FakeConsumer({TP: [Record(v, n) for n, v in enumerate(values)]})
     batch.consumer = source  # type: ignore[assignment]
     batch.producer = kernel.Outputs(producer)
     return batch, source
@@ -143,7 +155,7 @@ def consumer_with(producer: FakeProducer, *values: bytes) -> tuple[BatchConsumer
 async def test_a_batch_whose_outputs_were_delivered_is_committed() -> None:
     batch, source = consumer_with(FakeProducer(), encoded("TagPing"), encoded("TagPing"))
     assert await batch.run_once() == 2
-    assert source.commits == 1
+    assert source.commits == 1 and source.committed == {TP: 2}
 
 
 async def test_a_lost_output_is_never_followed_by_a_commit() -> None:
