@@ -22,9 +22,8 @@ from iomkit.settings import ROOT, Settings
 from iomkit.topics import OPERATOR_TOPICS
 
 
-@pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    data = tmp_path_factory.mktemp("kafka")
+def running_broker(data: Path) -> Iterator[Broker]:
+    """A broker of its own (ports, data folder), stopped after."""
     broker = Broker(port=free_port(), data_dir=data, controller_port=free_port())
     broker.start()
     try:
@@ -33,18 +32,15 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         broker.stop()
 
 
-@pytest.fixture(scope="session")
-def settings(broker: Broker) -> Settings:
-    """The operator's settings (super user): creates topics, plays the agencies."""
+def operator_of(broker: Broker) -> Settings:
+    """The operator's settings (super user), with every topic the operator makes."""
     settings = broker.operator_settings()
     asyncio.run(kafka.create_topics(settings, OPERATOR_TOPICS))
     return settings
 
 
-@pytest.fixture(scope="session")
-def service_credentials(broker: Broker, settings: Settings) -> Callable[[str], Path]:
-    """A service's own client.properties (its principal and exactly its ACLs), made once
-    per session."""
+def credentials_on(broker: Broker) -> Callable[[str], Path]:
+    """A service's own client.properties (its principal and exactly its ACLs), made once."""
     made: dict[str, Path] = {}
 
     def credentials(name: str) -> Path:
@@ -53,6 +49,22 @@ def service_credentials(broker: Broker, settings: Settings) -> Callable[[str], P
         return made[name]
 
     return credentials
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    yield from running_broker(tmp_path_factory.mktemp("kafka"))
+
+
+@pytest.fixture(scope="session")
+def settings(broker: Broker) -> Settings:
+    """The operator's settings (super user): creates topics, plays the agencies."""
+    return operator_of(broker)
+
+
+@pytest.fixture(scope="session")
+def service_credentials(broker: Broker, settings: Settings) -> Callable[[str], Path]:
+    return credentials_on(broker)
 
 
 @pytest.fixture(scope="session")

@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
-from iomkit import kafka, testing, topics
+from iomkit import testing, topics
 from iomkit.jsonconv import from_json
 from iomkit.processes import Broker, free_port
 from iomkit.settings import ROOT, Settings
 from services.gps_stream.hitrule import hit_id
 from services.notifications.receiver import Receiver
+from tests.conftest import credentials_on, operator_of, running_broker
 from tests.integration.test_gps_hits import crime, ping
 from tests.integration.test_notifications_delivery import fast_retries
 
@@ -33,32 +34,19 @@ pytestmark = pytest.mark.integration
 # A broker of this module's own: the poison stays here, out of every other test's topics.
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    poisoned = Broker(port=free_port(), data_dir=tmp_path_factory.mktemp("poisoned"),
-                      controller_port=free_port())
-    poisoned.start()
-    try:
-        yield poisoned
-    finally:
-        poisoned.stop()
+    yield from running_broker(tmp_path_factory.mktemp("poisoned"))
 
 
 @pytest.fixture(scope="module")
 def settings(broker: Broker) -> Settings:
-    settings = broker.operator_settings()
-    asyncio.run(kafka.create_topics(settings, topics.OPERATOR_TOPICS))
-    return settings
+    return operator_of(broker)
 
 
 @pytest.fixture(scope="module")
 def service_credentials(broker: Broker, settings: Settings) -> Callable[[str], Path]:
-    made: dict[str, Path] = {}
+    return credentials_on(broker)
 
-    def credentials(name: str) -> Path:
-        if name not in made:
-            made[name] = broker.service_credentials(name)
-        return made[name]
 
-    return credentials
 SECRET = "faults-police-secret-0123456789"
 # Topics a service consumes in a group (so it dead-letters what it cannot read). Of the
 # others, iom.notifications is only followed (skipped and counted there), iom.audit is read
