@@ -38,3 +38,17 @@ def signed_in(url: str, authorization: dict[str, str]) -> dict[str, Any]:
     token = authorization["Authorization"].removeprefix("Bearer ")
     return {"name": "tc_token", "value": token, "url": url, "httpOnly": True,
             "sameSite": "Strict"}
+
+
+async def until_shown(page: Any, url: str, text: str, selector: str = "body",
+                      within: float = 30.0) -> None:
+    """Reload ``url`` until the stream has caught up and ``text`` shows in ``selector``."""
+    import asyncio
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        await page.goto(url)
+        if await page.locator(selector).count() and text in await page.inner_text(selector):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{text!r} not in {selector} of {url} within {within}s")
+        await asyncio.sleep(0.5)

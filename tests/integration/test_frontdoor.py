@@ -14,7 +14,7 @@ from iomkit import testing, topics
 from iomkit.frontdoor import FrontDoor
 from iomkit.identity.users import add_user
 from iomkit.processes import free_port
-from tests.browser import ARTEFACTS, chromium
+from tests.browser import ARTEFACTS, chromium, until_shown
 from tests.integration.test_notifications_console import crime_and_hit, person
 
 pytestmark = pytest.mark.integration
@@ -71,8 +71,8 @@ async def test_one_sign_in_through_the_front_door(settings, codec, start_service
             await page.click("#throughcare-nav >> text=Risk grades")  # risk
             await page.wait_for_selector("#document")
             assert "/grades" in page.url
-            await _until(page, f"{base}/hits/{hit['hit_id']}?purpose=review", "#document",
-                         hit["hit_id"])  # gps_stream
+            await until_shown(page, f"{base}/hits/{hit['hit_id']}?purpose=review",
+                              hit["hit_id"], "#document")  # gps_stream
             assert "fixes" in await page.inner_text("#document")
             await page.goto(f"{base}/people/{pid}/report")  # referrals
             await page.wait_for_selector("#throughcare-nav")
@@ -101,15 +101,3 @@ async def test_one_sign_in_through_the_front_door(settings, codec, start_service
                 assert answer is not None and answer.status == 403, elsewhere
     finally:
         door.stop()
-
-
-async def _until(page, url: str, selector: str, text: str, within: float = 30.0) -> None:
-    import asyncio
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        await page.goto(url)
-        if await page.locator(selector).count() and text in await page.inner_text(selector):
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{text!r} not in {selector} of {url}")
-        await asyncio.sleep(0.5)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from iomkit import testing, topics
-from tests.browser import ARTEFACTS, chromium, signed_in
+from tests.browser import ARTEFACTS, chromium, signed_in, until_shown
 from tests.integration.test_referrals_lifecycle import grade, person
 
 pytestmark = pytest.mark.integration
@@ -52,7 +52,7 @@ async def test_an_officer_refers_and_the_panel_registers_and_a_supervisor_review
         assert len(referral_id) == 32
 
         # The panel decides on the agenda page.
-        await _until(page, f"{base}/panel?force=Hampshire", referral_id)
+        await until_shown(page, f"{base}/panel?force=Hampshire", referral_id)
         form = page.locator(f"form:has(input[name=referral_id][value='{referral_id}'])")
         await form.locator("[name=outcome]").select_option("ACCEPTED")
         await form.locator("[name=cohort]").select_option("FIXED")
@@ -61,26 +61,13 @@ async def test_an_officer_refers_and_the_panel_registers_and_a_supervisor_review
         await form.locator("[name=rationale]").fill("meets FIXED criteria")
         await form.locator("[type=submit]").click()
 
-        await _until(page, f"{base}/people/{pid}/report", "OM Priya Shah", "#lead-officer")
+        await until_shown(page, f"{base}/people/{pid}/report", "OM Priya Shah", "#lead-officer")
         assert (await page.inner_text("#state")).strip() == "REGISTERED"
         assert "AMBER" in await page.inner_text("#rag")
 
         await page.fill("[name=supervisor]", "SPO Grant")
         await page.fill("[name=finding]", "contacts weekly; interventions match AMBER")
         await page.click("#record-review")
-        await _until(page, f"{base}/people/{pid}/report", "SPO Grant", "#timeline")
+        await until_shown(page, f"{base}/people/{pid}/report", "SPO Grant", "#timeline")
         await page.screenshot(path=str(ARTEFACTS / "referrals-report.png"), full_page=True)
     assert elsewhere == [], f"the pages loaded {elsewhere}"
-
-
-async def _until(page, url: str, text: str, selector: str = "body", within: float = 30):
-    """Reload until the stream has caught up and ``text`` shows in ``selector``."""
-    import asyncio
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        await page.goto(url)
-        if await page.locator(selector).count() and text in await page.inner_text(selector):
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{text!r} not in {selector} of {url} within {within}s")
-        await asyncio.sleep(0.5)
