@@ -59,6 +59,7 @@ unit: $(STAMP)
 # three runs in /tmp/pytest-of-USER, so on a machine shared by several checkouts another
 # run could delete this run's broker folder while it is in use.
 test: $(STAMP) broker-fetch broker-tools browser kcat frontdoor keycloak lint
+	@mkdir -p var  # pytest makes --basetemp itself but not its parent, absent on a clean clone
 	$(PY) -m pytest -q -p no:cacheprovider --basetemp=var/pytest
 
 bench: $(STAMP) broker-fetch
