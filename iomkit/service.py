@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import os
-import signal
 import sys
-import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -128,7 +125,9 @@ class Service:
             web_application_options={"client_max_size": self.settings.max_body_bytes,
                                      "middlewares": [self.guard.middleware]},
             loghandlers=[],
+            Worker="iomkit.worker:Worker",  # stops within shutdown_grace_s, started or not
         )
+        self.app.shutdown_grace_s = self.settings.shutdown_grace_s  # type: ignore[attr-defined]
         self.dead_letters = DeadLetters(name, self._send_raw, self.clock)
         self._consumed: list[str] = []
         self._internal: list[TopicSpec] = []
@@ -143,8 +142,6 @@ class Service:
         self.assigned = asyncio.Event()
         self.require_ready("partitions", self.assigned)
         self.app.task(self._watch_assignment)
-        self._stopping = threading.Event()
-        self.app.task(self._guard_shutdown)
 
     def table(self, name: str, help: str = "") -> faust.Table:
         """A table of JSON values, rebuilt from its changelog topic after a crash.
@@ -431,33 +428,6 @@ class Service:
                 await kafka.create_topics(self.settings, self._internal)
         finally:
             await runner.cleanup()
-
-    async def _guard_shutdown(self) -> None:
-        """SIGTERM stops the worker within ``shutdown_grace_s`` whatever the broker's state:
-        Faust's own shutdown waits on a broker that has gone for longer than orchestrators
-        wait before SIGKILL. What was not committed by then is read again at the next start."""
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            # The worker's own handler (mode installs it before the app's tasks start).
-            handle = getattr(loop, "_signal_handlers", {}).get(signum)
-            if handle is None:
-                continue
-
-            def stop(handle: Any = handle) -> None:
-                if not self._stopping.is_set():
-                    self._stopping.set()
-                    timer = threading.Timer(self.settings.shutdown_grace_s, self._leave)
-                    timer.daemon = True
-                    timer.start()
-                handle._run()
-
-            loop.add_signal_handler(signum, stop)
-
-    def _leave(self) -> None:
-        self.log.error("shutdown.forced", after_s=self.settings.shutdown_grace_s,
-                       reason="the broker did not answer in time; records not committed are "
-                       "read again at the next start")
-        os._exit(0)
 
 
 def _web_port(configured: int) -> int:
