@@ -125,7 +125,7 @@ async def stack(settings, codec, start_service, tmp_path: Path, identity_dir: Pa
                                          "hants-police")
             return status == 200
 
-        await stack.until(known)
+        await stack.until(known, within=150)
         status, body = await stack.call("POST", "referrals", "/referrals", "hants-police", json={
             "person_id": pid, "referring_agency": "Hampshire Police", "referrer": "DC Rivers",
             "proposed_cohort": "FIXED", "urgent": False, "index_offence": "burglary",
@@ -141,9 +141,16 @@ async def stack(settings, codec, start_service, tmp_path: Path, identity_dir: Pa
                      ("gps_stream", f"/hits/{hit['hit_id']}?purpose=readiness"),
                      ("notifications", f"/api/hits/{hit['hit_id']}")]
             answers = [await stack.call("GET", s, p, "hants-police") for s, p in views]
-            return all(status == 200 for status, _ in answers)
+            waiting[:] = [f"{s} {p}: {status}" for (s, p), (status, _)
+                          in zip(views, answers, strict=True) if status != 200]
+            return not waiting
 
-        await stack.until(ready)
+        waiting: list[str] = []
+        try:
+            # Four workers starting at once on a 2-core CI machine: a minute was not enough.
+            await stack.until(ready, within=150)
+        except TimeoutError as late:
+            raise TimeoutError(f"still waiting for {waiting}") from late
         env_all = {**os.environ, **env}
         yield stack, ids, env_all
 

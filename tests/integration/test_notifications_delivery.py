@@ -92,10 +92,14 @@ async def test_routing_signing_outage_and_redelivery(settings, codec, start_serv
             testing.Reader(settings, codec, topics.DEAD_LETTERS.name) as dead:
         hits = [hit(run, i, people[i]) for i in range(5)]
         await testing.produce(settings, codec, topics.GPS_HITS, hits)
-        await asyncio.sleep(1.5)  # the police endpoint is down meanwhile: retries
+        # The police endpoint stays down until the worker has retried at least once: a fixed
+        # sleep was shorter than a slow CI machine's start, and then nothing was retried.
+        await notes.wait_for(lambda seen: any(
+            r.value["state"] == "RETRYING" and r.value["recipient"] == "police"
+            for r in seen), within=90)
         await receivers["POLICE"].start()
         police, probation = receivers["POLICE"], receivers["PROBATION"]
-        for _ in range(200):
+        for _ in range(600):
             if len(police.deliveries) >= 5 and len(probation.deliveries) >= 5:
                 break
             await asyncio.sleep(0.1)
