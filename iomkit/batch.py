@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
-from aiokafka.errors import IllegalStateError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from iomkit import headers as h
@@ -266,7 +266,16 @@ class BatchConsumer:
             await store.flush(self.producer)
         await self.producer.flush()
         if handled:
-            await self.consumer.commit(dict(handled))
+            try:
+                await self.consumer.commit(dict(handled))
+            except CommitFailedError as refused:
+                # The group rebalanced while this batch was handled (a worker joined or left,
+                # or this one was too slow to heartbeat): its partitions may be another's now.
+                # The outputs are delivered and idempotent; whoever owns the partitions reads
+                # these records again from the last commit (at-least-once). Not a reason to
+                # stop: the consumer rejoins at its next fetch.
+                self.log.warning("commit.refused", service=self.service,
+                                 reason=type(refused).__name__, records=len(handled))
 
     async def _decode(self, spec: TopicSpec, message: ConsumerRecord) -> Item | None:
         try:

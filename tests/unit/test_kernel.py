@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import TopicPartition
 
 from iomkit import kernel, topics
@@ -172,6 +173,19 @@ async def test_a_lost_dead_letter_is_never_followed_by_a_commit() -> None:
     with pytest.raises(kernel.DeliveryFailed):
         await batch.run_once()
     assert producer.sent[0][0] == topics.DEAD_LETTERS.name and source.commits == 0
+
+
+async def test_a_commit_refused_after_a_rebalance_does_not_stop_the_stream() -> None:
+    class Rebalanced(FakeConsumer):
+        async def commit(self, offsets: dict[Any, int]) -> None:
+            raise CommitFailedError("the group has already rebalanced")
+
+    producer = FakeProducer()
+    batch, _ = consumer_with(producer, encoded("TagPing"))
+    source = Rebalanced({TP: [Record(encoded("TagPing"), 0)]})
+    batch.consumer = source  # type: ignore[assignment]
+    assert await batch.run_once() == 1  # read again by the partitions' owner, not fatal
+    assert producer.sent and source.commits == 0
 
 
 async def test_settle_counts_what_was_delivered() -> None:
