@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from iomkit import headers as h
 from iomkit import kafka, kernel
 from iomkit.codec import Codec, DecodeError
+from iomkit.processes import SERVICES
 from iomkit.settings import Settings
 from iomkit.topics import TopicSpec, key_of
 
@@ -150,3 +152,50 @@ class Reader:
                 quiet_since = time.monotonic()
         return self.seen
 
+
+# The groups of a service's worker: Faust's (the app id) and its batch consumers'.
+WORKER_GROUPS = ("", "-inputs", "-devices")
+
+
+async def start_groups_at_the_end(settings: Settings, prefix: str = "throughcare-") -> int:
+    """Commit every idle consumer group of the services (``prefix``) at the end of every
+    topic, so workers started next read only what is produced from now on.
+
+    One broker serves the whole suite: without this, a worker a test starts first reads
+    every record earlier tests left behind (thousands of offender events: minutes of the
+    referrals worker's time before it reached the test's own records). A group with live
+    members is left alone (the broker would refuse). Returns how many groups were moved."""
+    admin = await kafka.admin(settings)
+    try:
+        groups = {str(g[0]) for g in await admin.list_consumer_groups()
+                  if str(g[0]).startswith(prefix)}
+        names = [t for t in await admin.list_topics() if not t.startswith("__")]
+    finally:
+        await admin.close()
+    # and the groups no worker has made yet: a group without a commit starts at the
+    # earliest record, the whole history
+    groups |= {f"{prefix}{name}{part}" for name in SERVICES for part in WORKER_GROUPS}
+    probe = kafka.consumer(settings, group_id=None)
+    await probe.start()
+    try:
+        await probe._client.set_topics(names)  # their metadata (no public way to ask for it)
+        parts = [TopicPartition(t, p) for t in names
+                 for p in sorted(probe.partitions_for_topic(t) or ())]
+        ends = {tp: end for tp, end in (await probe.end_offsets(parts)).items() if end > 0}
+    finally:
+        await kafka.stop_consumer(probe)
+    if not ends:
+        return 0
+    moved = 0
+    for group in sorted(groups):
+        member = kafka.consumer(settings, group_id=group)
+        await member.start()
+        try:
+            member.assign(list(ends))
+            await member.commit(ends)
+            moved += 1
+        except KafkaError:
+            pass  # a live group (a worker still running): its offsets are its own
+        finally:
+            await kafka.stop_consumer(member)
+    return moved

@@ -108,6 +108,14 @@ def token(identity_dir: Path) -> Callable[..., dict[str, str]]:
     return make
 
 
+@pytest.fixture(autouse=True)
+async def workers_read_from_now(request: pytest.FixtureRequest) -> None:
+    """A test that starts workers gets workers that read only what is produced from its
+    start (autouse: set up before the test's other fixtures produce anything)."""
+    if "start_service" in request.fixturenames:
+        await testing.start_groups_at_the_end(request.getfixturevalue("settings"))
+
+
 @pytest.fixture
 def start_service(
     broker: Broker, settings: Settings, tmp_path: Path, identity_dir: Path,
