@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -342,8 +343,8 @@ async def _follow(reader: AIOKafkaConsumer, topic: str, apply: Apply,
                 try:
                     applied = (apply(record.key, record.value, record.headers) if headers
                                else apply(record.key, record.value))
-                    if applied is not None:
-                        await applied
+                    if inspect.isawaitable(applied):  # a coroutine function's; a plain
+                        await applied                 # function may return anything
                 except kernel.DeliveryFailed:
                     raise
                 except Exception as exc:  # one bad record must never stop a reader
