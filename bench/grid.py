@@ -35,8 +35,7 @@ from pyproj import Transformer
 
 from bench import Context
 from bench.report import Row, SuiteResult, progress
-from iomkit import grid
-from services.gps_stream import crimefile
+from iomkit import crimefile, grid
 
 NAME = "grid"
 ROWS = 20_000

@@ -363,8 +363,8 @@ def crimes_upload(
     nothing refused; 1: some rows refused (the others were published); 2: unreadable file.
     """
 
-    from services.gps_stream import crimeupload
-    from services.gps_stream.crimefile import ENGLAND_AND_WALES_FORCES
+    from iomkit import crimeupload
+    from iomkit.forces import ENGLAND_AND_WALES_FORCES
 
     settings = load()
     accuracies = _accuracies(force_accuracy)

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 from faust.web import Request, Response, View
 
-from iomkit import grid, nav, topics
+from iomkit import crimeupload, grid, nav, topics
 from iomkit.batch import BatchConsumer, Item
 from iomkit.identity import allow, check_force, isa, principal_of, purpose_of
 from iomkit.identity.guard import PURPOSE_HEADER, TOKEN_COOKIE, TooLarge
@@ -29,7 +29,7 @@ from iomkit.peopleforces import PeopleForces
 from iomkit.records import CrimeReported, ExclusionZone
 from iomkit.service import Context, Service
 from iomkit.topics import TopicSpec
-from services.gps_stream import config, crimeupload
+from services.gps_stream import config
 from services.gps_stream.assembly import align, assemble, evidence_message
 from services.gps_stream.geometry import haversine_m
 from services.gps_stream.hitrule import RULE_VERSION

@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 from iomkit import testing, topics
 from iomkit.cli import app
 from iomkit.codec import Codec
+from iomkit.crimeupload import known_versions
 from iomkit.settings import Settings
 from iomkit.testing import Reader
 from iomkit.topics import CRIMES_REPORTED
-from services.gps_stream.crimeupload import known_versions
 from services.gps_stream.hitrule import hit_id
 from tests.integration.test_gps_hits import person as person_of
 from tests.unit.gps_stream.support import destination

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 
 from pyproj import Transformer
 
-from services.gps_stream.crimefile import parse
+from iomkit.crimefile import parse
 from services.gps_stream.hitrule import Enrolment
 from services.gps_stream.matcher import HitMatcher
 from services.gps_stream.partitions import crime_of
 from services.gps_stream.trail import Fix, epoch_ms
 from tests.unit.gps_stream.support import DAY, destination
-from tests.unit.gps_stream.test_crimefile import line, row
 from tests.unit.ostn15_points import OSGB_TO_ETRS
+from tests.unit.test_crimefile import line, row
 
 NOW = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 AT = epoch_ms(datetime(2026, 11, 1, 21, 40, tzinfo=UTC))  # inside the rows' 21:30-21:50

@@ -1,4 +1,4 @@
-"""services.gps_stream.crimefile: the contract's crime-file rules, one broken column at a
+"""iomkit.crimefile: the contract's crime-file rules, one broken column at a
 time against a valid baseline row; BNG conversion; UK local time; versions.
 
 Expected values are worked out here from the contract and published references, not from
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.gps_stream.crimefile import (
+from iomkit.crimefile import (
     ENGLAND_AND_WALES_FORCES,
     Refusal,
     assign_versions,

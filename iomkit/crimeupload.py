@@ -17,15 +17,15 @@ from aiokafka.structs import TopicPartition
 from iomkit import headers as h
 from iomkit import kafka
 from iomkit.codec import Codec, DecodeError
-from iomkit.settings import Settings
-from iomkit.topics import CRIMES_REPORTED
-from services.gps_stream.crimefile import (
+from iomkit.crimefile import (
     ENGLAND_AND_WALES_FORCES,
     Refusal,
     assign_versions,
     fingerprint,
     parse,
 )
+from iomkit.settings import Settings
+from iomkit.topics import CRIMES_REPORTED
 
 RECORD = "CrimeReported"
 
