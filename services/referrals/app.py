@@ -1,14 +1,14 @@
 """referrals: the IOM case lifecycle, from referral to de-registration.
 
 One agent reads everything about a person (all topics are keyed by person_id, so they are
-co-partitioned with the `cases` table) and keeps their dossier (dossier.py, pure); what a
+co-partitioned with the `cases` table) and keeps their dossier (case/dossier.py, pure); what a
 record asks for (cohort changes, case alerts) is published, what is refused goes to dead
 letters with the reason. Web pages: the referral form, the MACC panel agenda and decisions,
 the management report with supervisor reviews, and the weekly MAP pack.
 
 Runs as one worker: the pages read the local table (thousands of people, low rates).
-The pages are in web.py (one person), web_care.py (needs, plan, checklist) and
-web_cohort.py (panel, MAP pack, youth transfer).
+The pages are in web/: person_views.py (one person), care_views.py (needs, plan,
+checklist) and cohort_views.py (panel, MAP pack, youth transfer).
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ import orjson
 
 from iomkit import topics
 from iomkit.service import Context
-from services.referrals import (  # web* register the pages
-    casework,
-    dossier,
-    web,  # noqa: F401
-    web_care,  # noqa: F401
-    web_cohort,  # noqa: F401
-)
-from services.referrals.dossier import Outputs
+from services.referrals.care import casework
+from services.referrals.case import dossier
+from services.referrals.case.dossier import Outputs
 from services.referrals.runtime import COMMANDS, TICKS, app, cases, rs, service
+from services.referrals.web import (  # the page modules register their routes on import
+    care_views,  # noqa: F401
+    cohort_views,  # noqa: F401
+    person_views,  # noqa: F401
+)
 
 # -- the stream ---------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from iomkit.settings import SettingsError, describe_error
-from services.referrals.eligibility import DEFAULT_PRIORITIES, ForcePriorities
-from services.referrals.panel import parse_rule
+from services.referrals.case.eligibility import DEFAULT_PRIORITIES, ForcePriorities
+from services.referrals.case.panel import parse_rule
 
 
 class ReferralsSettings(BaseSettings):

@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
-from services.referrals.lifecycle import change_id
-from services.referrals.youth import add_months, birthday
+from services.referrals.case.lifecycle import change_id
+from services.referrals.case.youth import add_months, birthday
 
 pytestmark = pytest.mark.integration
 

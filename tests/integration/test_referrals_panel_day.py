@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
-from services.referrals import panel
+from services.referrals.case import panel
 from tests.integration.test_referrals_lifecycle import get_json, grade, person, until
 
 pytestmark = pytest.mark.integration

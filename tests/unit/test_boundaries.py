@@ -105,7 +105,7 @@ def test_the_check_sees_every_kind_of_import() -> None:
     source = (
         "import services.gps_stream.trail\n"
         "from services import notifications\n"
-        "from ..referrals import dossier\n"
+        "from ..referrals.case import dossier\n"
         "def later():\n"
         "    import importlib\n"
         "    return importlib.import_module('services.gps_stream.app')\n"
@@ -114,6 +114,6 @@ def test_the_check_sees_every_kind_of_import() -> None:
     )
     names = {name for _, name in imported(source, "services.risk.probe")}
     assert {
-        "services.gps_stream.trail", "services.notifications", "services.referrals.dossier",
+        "services.gps_stream.trail", "services.notifications", "services.referrals.case.dossier",
         "services.gps_stream.app", "services.risk.person", "services.risk.grading",
     } <= names

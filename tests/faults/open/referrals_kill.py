@@ -25,7 +25,7 @@ import pytest
 from iomkit import testing, topics
 from iomkit.jsonconv import from_json
 from iomkit.settings import ROOT
-from services.referrals import panel
+from services.referrals.case import panel
 
 pytestmark = pytest.mark.integration
 PEOPLE = 150

@@ -95,7 +95,7 @@ def test_missing_field_is_a_bug_not_a_smaller_payload() -> None:
 
 @pytest.mark.parametrize("kind", sorted(HEALTH_KINDS))
 def test_health_information_reaches_only_roles_whose_agreement_allows_it(kind: str) -> None:
-    from services.referrals.gate import may_share_health
+    from services.referrals.care.gate import may_share_health
     for role in ROLES:
         assert allows(role, kind) == may_share_health(role), role
     assert not allows("PARTNER_HOUSING", kind)
