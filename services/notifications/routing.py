@@ -77,6 +77,15 @@ class Directory:
         return self._force.get(person_id)
 
 
+def case_alert_subject(alert: Mapping[str, Any], known: Subject | None) -> Subject:
+    """Who a case alert is about, for routing: the alert names the force that manages the
+    case, and that decides who is told (not the force on iom.people); registration and
+    lead officer are the cohort's as followed, the alert's own lead officer first. A
+    person not followed yet counts as registered."""
+    return Subject(alert["force"], known.registered if known else True,
+                   alert["lead_officer"] or (known.lead_officer if known else None))
+
+
 def grade_matters(grade: Mapping[str, Any], registered: bool) -> bool:
     """Notify a change to RED, and any change for a registered person."""
     return bool(grade["changed"]) and (grade["rag"] == "RED" or registered)

@@ -7,6 +7,8 @@ import orjson
 from services.notifications.once import Action
 from services.notifications.routing import (
     Directory,
+    Subject,
+    case_alert_subject,
     grade_matters,
     notification_id,
     plan_hit,
@@ -80,3 +82,20 @@ def test_other_kinds_once_per_recipient() -> None:
                             "lead_officer"}
     assert plan_once("GRADE_CHANGE", "P-1#3", support.grade(), subject, ALL,
                      ["police", "pdu"], T0)[0]["recipient"] == "housing"
+
+
+def test_a_case_alert_goes_to_the_force_it_names() -> None:
+    d = directory()  # P-1 is a Hampshire person on iom.people
+    alert = {**support.case_alert(), "force": "Kent", "lead_officer": None}
+    subject = case_alert_subject(alert, d.get("P-1"))
+    assert subject.force == "Kent" and not subject.registered and subject.lead_officer is None
+    d.cohort("P-1", "REGISTERED", "PC Jones")
+    subject = case_alert_subject(alert, d.get("P-1"))
+    assert subject.registered and subject.lead_officer == "PC Jones"
+    named = case_alert_subject({**alert, "lead_officer": "PC Smith"}, d.get("P-1"))
+    assert named.lead_officer == "PC Smith"  # the alert's own lead officer first
+
+
+def test_a_case_alert_about_a_person_not_followed_yet_counts_as_registered() -> None:
+    subject = case_alert_subject(support.case_alert(), None)
+    assert subject == Subject("Hampshire", True, "PC Smith")
