@@ -15,7 +15,7 @@ nor leaves a hit at what was published before the crash, nor loses a hit never p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -108,3 +108,13 @@ def assemble(state: Mapping[str, Any] | None, message: Mapping[str, Any], now: d
         "detected_at": now, "rule_version": rule_version,
     }
     return state, hit
+
+
+def settled(published: Mapping[bytes, Mapping[str, Any]], live_crimes: Container[str],
+            cutoff: datetime) -> list[bytes]:
+    """The published hits that can no longer change: their crime is gone (its window is
+    past retention) and their nearest fix is older than the retention ``cutoff``, so no
+    fix or crime version that could change them is still kept. The views and the alignment
+    forget them (the hits topic keeps them)."""
+    return [key for key, hit in list(published.items())
+            if hit["crime_ref"] not in live_crimes and hit["nearest_fix_at"] < cutoff]
