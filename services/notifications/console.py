@@ -2,7 +2,7 @@
 carry them. Pure (the app feeds the board from the followed topics and serves it).
 
 A card is a hit or a zone breach, minimised by the user's role exactly as a webhook would
-be (minimise.py), shown only to users of the person's force.
+be (iomkit.identity.isa.minimise), shown only to users of the person's force.
 """
 
 from __future__ import annotations
