@@ -4,11 +4,12 @@ force against a person it knows only by id (gps_stream's trails and hits)."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, Any
 
-from iomkit import kafka
-from iomkit.codec import Codec, DecodeError
-from iomkit.settings import Settings
 from iomkit.topics import PEOPLE
+
+if TYPE_CHECKING:
+    from iomkit.service import Service
 
 
 class PeopleForces:
@@ -19,14 +20,11 @@ class PeopleForces:
     def get(self, person_id: str) -> str | None:
         return self._force.get(person_id)
 
-    async def follow(self, settings: Settings, codec: Codec) -> None:
-        def keep(key: bytes | None, value: bytes | None) -> None:
-            if value is None:
-                return
-            try:
-                person = codec.decode(value, expect="Person").value
-            except DecodeError:
-                return  # the owning services dead-letter what they cannot read
-            self._force[person["person_id"]] = person["force"]
+    def keep(self, person: dict[str, Any]) -> None:
+        self._force[person["person_id"]] = person["force"]
 
-        await kafka.follow(settings, PEOPLE.name, keep, self.caught_up)
+    async def follow(self, service: Service) -> None:
+        """Through the service's kernel like every reader: a record that does not decode
+        as a Person (or holds NaN) is skipped and counted, never applied; the services
+        that own the topic dead-letter it."""
+        await service.follow(PEOPLE, lambda _, person: self.keep(person), self.caught_up)

@@ -38,7 +38,6 @@ from services.gps_stream.runtime import (
     redeliver,
     send_evidence,
     service,
-    settings,
 )
 from services.gps_stream.trail import epoch_ms
 from services.gps_stream.zones import validate_zone
@@ -121,7 +120,7 @@ async def check_tag_health() -> None:
 
 @app.task
 async def follow_people() -> None:
-    await people.follow(settings, service.codec)
+    await people.follow(service)
 
 
 @app.task

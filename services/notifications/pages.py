@@ -1,5 +1,5 @@
-"""The console's HTML: one page, inline CSS and JS (nothing is loaded from elsewhere), and
-the login form. Pure: text in, text out."""
+"""The console's HTML: one page, inline CSS and JS (nothing is loaded from elsewhere); the
+sign-in is the project's one sign-in page (iomkit.identity). Pure: text in, text out."""
 
 from __future__ import annotations
 
