@@ -44,6 +44,13 @@ CONSUMER_LAG = Gauge(
     ["service", "group", "topic", "partition"],
 )
 
+STREAM_STALLED = Gauge(
+    "iom_stream_stalled",
+    "1 while records wait on a worker's partitions and its agents have handled none for 15 s"
+    " (the worker then fetches them again)",
+    ["service"],
+)
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _log = logging.get("iomkit.metrics")
 

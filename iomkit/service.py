@@ -22,7 +22,7 @@ from aiohttp import web
 from faust.types import EventT
 
 from iomkit import headers as h
-from iomkit import kafka, kernel, metrics
+from iomkit import kafka, kernel, metrics, streamwatch
 from iomkit import log as logging
 from iomkit.audit import audit_record
 from iomkit.clientconfig import ClientConfig
@@ -142,6 +142,8 @@ class Service:
         self.assigned = asyncio.Event()
         self.require_ready("partitions", self.assigned)
         self.app.task(self._watch_assignment)
+        self._last_handled = time.monotonic()
+        self.app.task(self._watch_stream)
 
     def table(self, name: str, help: str = "") -> faust.Table:
         """A table of JSON values, rebuilt from its changelog topic after a crash.
@@ -233,6 +235,7 @@ class Service:
             h.as_dict(message.headers),
         )
         metrics.RECORDS_IN.labels(self.name, spec.name).inc()
+        self._last_handled = time.monotonic()
         started = time.perf_counter()
         outputs: list[asyncio.Future[Any]] = []
         token = _outputs.set(outputs)
@@ -389,6 +392,11 @@ class Service:
             else:
                 self.assigned.clear()
             await asyncio.sleep(0.1)
+
+    async def _watch_stream(self) -> None:
+        # (no parameters: Faust hands a task that takes one the app)
+        await streamwatch.watch(self.app, self.name, set(self._consumed), self.assigned,
+                                lambda: self._last_handled, self.log)
 
     def require_ready(self, name: str, ready: asyncio.Event) -> None:
         """/health answers 503 until ``ready`` is set (e.g. a batch consumer's partitions

@@ -3,13 +3,10 @@ worker rebuilds the dossiers from the changelog and carries on from the committe
 and every person ends with exactly the alerts and cohort changes an uninterrupted worker gave
 the same inputs: none lost, none different, a replayed one the same as the first (same id).
 
-Not collected by ``make test`` (the file name does not start with test_): an open defect,
-run it with ``make open-faults``. The restarted worker handles a first burst (76-107 of 150
-registrations) and then nothing more, with no error and no rebalance: a task dump (SIGUSR1)
-shows Faust's fetcher idle in getmany with fetch requests still cycling and the agent
-waiting for its next event, i.e. records fetched for partitions Faust no longer counts as
-active are not handed to the stream. Passes alone on a fresh broker; fails after other
-tests have used it (issue 14)."""
+The restarted worker used to handle a first burst (76-107 of 150 registrations) and then
+nothing more, with no error and no rebalance, once the broker had been used by other tests:
+Faust had dropped part of a fetched batch. iomkit.streamwatch finds such a stream and
+fetches the records again; this test is what showed it."""
 
 from __future__ import annotations
 
