@@ -28,9 +28,13 @@ Hit device: the device of the nearest evidence fix; ties by earliest recorded_at
 smallest device_id (then lat, lon, accuracy), so it is deterministic.
 
 Retention: ``purge_before(cutoff)`` drops fixes recorded before cutoff, refuses later fixes
-older than it, and unregisters crimes whose window ends before it (no fix can match them
-any more). Hits keep the evidence they have: an aged-out fix is not "no longer matching",
-so a later crime version re-checks it from the hit's own copy.
+older than it, and forgets crimes whose window ends before it (no fix can match them any
+more) with their hits: all of such a hit's evidence is older than the cutoff, so no
+retained fix can change it (``assembly.settled`` forgets it from the views by the same
+rule), and a matcher rebuilt from the retained fixes and live crimes would not hold it
+either; a later version of such a crime is matched afresh against the retained fixes. While
+its crime is live a hit keeps the evidence it has: an aged-out fix is not "no longer
+matching", so a later crime version re-checks it from the hit's own copy.
 """
 
 from __future__ import annotations
@@ -298,9 +302,10 @@ class HitMatcher:
                 trail.drop_before(cutoff_ms)
                 if not trail.times:
                     del index[key]
-        for ref, (_lo, hi, _cells) in list(self._registered.items()):
-            if hi < cutoff_ms:
-                self._unregister(ref)
+        cutoff = self._watermark
+        for ref, crime in list(self._crimes.items()):
+            if crime.window_ms(self.settings)[1] < cutoff:
+                self._forget_crime(ref)
         return []
 
     # -- read side (tests, metrics) ------------------------------------------------------
@@ -376,6 +381,17 @@ class HitMatcher:
             slot.remove(lo, ref)
             if not slot.los:
                 del self._crime_cells[cell]
+
+    def _forget_crime(self, ref: str) -> None:
+        """A crime past retention, its hits and their evidence links (module doc)."""
+        self._unregister(ref)
+        del self._crimes[ref]
+        for person in self._persons_of_crime.pop(ref, ()):
+            hit = self._hits.pop((ref, person))
+            for fix in {**hit.evidence, **hit.published}:
+                current = self._evidence_of_fix.get(fix)
+                if current is not None and current.pop(ref, None) is not None and not current:
+                    del self._evidence_of_fix[fix]
 
     def _candidate_crimes(self, fix: Fix) -> list[Crime]:
         """Live crimes a fix can be evidence for, plus those it already is evidence for."""

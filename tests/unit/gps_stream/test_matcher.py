@@ -179,15 +179,35 @@ def test_purge_makes_a_31_day_old_fix_unmatchable() -> None:
     assert m.fix_count == 0
 
 
-def test_purge_keeps_published_evidence() -> None:
+def test_purge_keeps_published_evidence_while_the_crime_is_live() -> None:
     m = HitMatcher()
     m.add_enrolment(FITTED_P1)
     m.add_crime(CRIME)
     m.add_fix(fix(FROM + MIN, 20.0))
-    m.purge_before(T0 + 31 * DAY)
+    m.purge_before(FROM + 2 * MIN)  # the fix is aged out, the crime's window is not
+    assert m.fix_count == 0
     # A later version that still covers the aged-out fix does not withdraw the hit.
     assert m.add_crime(Crime("MPS-1", 2, "ROBBERY", LAT, LON, 5.0, FROM, TO)) == []
     assert set(m.active_hits()) == {HIT}
+
+
+def test_purge_forgets_a_crime_past_retention_and_its_hits() -> None:
+    """Bounded memory: a crime whose window ended before the cutoff goes with its hits
+    and the fixes' links to them (they only grew, one entry a crime, before)."""
+    m = HitMatcher()
+    m.add_enrolment(FITTED_P1)
+    m.add_crime(CRIME)
+    m.add_fix(fix(FROM + MIN, 20.0))
+    live = Crime("MPS-2", 1, "ROBBERY", LAT, LON, 0.0, FROM + 30 * DAY, FROM + 30 * DAY + MIN)
+    m.add_crime(live)
+    m.purge_before(T0 + 30 * DAY)
+    assert m.active_hits() == {}
+    assert (set(m._crimes), m._hits, m._persons_of_crime, m._evidence_of_fix) == (
+        {"MPS-2"}, {}, {}, {})
+    # A later version of it meets no retained fix: nothing to say (and no withdrawal).
+    assert m.add_crime(Crime("MPS-1", 2, "ROBBERY", LAT, LON, 5.0, FROM, TO)) == []
+    m.purge_before(T0 + 30 * DAY)
+    assert set(m._crimes) == {"MPS-2"}
 
 
 def test_accuracy_over_200_is_not_evidence() -> None:
