@@ -1,6 +1,6 @@
 """What every soak test asserts: each sampled size grew while the retention window filled,
 then stayed flat (the maximum over the last days is within ``SLACK`` of the maximum over
-the days just after the window first filled)."""
+the days just after the window first filled, or ``NOISE`` more for small sizes)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 
 SLACK = 1.1
+NOISE = 5  # a handful more is noise, not growth, for small sizes (what is in flight)
 
 
 class Sizes:
@@ -30,7 +31,8 @@ class Sizes:
                     grows: tuple[str, ...] | None = None) -> dict[str, tuple[int, int]]:
         """Each structure in ``grows`` (default: all) held more at ``full`` than at
         ``early`` (so it did fill: the test could fail), and every structure's peak over
-        ``late`` is at most SLACK x its peak over ``full``. Returns name -> (full, late)."""
+        ``late`` is at most SLACK x its peak over ``full`` (or NOISE more).
+        Returns name -> (full, late)."""
         figures = {}
         for name in self.probes:
             at_full, at_late = self.peak(name, full), self.peak(name, late)
@@ -38,7 +40,7 @@ class Sizes:
             if grows is None or name in grows:
                 assert at_full > self.peak(name, early), (
                     f"{name} did not grow: {self.peak(name, early)} -> {at_full}")
-            assert at_late <= SLACK * at_full, (
+            assert at_late <= max(SLACK * at_full, at_full + NOISE), (
                 f"{name} keeps growing: peak {at_full} on days {full.start}-{full.stop - 1}, "
                 f"{at_late} on days {late.start}-{late.stop - 1}")
         return figures
