@@ -138,7 +138,7 @@ async def command_received(command: dict[str, Any], context: Context) -> None:
         raise ValueError(f"unknown command or recipient: {command.get('command')!r}")
     again = unfinished.failed(command["recipient"])
     for notification in again:
-        outbox.put(notification)
+        await outbox.put(notification)
     service.log.info("redeliver", recipient=command["recipient"], notifications=len(again),
                      actor=command.get("actor", "?"))
 
@@ -212,7 +212,7 @@ async def recover_owned(recovered: asyncio.Event, caught_up: asyncio.Event) -> N
         if new or not caught_up.is_set():
             resumed = unfinished.to_resume(new, by_name)
             for notification in resumed:
-                outbox.put(notification)
+                await outbox.put(notification)
             service.log.info("outbox.recovered", notifications=len(resumed),
                              partitions=len(new))
         owned_inputs.clear()

@@ -22,6 +22,8 @@ class NotifySettings(BaseSettings):
     backoff_base_s: float = Field(0.5, gt=0, description="first retry waits up to this")
     backoff_cap_s: float = Field(60.0, gt=0, description="no retry waits longer than this")
     timeout_s: float = Field(5.0, gt=0, description="one webhook request's time limit")
+    queue_limit: int = Field(10_000, ge=1, description="notifications waiting for one "
+                             "recipient in memory; when full, reading stops until it drains")
     signature_tolerance_s: int = Field(300, ge=1, description="receivers refuse older signatures")
 
     crime_days: float = Field(31.0, gt=0, description="the console map keeps a crime this "

@@ -3,9 +3,12 @@
 A recipient's notifications are delivered one at a time in the order they were created: a
 notification that keeps failing holds the ones behind it (head-of-line) until it is
 delivered or has used its last attempt, so a receiver that was down receives everything, in
-order, once it is back. Every state change (RETRYING, DELIVERED, FAILED) is handed to
-``publish``; after the last attempt ``on_failed`` dead-letters it. Transport, sleep, clock
-and the jitter's random are injected: unit tests run instantly without a network.
+order, once it is back. A recipient's queue holds at most ``limit``: when it is full,
+``put`` waits (back pressure: the agent stops reading, the records wait on the broker and
+the lag shows it) rather than grow without end while a receiver is down. Every state
+change (RETRYING, DELIVERED, FAILED) is handed to ``publish``; after the last attempt
+``on_failed`` dead-letters it. Transport, sleep, clock and the jitter's random are
+injected: unit tests run instantly without a network.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Outbox:
         clock: Callable[[], datetime] = utc_now,
         extra: Transport | None = None,
         owns: Callable[[Notification], bool] = lambda notification: True,
+        limit: int = 10_000,
     ) -> None:
         self.recipients = {r.name: r for r in recipients}
         self.transport = transport
@@ -52,13 +56,15 @@ class Outbox:
         # False once the notification's input partition went to another worker, which
         # recovers it from iom.notifications: this one stops trying, so only one does.
         self.owns = owns
+        self.limit = limit
         self._queues: dict[str, asyncio.Queue[Notification]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._queued: set[str] = set()  # notification ids waiting or in flight
 
-    def put(self, notification: Notification) -> bool:
-        """Queue a notification behind its recipient's others; False if it is already
-        queued (a redelivery command or a recovery racing the agent)."""
+    async def put(self, notification: Notification) -> bool:
+        """Queue a notification behind its recipient's others, waiting while the
+        recipient's queue is full; False if it is already queued (a redelivery command or a
+        recovery racing the agent)."""
         nid = notification["notification_id"]
         name = notification["recipient"]
         if nid in self._queued:
@@ -67,11 +73,13 @@ class Outbox:
             raise KeyError(f"no recipient {name!r} in the subscriptions")
         queue = self._queues.get(name)
         if queue is None:
-            queue = self._queues[name] = asyncio.Queue()
+            queue = self._queues[name] = asyncio.Queue(maxsize=self.limit)
             self._workers[name] = asyncio.create_task(self._work(name, queue),
                                                       name=f"outbox-{name}")
         self._queued.add(nid)
-        queue.put_nowait(notification)
+        if queue.full():
+            _log.warning("outbox.full", recipient=name, waiting=queue.qsize())
+        await queue.put(notification)
         return True
 
     def pending(self) -> int:

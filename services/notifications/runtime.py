@@ -98,6 +98,7 @@ outbox = Outbox(
     extra=Mailer(notify.smtp_host, notify.smtp_port, notify.mail_from)
     if notify.smtp_host else None,
     owns=lambda n: unfinished.owned(n, owned_inputs),
+    limit=notify.queue_limit,
 )
 
 
@@ -106,7 +107,7 @@ async def create(notification: dict[str, Any], context: Context) -> None:
     outbox's durable log, from which a restarted worker resumes (app.follow_notifications)."""
     await service.publish(topics.NOTIFICATIONS, notification, cause=context)
     STATES.labels(notification["recipient"], "PENDING").inc()
-    outbox.put(notification)
+    await outbox.put(notification)
 
 
 async def audit(*, actor: str, action: str, purpose: str, person_id: str | None = None,

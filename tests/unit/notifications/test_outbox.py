@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from services.notifications.backoff import Backoff
@@ -39,10 +40,10 @@ class World:
     async def sleep(self, s: float) -> None:
         self.slept.append(s)
 
-    def outbox(self, attempts: int = 4) -> Outbox:
+    def outbox(self, attempts: int = 4, limit: int = 10_000) -> Outbox:
         return Outbox([A, B], self.transport, self.publish, self.delivered_hook, self.failed,
                       Backoff(1.0, 8.0, attempts, random=lambda: 0.5), sleep=self.sleep,
-                      clock=lambda: T0)
+                      clock=lambda: T0, limit=limit)
 
 
 def note(nid: str, to: str = "a") -> dict[str, Any]:
@@ -55,7 +56,7 @@ async def test_delivered_in_order_with_retries_holding_the_queue() -> None:
     world = World({"n1": 2})
     box = world.outbox()
     for nid in ("n1", "n2", "n3"):
-        assert box.put(note(nid))
+        assert await box.put(note(nid))
     await box.drain()
     assert world.delivered == [("a", "n1"), ("a", "n2"), ("a", "n3")]
     assert world.published[:3] == [("n1", "RETRYING", 1), ("n1", "RETRYING", 2),
@@ -68,8 +69,8 @@ async def test_delivered_in_order_with_retries_holding_the_queue() -> None:
 async def test_after_the_last_attempt_failed_and_dead_lettered_then_the_queue_moves_on() -> None:
     world = World({"n1": 99})
     box = world.outbox(attempts=3)
-    box.put(note("n1"))
-    box.put(note("n2"))
+    await box.put(note("n1"))
+    await box.put(note("n2"))
     await box.drain()
     assert world.published[2] == ("n1", "FAILED", 3)
     assert world.dead[0][0] == "n1" and "gave up after 3 attempts: HTTP 503" in world.dead[0][1]
@@ -77,7 +78,7 @@ async def test_after_the_last_attempt_failed_and_dead_lettered_then_the_queue_mo
     # redelivery by command: the FAILED notification goes round again, attempts counting on
     world.failures.clear()
     failed = {**note("n1"), "state": "FAILED", "attempts": 3}
-    assert box.put(failed)
+    assert await box.put(failed)
     await box.drain()
     assert world.delivered[-1] == ("a", "n1") and world.published[-1] == ("n1", "DELIVERED", 4)
     await box.close()
@@ -86,10 +87,34 @@ async def test_after_the_last_attempt_failed_and_dead_lettered_then_the_queue_mo
 async def test_recipients_do_not_wait_for_each_other_and_duplicates_are_not_queued() -> None:
     world = World({"a1": 1})
     box = world.outbox()
-    box.put(note("a1", "a"))
-    assert not box.put(note("a1", "a"))  # already waiting
-    box.put(note("b1", "b"))
+    await box.put(note("a1", "a"))
+    assert not await box.put(note("a1", "a"))  # already waiting
+    await box.put(note("b1", "b"))
     await box.drain()
     assert sorted(world.delivered) == [("a", "a1"), ("b", "b1")]
     assert box.pending() == 0
     await box.close()
+
+
+async def test_a_full_queue_makes_put_wait_until_the_receiver_takes_one() -> None:
+    # a receiver that is down: nothing is delivered until it comes back
+    world = World()
+    back = asyncio.Event()
+
+    async def down_until_back(r: Any, n: dict[str, Any]) -> None:
+        await back.wait()
+        world.delivered.append((r.name, n["notification_id"]))
+    box = world.outbox(limit=2)
+    box.transport = down_until_back
+    for nid in ("n1", "n2", "n3"):  # n1 in flight, n2 and n3 fill the queue of 2
+        assert await box.put(note(nid))
+        await asyncio.sleep(0)
+    fourth = asyncio.ensure_future(box.put(note("n4")))
+    other = await box.put(note("b1", "b"))  # another recipient's queue is its own
+    await asyncio.sleep(0.01)
+    assert not fourth.done() and other  # held back: memory stays at the limit
+    assert box.pending() == 5
+    back.set()
+    assert await asyncio.wait_for(fourth, 1.0)
+    await box.drain()
+    assert [n for _, n in world.delivered if n.startswith("n")] == ["n1", "n2", "n3", "n4"]
