@@ -161,12 +161,14 @@ class PartitionMatchers:
         return [(n, u) for n, p in self.partitions.items() for u in p.matcher.add_crime(crime)]
 
     def purge(self) -> int:
-        """Forget what retention has passed: fixes before the cutoff, and crimes whose window
-        ends before it (no fix that could meet them is kept). Returns the fixes forgotten."""
+        """Forget what retention has passed: fixes before the cutoff, and crimes and zones
+        whose window ends before it (no fix that could meet them is kept). Returns the fixes
+        forgotten."""
         cutoff = self.cutoff_ms()
         for ref, crime in list(self.crimes.items()):
             if crime.window_ms(self.rule)[1] < cutoff:
                 del self.crimes[ref]
+        self.zones.purge_before(cutoff)
         before = sum(p.matcher.fix_count for p in self.partitions.values())
         for partition in self.partitions.values():
             partition.matcher.purge_before(cutoff)

@@ -463,6 +463,18 @@ class ZoneIndex:
         """Forget a zone (a tombstone); its versions so far stay outdated."""
         self._forget(zone_id)
 
+    def purge_before(self, cutoff_ms: int) -> int:
+        """Forget zones that ended before ``cutoff_ms`` (retention): no fix that could be in
+        them is kept, and a zone order that ended is otherwise held until a tombstone that
+        may never come. Their versions go too: a replay of one would be purged again at the
+        next purge. Returns how many were forgotten."""
+        ended = [zid for zid, c in self._zones.items()
+                 if c.zone.active_to_ms is not None and c.zone.active_to_ms < cutoff_ms]
+        for zone_id in ended:
+            self._forget(zone_id)
+            del self._versions[zone_id]
+        return len(ended)
+
     def get(self, zone_id: str) -> Zone | None:
         compiled = self._zones.get(zone_id)
         return None if compiled is None else compiled.zone

@@ -435,3 +435,17 @@ def test_huge_zone_gets_no_shortcut_but_the_same_answers(monkeypatch: pytest.Mon
     index.update(make_zone(polygon=big))
     assert index.interior("Z-1") == frozenset()
     assert index.inside("Z-1", 50.97, -1.05) and not index.inside("Z-1", 50.94, -1.05)
+
+
+def test_zones_that_ended_before_retention_are_forgotten_with_their_versions() -> None:
+    index = ZoneIndex()
+    ended = datetime(2023, 3, 1, tzinfo=UTC)
+    index.update(make_zone(zone_id="Z-old", active_to=ended))
+    index.update(make_zone(zone_id="Z-open"))  # no end: kept whatever the cutoff
+    index.update(make_zone(zone_id="Z-later", active_to=datetime(2023, 6, 1, tzinfo=UTC)))
+    cutoff_ms = int(datetime(2023, 4, 1, tzinfo=UTC).timestamp() * 1000)
+    assert index.purge_before(cutoff_ms) == 1
+    assert index.get("Z-old") is None and len(index) == 2
+    assert index.zones_for("P-1", cutoff_ms) == [index.get("Z-later"), index.get("Z-open")]
+    assert index.update(make_zone(zone_id="Z-old", active_to=ended))  # held again until the
+    assert index.purge_before(cutoff_ms) == 1                          # next purge
