@@ -22,7 +22,7 @@ from aiohttp import web
 from faust.types import EventT
 
 from iomkit import headers as h
-from iomkit import kafka, kernel, metrics, streamwatch
+from iomkit import kafka, kernel, metrics, routing, streamwatch
 from iomkit import log as logging
 from iomkit.audit import audit_record
 from iomkit.clientconfig import ClientConfig
@@ -114,6 +114,9 @@ class Service:
             key_serializer="raw",
             value_serializer="raw",
             web_port=self.settings.port_of(name),
+            # Set here, not derived: Faust derives it from web_port before --web-port is
+            # read, and the assignor tells the other workers this address (routing.py).
+            canonical_url=f"http://127.0.0.1:{_web_port(self.settings.port_of(name))}",
             web_bind="127.0.0.1",
             web_host="127.0.0.1",
             # Faust's own routes (/table/..., /router/..., statistics) would hand out
@@ -123,7 +126,8 @@ class Service:
             web_stats_enabled=False,
             web_graph_enabled=False,
             web_application_options={"client_max_size": self.settings.max_body_bytes,
-                                     "middlewares": [self.guard.middleware]},
+                                     "middlewares": [self.guard.middleware,
+                                                     self._route_to_owner]},
             loghandlers=[],
             Worker="iomkit.worker:Worker",  # stops within shutdown_grace_s, started or not
         )
@@ -133,6 +137,7 @@ class Service:
         self._internal: list[TopicSpec] = []
         self._lag_groups: list[tuple[str, list[str]]] = []
         self._readiness: list[tuple[str, asyncio.Event]] = []
+        self._routed: dict[str, tuple[faust.Table, str]] = {}
         self._install_pages()
         self.declare(REVOCATIONS)
         self.app.task(self._follow_revocations)
@@ -321,13 +326,63 @@ class Service:
 
     # -- web ----------------------------------------------------------------------------
 
-    def page(self, path: str) -> Callable[[Any], Any]:
+    def page(self, path: str, *, owned_by: tuple[faust.Table, str] | None = None
+             ) -> Callable[[Any], Any]:
         """``app.page`` with the route's access rule (iomkit.identity.allow or public) taken
-        from the handler: a handler without one stops the service at import."""
+        from the handler: a handler without one stops the service at import.
+
+        ``owned_by=(table, "person_id")``: the view reads the table's entry for that path
+        parameter, and a worker that does not own its partition forwards the request to the
+        one that does (iomkit.routing), GET and POST alike."""
         def register(view: Any) -> Any:
             self.guard.declare(path, view)
+            if owned_by is not None:
+                self._routed[path] = owned_by
             return self.app.page(path)(view)
         return register
+
+    def owner_of(self, table: faust.Table, key: bytes) -> str | None:
+        """The URL of the worker that owns ``key``'s partition of ``table``, or None when
+        it is this one (or the assignment is not known: one worker, or starting)."""
+        try:
+            url = str(self.app.router.key_store(table.name, key))
+        except (KeyError, AttributeError):
+            return None
+        return None if routing.same_worker(url, str(self.app.conf.canonical_url)) else url
+
+    @web.middleware
+    async def _route_to_owner(self, request: web.Request,
+                              handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                              ) -> web.StreamResponse:
+        route = getattr(request.match_info, "route", None)
+        resource = getattr(route, "resource", None)
+        owned = self._routed.get(resource.canonical) if resource is not None else None
+        if owned is None or routing.FORWARDED in request.headers:
+            return await handler(request)
+        table, parameter = owned
+        owner = self.owner_of(table, request.match_info[parameter].encode())
+        if owner is None:
+            return await handler(request)
+        return await self._forward(request, owner)
+
+    async def _forward(self, request: web.Request, owner: str) -> web.StreamResponse:
+        import aiohttp
+        from yarl import URL
+
+        target = URL(owner).with_path(request.path).with_query(request.query)
+        body = await request.read()
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+                async with http.request(request.method, target, data=body or None,
+                                        headers=routing.request_headers(request.headers),
+                                        allow_redirects=False) as answer:
+                    return web.Response(body=await answer.read(), status=answer.status,
+                                        headers=routing.response_headers(answer.headers))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.log.warning("route.owner_unreachable", owner=owner, error=type(exc).__name__)
+            return web.json_response({"error": "the worker holding this record is not "
+                                      "reachable; try again"}, status=503,
+                                     headers={"Retry-After": "2"})
 
     # -- identity and audit -------------------------------------------------------------
 

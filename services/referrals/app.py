@@ -6,7 +6,8 @@ record asks for (cohort changes, case alerts) is published, what is refused goes
 letters with the reason. Web pages: the referral form, the MACC panel agenda and decisions,
 the management report with supervisor reviews, and the weekly MAP pack.
 
-Runs as one worker: the pages read the local table (thousands of people, low rates).
+A view of one person is answered by the worker that holds the dossier (iomkit.routing);
+the lists read the local table, so the service runs as one worker until they gather.
 The pages are in web/: person_views.py (one person), care_views.py (needs, plan,
 checklist) and cohort_views.py (panel, MAP pack, youth transfer).
 """

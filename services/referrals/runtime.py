@@ -18,10 +18,13 @@ rs = config.load()
 COMMANDS = TopicSpec("throughcare-referrals-commands", "person_id", None)  # from the pages
 TICKS = TopicSpec("throughcare-referrals-ticks", "person_id", None)  # dates passing
 cases = service.table("cases", help="person_id -> the person's dossier")
+# A view of one person is answered by the worker that holds their dossier (iomkit.routing).
+PERSON = (cases, "person_id")
 
 
 def dossiers() -> Iterator[dict[str, Any]]:
-    """Every dossier this worker holds (one worker holds them all: see app.py)."""
+    """Every dossier this worker holds: its assigned partitions' (Faust iterates only
+    those; one worker holds them all, see app.py)."""
     for _, d in list(cases.items()):
         if d:
             yield d

@@ -15,7 +15,7 @@ from iomkit.identity.isa import CASE_ROLES, PARTNER_ROLES
 from services.referrals.care import casework
 from services.referrals.care.checks import CareError
 from services.referrals.case.dossier import Outputs
-from services.referrals.runtime import COMMANDS, cases, dossiers, rs, service
+from services.referrals.runtime import COMMANDS, PERSON, cases, dossiers, rs, service
 from services.referrals.web import forms, render, render_care
 from services.referrals.web.common import (
     audit,
@@ -79,21 +79,21 @@ def _action_command(data: dict[str, Any]) -> dict[str, Any]:
                                  "agreed_by")}}
 
 
-@service.page("/people/{person_id}/needs")
+@service.page("/people/{person_id}/needs", owned_by=PERSON)
 class Needs(View):
     @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str) -> Response:
         return await _care_command(self, request, person_id, _needs_command)
 
 
-@service.page("/people/{person_id}/plan/actions")
+@service.page("/people/{person_id}/plan/actions", owned_by=PERSON)
 class PlanActions(View):
     @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str) -> Response:
         return await _care_command(self, request, person_id, _action_command)
 
 
-@service.page("/people/{person_id}/plan/actions/{action_id}/outcome")
+@service.page("/people/{person_id}/plan/actions/{action_id}/outcome", owned_by=PERSON)
 class ActionOutcome(View):
     @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str, action_id: str) -> Response:
@@ -102,7 +102,7 @@ class ActionOutcome(View):
             "on": data.get("on") or service.clock().date().isoformat()})
 
 
-@service.page("/people/{person_id}/plan/reviews")
+@service.page("/people/{person_id}/plan/reviews", owned_by=PERSON)
 class PlanReviews(View):
     @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str) -> Response:
@@ -112,7 +112,7 @@ class PlanReviews(View):
             "next_review": data.get("next_review") or None})
 
 
-@service.page("/people/{person_id}/checklist/{item}")
+@service.page("/people/{person_id}/checklist/{item}", owned_by=PERSON)
 class ChecklistItem(View):
     @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str, item: str) -> Response:
@@ -121,7 +121,7 @@ class ChecklistItem(View):
             "on": data.get("on") or service.clock().date().isoformat()})
 
 
-@service.page("/people/{person_id}/pathway")
+@service.page("/people/{person_id}/pathway", owned_by=PERSON)
 class Pathway(View):
     @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str) -> Response:

@@ -13,7 +13,7 @@ from iomkit.identity import allow, check_force, principal_of
 from iomkit.identity.isa import CASE_READERS, CASE_ROLES, HEALTH_ROLES, HEALTH_SECTIONS
 from services.referrals.care import casework
 from services.referrals.case import dossier
-from services.referrals.runtime import COMMANDS, cases, dossiers, rs, service
+from services.referrals.runtime import COMMANDS, PERSON, cases, dossiers, rs, service
 from services.referrals.web import forms, render, render_care
 from services.referrals.web.common import (
     audit,
@@ -102,7 +102,7 @@ async def referral_view(web: Any, request: Request, referral_id: str) -> Respons
 # -- the management report ----------------------------------------------------------------------
 
 
-@service.page("/people/{person_id}/report.json")
+@service.page("/people/{person_id}/report.json", owned_by=PERSON)
 @allow(CASE_READERS)
 async def report_json(web: Any, request: Request, person_id: str) -> Response:
     d = cases.get(person_id.encode())
@@ -113,7 +113,7 @@ async def report_json(web: Any, request: Request, person_id: str) -> Response:
     return web.json(_report(request, d))
 
 
-@service.page("/people/{person_id}/report")
+@service.page("/people/{person_id}/report", owned_by=PERSON)
 @allow(CASE_READERS)
 async def report_page(web: Any, request: Request, person_id: str) -> Response:
     d = cases.get(person_id.encode())
@@ -135,7 +135,7 @@ def _report(request: Request, d: dict[str, Any]) -> dict[str, Any]:
     return {**dossier.report(d, now, rs), "care": care}
 
 
-@service.page("/people/{person_id}/reviews")
+@service.page("/people/{person_id}/reviews", owned_by=PERSON)
 class Reviews(View):
     """A supervisor's review of the management report, with the finding."""
 

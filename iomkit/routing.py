@@ -1,0 +1,46 @@
+"""A web request about one person answered by the worker that holds the person.
+
+A service's table is split by partition over its workers; a request can reach any of them
+(the front door balances). A view about one person is declared with the key it reads
+(``Service.routed``): a worker that does not own the key's partition forwards the whole
+request — method, path, query, body, the caller's own token and purpose — to the worker
+that does (Faust's assignor knows each partition's worker by its ``canonical_url``), and
+hands back its answer. Faust's own router forwards neither a body nor a POST.
+
+The owner checks the token and purpose again and writes the audit record: forwarding
+adds no access. A forwarded request is marked, and is never forwarded twice (an assignment
+that moved meanwhile answers 503 and the caller tries again)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from multidict import CIMultiDict
+
+FORWARDED = "X-IOM-Forwarded"
+# Hop-by-hop headers (RFC 9110 7.6.1) and those the client library sets from the body.
+_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+        "trailer", "transfer-encoding", "upgrade", "host", "content-length"}
+# What goes back to the caller: the body's type, a redirect after a form, a new cookie.
+_BACK = {"content-type", "location", "set-cookie", "cache-control",
+         "content-security-policy", "x-content-type-options", "referrer-policy"}
+
+
+def request_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
+    """The caller's headers for the owner: end-to-end ones only, marked as forwarded."""
+    out: CIMultiDict[str] = CIMultiDict(
+        (k, v) for k, v in headers.items() if k.lower() not in _HOP and k != FORWARDED)
+    out[FORWARDED] = "1"
+    return out
+
+
+def response_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
+    """The owner's headers for the caller (repeated ones, such as Set-Cookie, kept)."""
+    return CIMultiDict((k, v) for k, v in headers.items() if k.lower() in _BACK)
+
+
+def same_worker(a: str, b: str) -> bool:
+    """Whether two canonical URLs name the same worker (host and port)."""
+    from yarl import URL
+    x, y = URL(a), URL(b)
+    return (x.host, x.port) == (y.host, y.port)
