@@ -1,11 +1,12 @@
 """A web request about one person answered by the worker that holds the person.
 
 A service's table is split by partition over its workers; a request can reach any of them
-(the front door balances). A view about one person is declared with the key it reads
-(``Service.routed``): a worker that does not own the key's partition forwards the whole
-request — method, path, query, body, the caller's own token and purpose — to the worker
-that does (Faust's assignor knows each partition's worker by its ``canonical_url``), and
-hands back its answer. Faust's own router forwards neither a body nor a POST.
+(the front door balances). A view about one person is declared with the table and the path
+parameter it reads (``Service.page(path, owned_by=(table, "person_id"))``): a worker that
+does not own the key's partition forwards the whole request — method, path, query, body,
+the caller's own token and purpose — to the worker that does (Faust's assignor knows each
+partition's worker by its ``canonical_url``), and hands back its answer. Faust's own router
+forwards neither a body nor a POST.
 
 The owner checks the token and purpose again and writes the audit record: forwarding
 adds no access. A forwarded request is marked, and is never forwarded twice (an assignment
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from multidict import CIMultiDict
+from yarl import URL
 
 FORWARDED = "X-IOM-Forwarded"
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the client library sets from the body.
@@ -41,6 +43,5 @@ def response_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
 
 def same_worker(a: str, b: str) -> bool:
     """Whether two canonical URLs name the same worker (host and port)."""
-    from yarl import URL
     x, y = URL(a), URL(b)
     return (x.host, x.port) == (y.host, y.port)

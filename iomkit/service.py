@@ -16,10 +16,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import faust
 import orjson
 from aiohttp import web
 from faust.types import EventT
+from yarl import URL
 
 from iomkit import headers as h
 from iomkit import kafka, kernel, metrics, routing, streamwatch
@@ -30,7 +32,7 @@ from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.deadletters import Clock, DeadLetters
 from iomkit.identity import keys as signing_keys
 from iomkit.identity import oidc, tokens
-from iomkit.identity.guard import Guard, principal_of, public, purpose_of
+from iomkit.identity.guard import Guard, declared_path, principal_of, public, purpose_of
 from iomkit.identity.principal import Principal
 from iomkit.identity.revocations import REVOCATIONS, Revocations
 from iomkit.records import RECORD_TYPES
@@ -354,9 +356,7 @@ class Service:
     async def _route_to_owner(self, request: web.Request,
                               handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                               ) -> web.StreamResponse:
-        route = getattr(request.match_info, "route", None)
-        resource = getattr(route, "resource", None)
-        owned = self._routed.get(resource.canonical) if resource is not None else None
+        owned = self._routed.get(declared_path(request) or "")
         if owned is None or routing.FORWARDED in request.headers:
             return await handler(request)
         table, parameter = owned
@@ -366,9 +366,6 @@ class Service:
         return await self._forward(request, owner)
 
     async def _forward(self, request: web.Request, owner: str) -> web.StreamResponse:
-        import aiohttp
-        from yarl import URL
-
         target = URL(owner).with_path(request.path).with_query(request.query)
         body = await request.read()
         try:

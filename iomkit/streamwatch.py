@@ -1,14 +1,15 @@
 """A Faust stream that stopped being fed, found and fed again.
 
-Seen on a referrals worker restarted after a SIGKILL (tests/faults/open): the consumer
-holds its partitions, flow is on, none is paused or held back for a full buffer, fetch
-requests go on, and yet records past the last one handed to the agent never come: Faust
-dropped part of a fetched batch (it breaks out of a batch when flow stops or the
-generation changes, with the fetch position already past it) and nothing fetches it again.
+Seen on a referrals worker restarted after a SIGKILL (tests/faults/test_referrals_kill.py):
+the consumer holds its partitions, flow is on, none is paused or held back for a full
+buffer, fetch requests go on, and yet records past the last one handed to the agent never
+come: Faust dropped part of a fetched batch (it breaks out of a batch when flow stops or
+the generation changes, with the fetch position already past it) and nothing fetches it
+again.
 Nothing is logged, the lag only grows.
 
 The watch: when records wait past the last offset handed to the streams and the agents have
-handled nothing for ``stalled_after_s``, say so (log and ``iom_stream_stalled``) and seek
+handled nothing for ``STALLED_AFTER_S``, say so (log and ``iom_stream_stalled``) and seek
 those partitions to the record after the last one handed out. The agents are idle then, so
 nothing is handed twice that was not already going to be (at-least-once either way: what
 was handed but not committed is read again after any restart)."""
@@ -53,9 +54,8 @@ async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Ev
         idle = time.monotonic() - last_handled()
         consumer = app.consumer
         try:
-            tps = consumer.assignment()
-            found = stuck(consumer._read_offset, {tp: consumer.highwater(tp) for tp in tps},
-                          consumed)
+            highwaters = {tp: consumer.highwater(tp) for tp in consumer.assignment()}
+            found = stuck(consumer._read_offset, highwaters, consumed)
         except Exception:  # the consumer is between states (starting, rebalancing)
             continue
         stalled = bool(found) and idle >= STALLED_AFTER_S
@@ -63,7 +63,7 @@ async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Ev
         if not stalled:
             continue
         log.warning("stream.stalled", idle_s=round(idle),
-                    waiting={f"{tp.topic}/{tp.partition}": consumer.highwater(tp) - offset
+                    waiting={f"{tp.topic}/{tp.partition}": highwaters[tp] - offset
                              for tp, offset in found.items()},
                     paused=_names(set(found) & set(consumer._paused_partitions)),
                     inactive=_names(set(found) - set(consumer._active_partitions or ())),

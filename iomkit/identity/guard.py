@@ -133,6 +133,13 @@ Audit = Callable[..., Awaitable[None]]
 Verify = Callable[[str], Principal]
 
 
+def declared_path(request: web.Request) -> str | None:
+    """The path a request matched as it was declared (``/people/{person_id}/report``), or
+    None when it matched no route."""
+    resource = getattr(getattr(request.match_info, "route", None), "resource", None)
+    return None if resource is None else resource.canonical
+
+
 @dataclass
 class Guard:
     service: str
@@ -150,13 +157,11 @@ class Guard:
             self.routes[(method, path)] = rule
 
     def rule_for(self, request: web.Request) -> Rule | None:
-        info = request.match_info
-        route = getattr(info, "route", None)
-        resource = getattr(route, "resource", None)
-        if resource is None:
+        path = declared_path(request)
+        if path is None:
             return None
         method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
-        return self.routes.get((method, resource.canonical))
+        return self.routes.get((method, path))
 
     # -- the middleware ------------------------------------------------------------------
 
