@@ -79,7 +79,11 @@ class Outbox:
         self._queued.add(nid)
         if queue.full():
             _log.warning("outbox.full", recipient=name, waiting=queue.qsize())
-        await queue.put(notification)
+        try:
+            await queue.put(notification)
+        except asyncio.CancelledError:  # not queued after all: a later put must queue it
+            self._queued.discard(nid)
+            raise
         return True
 
     def pending(self) -> int:

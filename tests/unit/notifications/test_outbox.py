@@ -118,3 +118,26 @@ async def test_a_full_queue_makes_put_wait_until_the_receiver_takes_one() -> Non
     assert await asyncio.wait_for(fourth, 1.0)
     await box.drain()
     assert [n for _, n in world.delivered if n.startswith("n")] == ["n1", "n2", "n3", "n4"]
+
+
+async def test_a_put_cancelled_while_waiting_leaves_the_notification_to_a_later_put() -> None:
+    # the agent stopped (a rebalance) while the queue was full: the recovery queues it again
+    world = World()
+    back = asyncio.Event()
+
+    async def down_until_back(r: Any, n: dict[str, Any]) -> None:
+        await back.wait()
+        world.delivered.append((r.name, n["notification_id"]))
+    box = world.outbox(limit=1)
+    box.transport = down_until_back
+    for nid in ("n1", "n2"):  # n1 in flight, n2 fills the queue of 1
+        assert await box.put(note(nid))
+        await asyncio.sleep(0)
+    waiting = asyncio.ensure_future(box.put(note("n3")))
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    back.set()
+    assert await box.put(note("n3"))
+    await box.drain()
+    assert [n for _, n in world.delivered] == ["n1", "n2", "n3"]
