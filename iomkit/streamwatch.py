@@ -1,24 +1,27 @@
 """A Faust stream that stopped being fed, found and fed again.
 
-Seen on a referrals worker restarted after a SIGKILL (tests/faults/test_referrals_kill.py):
-the consumer holds its partitions, flow is on, none is paused or held back for a full
-buffer, fetch requests go on, and yet records past the last one handed to the agent never
-come: Faust dropped part of a fetched batch (it breaks out of a batch when flow stops or
-the generation changes, with the fetch position already past it) and nothing fetches it
-again.
-Nothing is logged, the lag only grows.
+Seen on a referrals worker restarted after a SIGKILL (tests/faults/test_referrals_kill.py,
+every time after the end-to-end and poison tests had used the broker): the consumer holds
+its partitions, flow is on, none is paused or held back for a full buffer, and the fetch
+position of a partition is at the broker's end, yet the records between the group's
+committed offset and that end were never handed to the agent (Faust's read offset for the
+partition: none since the assignment). Faust dropped a fetched batch (it breaks out of one
+when flow stops or the generation changes, with the fetch position already past it) and
+nothing fetches it again. Nothing is logged, the lag only grows.
 
-The watch: when records wait past the last offset handed to the streams and the agents have
-handled nothing for ``STALLED_AFTER_S``, say so (log and ``iom_stream_stalled``) and seek
-those partitions to the record after the last one handed out. The agents are idle then, so
-nothing is handed twice that was not already going to be (at-least-once either way: what
-was handed but not committed is read again after any restart)."""
+The watch: when the agents have handled nothing for ``STALLED_AFTER_S`` and a partition
+they read has records on the broker past the next one to hand out, say so (log and
+``iom_stream_stalled``) and seek the partition there. The next one is the committed offset:
+after that long idle every handled record's offset is committed (Faust commits every few
+seconds), so nothing handled is handed again; before any commit, the one after the last
+handed. The end is asked of the broker: the consumer's own highwater is as of the
+partition's last fetch and says nothing of records never fetched."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from iomkit import metrics
@@ -27,47 +30,49 @@ EVERY_S = 5.0
 STALLED_AFTER_S = 15.0
 
 
-def stuck(read: Mapping[Any, int | None], highwaters: Mapping[Any, int | None],
-          consumed: set[str]) -> dict[Any, int]:
-    """Partitions of the consumed topics with records past the last offset handed to the
-    streams (``read``), each with the offset to fetch from. A partition nothing was handed
-    from yet is left alone: its position is the committed offset, not ours to know."""
+def next_to_hand(read: int | None, committed: int | None) -> int | None:
+    """The offset a partition's stream should get next, or None if nothing says."""
+    if committed is not None:
+        return committed
+    return None if read is None else read + 1
+
+
+def stuck(read: Mapping[Any, int | None], committed: Mapping[Any, int | None],
+          ends: Mapping[Any, int | None], consumed: set[str]) -> dict[Any, int]:
+    """Partitions of the consumed topics with records on the broker (``ends``) past the next
+    one to hand out, each with that offset. A partition with neither a commit nor anything
+    handed is left alone: where it starts is the reset policy's, not ours to know."""
     found = {}
-    for tp, highwater in highwaters.items():
-        last = read.get(tp)
-        if tp.topic in consumed and last is not None and highwater is not None \
-                and highwater > last + 1:
-            found[tp] = last + 1
+    for tp, end in ends.items():
+        offset = next_to_hand(read.get(tp), committed.get(tp))
+        if tp.topic in consumed and offset is not None and end is not None and end > offset:
+            found[tp] = offset
     return found
-
-
-def _names(tps: Iterable[Any] | None) -> list[str]:
-    return sorted(f"{tp.topic}/{tp.partition}" for tp in (tps or ()))
 
 
 async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Event,
                 last_handled: Callable[[], float], log: Any) -> None:
     while True:
         await asyncio.sleep(EVERY_S)
-        if app.rebalancing or not assigned.is_set() or not app.consumer.flow_active:
-            continue
         idle = time.monotonic() - last_handled()
         consumer = app.consumer
+        if idle < STALLED_AFTER_S or app.rebalancing or not assigned.is_set() \
+                or not consumer.flow_active:
+            metrics.STREAM_STALLED.labels(service).set(0)
+            continue
         try:
-            highwaters = {tp: consumer.highwater(tp) for tp in consumer.assignment()}
-            found = stuck(consumer._read_offset, highwaters, consumed)
+            tps = [tp for tp in consumer.assignment() if tp.topic in consumed]
+            ends = await consumer.highwaters(*tps) if tps else {}
         except Exception:  # the consumer is between states (starting, rebalancing)
             continue
-        stalled = bool(found) and idle >= STALLED_AFTER_S
-        metrics.STREAM_STALLED.labels(service).set(1 if stalled else 0)
-        if not stalled:
+        found = stuck(dict(consumer._read_offset), dict(consumer._committed_offset), ends,
+                      consumed)
+        metrics.STREAM_STALLED.labels(service).set(1 if found else 0)
+        if not found:
             continue
         log.warning("stream.stalled", idle_s=round(idle),
-                    waiting={f"{tp.topic}/{tp.partition}": highwaters[tp] - offset
-                             for tp, offset in found.items()},
-                    paused=_names(set(found) & set(consumer._paused_partitions)),
-                    inactive=_names(set(found) - set(consumer._active_partitions or ())),
-                    buffered=_names(set(found) & set(consumer._buffered_partitions)))
+                    waiting={f"{tp.topic}/{tp.partition}": ends[tp] - offset
+                             for tp, offset in found.items()})
         for tp, offset in found.items():
             await consumer.seek(tp, offset)
         log.warning("stream.refetched", partitions=len(found))

@@ -51,6 +51,31 @@ def credentials_on(broker: Broker) -> Callable[[str], Path]:
     return credentials
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    """A failed test's workers (see start_service): their warnings and last lines in the
+    report, where CI shows them (CI keeps only pytest's output, and a worker's log says why
+    it stopped)."""
+    report = yield
+    workers: list[ServiceProcess] = getattr(item, "workers", [])
+    if report.when == "call" and report.failed and workers:
+        report.sections.append(("worker logs", worker_logs(workers)))
+    return report
+
+
+def worker_logs(started: list[ServiceProcess], lines: int = 30) -> str:
+    shown = []
+    for service in started:
+        text = service.log_file.read_text(errors="replace").splitlines() \
+            if service.log_file.exists() else []
+        warnings = [line for line in text
+                    if any(mark in line for mark in ("[WARNING]", "[ERROR]", "Traceback"))]
+        shown += [f"--- {service.log_file.name}: {len(text)} lines, {len(warnings)} warnings "
+                  "or errors, the last of them:", *warnings[-lines:], "--- its last lines:",
+                  *text[-lines:]]
+    return "\n".join(shown)
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     yield from running_broker(tmp_path_factory.mktemp("kafka"))
@@ -119,11 +144,12 @@ async def workers_read_from_now(request: pytest.FixtureRequest) -> None:
 @pytest.fixture
 def start_service(
     broker: Broker, settings: Settings, tmp_path: Path, identity_dir: Path,
-    service_credentials: Callable[[str], Path],
+    service_credentials: Callable[[str], Path], request: pytest.FixtureRequest,
 ) -> Iterator[Callable[..., ServiceProcess]]:
     """Start service workers as subprocesses against the test broker, each as its own
     principal (exactly the ACLs iomkit.access gives it); stopped after."""
     started: list[ServiceProcess] = []
+    request.node.workers = started  # for the report of a failed test
 
     def start(name: str, **env: str) -> ServiceProcess:
         proc_env = broker.env()

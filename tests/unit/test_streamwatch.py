@@ -4,28 +4,52 @@ from __future__ import annotations
 
 from aiokafka.structs import TopicPartition as TP
 
-from iomkit.streamwatch import stuck
+from iomkit.streamwatch import next_to_hand, stuck
 
 REFERRALS, TICKS = "iom.referrals", "throughcare-referrals-ticks"
 
 
-def test_records_past_the_last_handed_are_fetched_from_the_next_one() -> None:
+def test_records_past_the_committed_offset_are_fetched_from_it() -> None:
+    # p0: handed up to 51 and committed; p1: 9 was the last record
     read = {TP(REFERRALS, 0): 51, TP(REFERRALS, 1): 9}
-    highwaters = {TP(REFERRALS, 0): 85, TP(REFERRALS, 1): 10}  # p1: 9 was the last record
-    assert stuck(read, highwaters, {REFERRALS}) == {TP(REFERRALS, 0): 52}
+    committed = {TP(REFERRALS, 0): 52, TP(REFERRALS, 1): 10}
+    ends = {TP(REFERRALS, 0): 85, TP(REFERRALS, 1): 10}
+    assert stuck(read, committed, ends, {REFERRALS}) == {TP(REFERRALS, 0): 52}
 
 
-def test_a_partition_nothing_was_handed_from_is_left_alone() -> None:
-    assert stuck({}, {TP(REFERRALS, 2): 40}, {REFERRALS}) == {}
-    assert stuck({TP(REFERRALS, 2): None}, {TP(REFERRALS, 2): 40}, {REFERRALS}) == {}
+def test_a_partition_nothing_was_handed_from_since_its_assignment_is_found() -> None:
+    # what the restarted referrals worker showed: fetch position at the end, read offset
+    # none, the records from the commit on never handed
+    ends = {TP(REFERRALS, 2): 58}
+    assert stuck({}, {TP(REFERRALS, 2): 28}, ends, {REFERRALS}) == {TP(REFERRALS, 2): 28}
+    assert stuck({TP(REFERRALS, 2): None}, {TP(REFERRALS, 2): 28}, ends, {REFERRALS}) \
+        == {TP(REFERRALS, 2): 28}
+
+
+def test_before_any_commit_the_one_after_the_last_handed() -> None:
+    assert stuck({TP(REFERRALS, 0): 51}, {}, {TP(REFERRALS, 0): 85}, {REFERRALS}) \
+        == {TP(REFERRALS, 0): 52}
+    assert next_to_hand(51, None) == 52
+    assert next_to_hand(51, 40) == 40  # idle: what is committed is what was handled
+
+
+def test_neither_commit_nor_record_handed_is_left_to_the_reset_policy() -> None:
+    assert stuck({}, {}, {TP(REFERRALS, 2): 40}, {REFERRALS}) == {}
+
+
+def test_a_partition_read_to_its_end_is_not_stuck() -> None:
+    read, committed = {TP(REFERRALS, 0): 84}, {TP(REFERRALS, 0): 85}
+    assert stuck(read, committed, {TP(REFERRALS, 0): 85}, {REFERRALS}) == {}
 
 
 def test_only_the_agents_topics_count() -> None:
     # a changelog the recovery reads, or a topic no agent reads, is not the stream's
-    read = {TP(TICKS, 0): 3, TP("throughcare-referrals-cases-changelog", 0): 1}
-    highwaters = {TP(TICKS, 0): 10, TP("throughcare-referrals-cases-changelog", 0): 99}
-    assert stuck(read, highwaters, {TICKS}) == {TP(TICKS, 0): 4}
+    changelog = TP("throughcare-referrals-cases-changelog", 0)
+    committed = {TP(TICKS, 0): 4, changelog: 2}
+    ends = {TP(TICKS, 0): 10, changelog: 99}
+    assert stuck({}, committed, ends, {TICKS}) == {TP(TICKS, 0): 4}
 
 
-def test_an_unknown_highwater_is_not_a_stall() -> None:
-    assert stuck({TP(REFERRALS, 0): 5}, {TP(REFERRALS, 0): None}, {REFERRALS}) == {}
+def test_an_unknown_end_is_not_a_stall() -> None:
+    assert stuck({TP(REFERRALS, 0): 5}, {TP(REFERRALS, 0): 6}, {TP(REFERRALS, 0): None},
+                 {REFERRALS}) == {}
