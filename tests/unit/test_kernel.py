@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, KafkaTimeoutError
 from aiokafka.structs import TopicPartition
 
 from iomkit import kernel, topics
@@ -195,3 +195,18 @@ async def test_settle_counts_what_was_delivered() -> None:
         await outputs.send("iom.out", bytes([n]))
     assert await outputs.flush() == 3
     assert await outputs.flush() == 0  # emptied at every flush: bounded by one batch
+
+
+async def test_settle_names_a_failed_or_cancelled_delivery_and_waits_for_a_pending_one() -> None:
+    loop = asyncio.get_running_loop()
+    delivered, failed, cancelled, later = (loop.create_future() for _ in range(4))
+    delivered.set_result("ok")
+    failed.set_exception(KafkaTimeoutError("batch expired"))
+    cancelled.cancel()
+    with pytest.raises(kernel.DeliveryFailed, match="KafkaTimeoutError"):
+        await kernel.settle([delivered, failed])
+    with pytest.raises(kernel.DeliveryFailed, match="CancelledError"):
+        await kernel.settle([delivered, cancelled])
+    loop.call_later(0.01, later.set_result, "ok")
+    assert await kernel.settle([delivered, later]) == 2
+    assert later.done()
