@@ -210,3 +210,23 @@ async def test_settle_names_a_failed_or_cancelled_delivery_and_waits_for_a_pendi
     loop.call_later(0.01, later.set_result, "ok")
     assert await kernel.settle([delivered, later]) == 2
     assert later.done()
+
+
+async def test_after_a_batch_buffered_records_are_not_kept_waiting_for_more() -> None:
+    waits: list[int] = []
+
+    class Timed(FakeConsumer):
+        async def getmany(self, *partitions: Any, timeout_ms: int, max_records: int
+                          ) -> dict[Any, list[Any]]:
+            waits.append(timeout_ms)
+            return await super().getmany(*partitions, timeout_ms=timeout_ms,
+                                         max_records=max_records)
+
+    batch, _ = consumer_with(FakeProducer(), *(encoded("TagPing") for _ in range(3)))
+    batch.consumer = Timed({TP: [Record(encoded("TagPing"), n) for n in range(3)]})
+    batch.max_records = 2  # three records: two batches
+    assert [await batch.run_once() for _ in range(3)] == [2, 1, 0]
+    # the first waits (nothing handled yet), the second takes the buffered one at once,
+    # the third (after one record) does not wait either, the fourth (after none) does
+    await batch.run_once()
+    assert waits == [batch.timeout_ms, 0, 0, batch.timeout_ms]
