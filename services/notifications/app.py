@@ -228,6 +228,16 @@ async def forget_old_crimes() -> None:
     crimes.forget_before(service.clock() - timedelta(days=notify.crime_days))
 
 
+@app.timer(interval=3600.0)
+async def forget_old_unfinished() -> None:
+    """Notifications never delivered are kept for a redelivery as long as the setting says."""
+    forgotten = unfinished.forget_before(
+        service.clock() - timedelta(days=notify.unfinished_days))
+    if forgotten:
+        service.log.info("outbox.forgotten", notifications=forgotten,
+                         older_than_days=notify.unfinished_days)
+
+
 @app.timer(interval=30.0)
 async def outbox_gauge() -> None:
     service.log.info("outbox.pending", notifications=outbox.pending())

@@ -36,6 +36,10 @@ class NotifySettings(BaseSettings):
                           " empty: the console draws the evidence alone")
     extra_forces: str = Field("", description="forces beyond the 43 of England and Wales, "
                               "comma separated")
+    unfinished_days: float = Field(30.0, gt=0, description="a notification not delivered "
+                                   "(FAILED, or for a recipient no longer subscribed) is "
+                                   "forgotten this long after it was made: a redelivery "
+                                   "reaches back this far")
     person_wait_s: float = Field(3.0, ge=0, description="how long a record about a person not "
                                  "yet on iom.people waits for them before it is dead-lettered")
 

@@ -11,6 +11,7 @@ to a worker (its owner gone) brings its unfinished notifications with it.
 from __future__ import annotations
 
 from collections.abc import Collection, Set
+from datetime import datetime
 from typing import Any, Final
 
 Notification = dict[str, Any]
@@ -32,8 +33,9 @@ def partition_of(cause: str) -> Partition | None:
 
 
 class Unfinished:
-    """The latest state of every notification not DELIVERED (so bounded by what is pending
-    or FAILED), and the input partition each was made from."""
+    """The latest state of every notification not DELIVERED, and the input partition each
+    was made from. Bounded by age: FAILED ones (and any for a recipient gone) would
+    otherwise be kept for as long as the topic, forever (``forget_before``)."""
 
     def __init__(self) -> None:
         self.latest: dict[str, Notification] = {}
@@ -50,6 +52,16 @@ class Unfinished:
         partition = partition_of(cause)
         if nid not in self.made_from and partition is not None:
             self.made_from[nid] = partition
+
+    def forget_before(self, cutoff: datetime) -> int:
+        """Forget those made before ``cutoff``, whatever their state: by then a FAILED one
+        is past redelivering and a PENDING one is for a recipient no longer subscribed (a
+        subscribed one's retries end in DELIVERED or FAILED within minutes)."""
+        old = [nid for nid, n in self.latest.items() if n["created_at"] < cutoff]
+        for nid in old:
+            del self.latest[nid]
+            self.made_from.pop(nid, None)
+        return len(old)
 
     def owned(self, notification: Notification, partitions: Set[Partition]) -> bool:
         """Whether this worker delivers it: made from one of ``partitions`` (the worker's),

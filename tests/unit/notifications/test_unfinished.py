@@ -72,3 +72,13 @@ def test_a_redelivery_takes_the_recipients_failed_oldest_first() -> None:
     u.keep(state("d", "FAILED", recipient="housing"), "")
     assert [n["notification_id"] for n in u.failed("police")] == ["a", "b"]
     assert [n["notification_id"] for n in u.failed("housing")] == ["d"]
+
+
+def test_those_made_before_the_cutoff_are_forgotten_whatever_their_state() -> None:
+    u = Unfinished()
+    u.keep(state("old-failed", "FAILED", minutes=0), "iom.gps.hits/0/1")
+    u.keep(state("old-pending", "PENDING", recipient="gone", minutes=1), "iom.gps.hits/0/2")
+    u.keep(state("new-failed", "FAILED", minutes=10), "iom.gps.hits/0/3")
+    assert u.forget_before(T0 + timedelta(minutes=5)) == 2
+    assert set(u.latest) == set(u.made_from) == {"new-failed"}
+    assert [n["notification_id"] for n in u.failed("police")] == ["new-failed"]

@@ -9,18 +9,19 @@ Driven for 42 simulated days in 10-minute steps: 300 people on iom.people, half 
 new hits an hour (each revised once or twice within the next hours, some qualified) and a
 zone breach an hour, all put on the board with two consoles listening, one that keeps up,
 one that never reads; for each card two notifications, PENDING when made, 1 in 20 RETRYING once,
-DELIVERED 10-30 minutes later, read back into ``Unfinished`` as the worker follows
-iom.notifications. Sizes are sampled every step.
+DELIVERED 10-30 minutes later, but 1 in 50 FAILED for good (a receiver that refused them and
+was never redelivered to), read back into ``Unfinished`` as the worker follows
+iom.notifications and forgotten ``IOM_NOTIFY_UNFINISHED_DAYS`` = 30 days after they were
+made, hourly (``app.forget_old_unfinished``). Sizes are sampled every step.
 
 Figures (peak over days 32-36 -> peak over days 37-41; ``pytest -s`` prints them): map
 crimes 1,488 -> 1,488 (2 an hour for 31 days); board cards 2,000 -> 2,000 (full from day
 12); the stalled console's queue 256 -> 256 (15,301 of its oldest cards dropped over the
-42 days); the live console's 8 -> 8; unfinished notifications 20 -> 22 (what is in
-flight); people 300 -> 300, registered 154 -> 152.
+42 days); the live console's 8 -> 8; unfinished notifications 444 -> 457 (30 days of
+FAILED ones and what is in flight); people 300 -> 300, registered 154 -> 152.
 
-Not driven: the outbox's per-recipient queues (``outbox.py``), which have no bound (see
-README.md, "Memory"), and FAILED notifications, which ``Unfinished`` keeps until a
-redelivery (none fail for good here).
+Not driven: the outbox's per-recipient queues (``outbox.py``, bounded by
+``IOM_NOTIFY_QUEUE_LIMIT`` with back pressure).
 """
 
 from __future__ import annotations
@@ -69,7 +70,6 @@ def test_notifications_memory_is_flat_once_the_crime_window_is_full() -> None:
     # Full within the first days (bounded by the board's size, the queue's, the people and
     # what is in flight), so they are not asked to grow between days 0-4 and 32-36.
     bounded_early = ("board cards", "stalled console queue", "live console queue",
-                     "unfinished notifications", "unfinished made_from",
                      "people (directory)", "registered (directory)")
 
     due: dict[int, list[dict[str, Any]]] = {}  # step -> notification states to read back
@@ -93,7 +93,8 @@ def test_notifications_memory_is_flat_once_the_crime_window_is_full() -> None:
             if rng.random() < 1 / 20:
                 due.setdefault(at_step + 1, []).append({**n, "state": "RETRYING", "attempts": 1})
                 later += 1
-            due.setdefault(later, []).append({**n, "state": "DELIVERED", "attempts": 1})
+            end = "FAILED" if rng.random() < 1 / 50 else "DELIVERED"
+            due.setdefault(later, []).append({**n, "state": end, "attempts": 8})
 
     steps_a_day = 24 * 6
     for step in range(DAYS * steps_a_day):
@@ -125,8 +126,9 @@ def test_notifications_memory_is_flat_once_the_crime_window_is_full() -> None:
             card_made(f"B-{step}", person, step, now)
         for notification in due.pop(step, []):
             read_back(notification)
-        if step % 6 == 0:  # app.forget_old_crimes, hourly
+        if step % 6 == 0:  # app.forget_old_crimes and app.forget_old_unfinished, hourly
             crimes.forget_before(now - timedelta(days=notify.crime_days))
+            unfinished.forget_before(now - timedelta(days=notify.unfinished_days))
         sizes.sample(day)
         while not live.empty():  # the console that keeps up
             live.get_nowait()
