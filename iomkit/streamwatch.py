@@ -28,6 +28,13 @@ from iomkit import metrics
 
 EVERY_S = 5.0
 STALLED_AFTER_S = 15.0
+RESEEK_AFTER_S = 300.0
+
+
+def again_too_soon(last: tuple[tuple[int, int], float] | None, found: tuple[int, int],
+                   now: float) -> bool:
+    """A partition found exactly as the last seek left it, less than RESEEK_AFTER_S ago."""
+    return last is not None and last[0] == found and now - last[1] < RESEEK_AFTER_S
 
 
 def next_to_hand(read: int | None, committed: int | None) -> int | None:
@@ -52,6 +59,10 @@ def stuck(read: Mapping[Any, int | None], committed: Mapping[Any, int | None],
 
 async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Event,
                 last_handled: Callable[[], float], log: Any) -> None:
+    # The last seek of each partition: (from, end) and when. One found again as it was left
+    # is sought again only after RESEEK_AFTER_S (an end offset past the last record, e.g. a
+    # transaction marker written by another client, would be "stalled" every round).
+    sought: dict[Any, tuple[tuple[int, int], float]] = {}  # bounded: assigned partitions
     while True:
         await asyncio.sleep(EVERY_S)
         idle = time.monotonic() - last_handled()
@@ -65,8 +76,10 @@ async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Ev
             ends = await consumer.highwaters(*tps) if tps else {}
         except Exception:  # the consumer is between states (starting, rebalancing)
             continue
-        found = stuck(dict(consumer._read_offset), dict(consumer._committed_offset), ends,
-                      consumed)
+        now = time.monotonic()
+        found = {tp: offset for tp, offset in stuck(
+            dict(consumer._read_offset), dict(consumer._committed_offset), ends, consumed
+        ).items() if not again_too_soon(sought.get(tp), (offset, ends[tp]), now)}
         metrics.STREAM_STALLED.labels(service).set(1 if found else 0)
         if not found:
             continue
@@ -75,4 +88,5 @@ async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Ev
                              for tp, offset in found.items()})
         for tp, offset in found.items():
             await consumer.seek(tp, offset)
+            sought[tp] = ((offset, ends[tp]), now)
         log.warning("stream.refetched", partitions=len(found))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiokafka.structs import TopicPartition as TP
 
-from iomkit.streamwatch import next_to_hand, stuck
+from iomkit.streamwatch import RESEEK_AFTER_S, again_too_soon, next_to_hand, stuck
 
 REFERRALS, TICKS = "iom.referrals", "throughcare-referrals-ticks"
 
@@ -53,3 +53,11 @@ def test_only_the_agents_topics_count() -> None:
 def test_an_unknown_end_is_not_a_stall() -> None:
     assert stuck({TP(REFERRALS, 0): 5}, {TP(REFERRALS, 0): 6}, {TP(REFERRALS, 0): None},
                  {REFERRALS}) == {}
+
+
+def test_a_partition_left_as_the_last_seek_found_it_waits_before_another() -> None:
+    last = ((28, 29), 1000.0)  # sought from 28, end 29: e.g. a transaction marker at 28
+    assert again_too_soon(last, (28, 29), 1000.0 + 5)
+    assert not again_too_soon(last, (28, 29), 1000.0 + RESEEK_AFTER_S)
+    assert not again_too_soon(last, (28, 35), 1000.0 + 5)  # more came: a stall again
+    assert not again_too_soon(None, (28, 29), 1000.0)
