@@ -10,7 +10,13 @@ forwards neither a body nor a POST.
 
 The owner checks the token and purpose again and writes the audit record: forwarding
 adds no access. A forwarded request is marked, and is never forwarded twice (an assignment
-that moved meanwhile answers 503 and the caller tries again)."""
+that moved meanwhile answers 503 and the caller tries again).
+
+A list over the whole table (``Service.gather``) asks every other worker holding some of
+its partitions for its part: the same request, marked ``GATHER``, which the worker answers
+with the rows of its own partitions as JSON, after checking the caller's token and purpose
+as for any request. The worker that was asked merges the parts, renders and audits; if a
+part cannot be had it answers 503 rather than a list with people missing from it."""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 FORWARDED = "X-IOM-Forwarded"
+GATHER = "X-IOM-Gather"  # a peer gathering a list: answer with this worker's part only
 # Hop-by-hop headers (RFC 9110 7.6.1) and those the client library sets from the body.
 _HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
         "trailer", "transfer-encoding", "upgrade", "host", "content-length"}
@@ -31,7 +38,8 @@ _BACK = {"content-type", "location", "set-cookie", "cache-control",
 def request_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
     """The caller's headers for the owner: end-to-end ones only, marked as forwarded."""
     out: CIMultiDict[str] = CIMultiDict(
-        (k, v) for k, v in headers.items() if k.lower() not in _HOP and k != FORWARDED)
+        (k, v) for k, v in headers.items()
+        if k.lower() not in _HOP and k.lower() not in (FORWARDED.lower(), GATHER.lower()))
     out[FORWARDED] = "1"
     return out
 

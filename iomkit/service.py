@@ -140,6 +140,8 @@ class Service:
         self._lag_groups: list[tuple[str, list[str]]] = []
         self._readiness: list[tuple[str, asyncio.Event]] = []
         self._routed: dict[str, tuple[faust.Table, str]] = {}
+        self._http: aiohttp.ClientSession | None = None  # see peer_http()
+        self.app.on_before_shutdown.connect(self._close_http)
         self._install_pages()
         self.declare(REVOCATIONS)
         self.app.task(self._follow_revocations)
@@ -352,6 +354,66 @@ class Service:
             return None
         return None if routing.same_worker(url, str(self.app.conf.canonical_url)) else url
 
+    def peer_http(self) -> aiohttp.ClientSession:
+        """One client session for this worker's requests to the others (forwarded views,
+        gathered lists, trails), its connections reused; made in the running loop on first
+        use, closed at shutdown."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        return self._http
+
+    async def _close_http(self, app: Any, **kwargs: Any) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    def workers_holding(self, table: faust.Table) -> list[str]:
+        """The URLs of the other workers holding partitions of ``table`` (as Faust's
+        assignor last spread them), for a list that gathers their parts."""
+        try:
+            spread = self.app.assignor.table_metadata(table.changelog_topic.get_topic_name())
+        except (KeyError, AttributeError):
+            return []
+        me = str(self.app.conf.canonical_url)
+        return sorted(url for url, tps in spread.items()
+                      if any(tps.values()) and not routing.same_worker(url, me))
+
+    async def gather(self, request: web.Request, table: faust.Table,
+                     local: Callable[[], list[Any]]) -> list[Any]:
+        """The rows of a list over ``table`` from every worker (iomkit.routing): ``local()``
+        gives this worker's rows (JSON values), each other worker holding partitions gives
+        its own, asked with the caller's request. Asked by a peer, the view answers with
+        its part here (an HTTP exception ends the view). A part that cannot be had ends the
+        request with 503: a list with people missing from it must not pass for whole."""
+        rows = local()
+        if routing.GATHER in request.headers:
+            raise web.HTTPOk(body=orjson.dumps({"part": rows}, default=str),
+                             content_type="application/json")
+        others = self.workers_holding(table)
+        if not others:
+            return rows
+        parts = await asyncio.gather(*(self._part_of(url, request) for url in others))
+        return rows + [row for part in parts for row in part]
+
+    async def _part_of(self, url: str, request: web.Request) -> list[Any]:
+        target = URL(url).with_path(request.path).with_query(request.query)
+        headers = routing.request_headers(request.headers)
+        headers[routing.GATHER] = "1"
+        body = await request.read()  # a form's POST gathers too (the view stops at gather)
+        try:
+            async with self.peer_http().request(request.method, target, data=body or None,
+                                                headers=headers, allow_redirects=False
+                                                ) as answer:
+                if answer.status == 200:
+                    return list((await answer.json())["part"])
+                reason = f"HTTP {answer.status}"
+        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
+            reason = type(exc).__name__
+        self.log.warning("gather.part_missing", peer=url, reason=reason)
+        raise web.HTTPServiceUnavailable(
+            body=orjson.dumps({"error": "a worker holding part of this list is not "
+                               "reachable; try again"}),
+            content_type="application/json", headers={"Retry-After": "2"})
+
     @web.middleware
     async def _route_to_owner(self, request: web.Request,
                               handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -369,12 +431,12 @@ class Service:
         target = URL(owner).with_path(request.path).with_query(request.query)
         body = await request.read()
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-                async with http.request(request.method, target, data=body or None,
-                                        headers=routing.request_headers(request.headers),
-                                        allow_redirects=False) as answer:
-                    return web.Response(body=await answer.read(), status=answer.status,
-                                        headers=routing.response_headers(answer.headers))
+            async with self.peer_http().request(
+                    request.method, target, data=body or None,
+                    headers=routing.request_headers(request.headers), allow_redirects=False
+            ) as answer:
+                return web.Response(body=await answer.read(), status=answer.status,
+                                    headers=routing.response_headers(answer.headers))
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.log.warning("route.owner_unreachable", owner=owner, error=type(exc).__name__)
             return web.json_response({"error": "the worker holding this record is not "

@@ -1,4 +1,4 @@
-"""A Faust stream that stopped being fed, found and fed again.
+"""A Faust stream (or a table's recovery) that stopped being fed, found and fed again.
 
 Seen on a referrals worker restarted after a SIGKILL (tests/faults/test_referrals_kill.py,
 every time after the end-to-end and poison tests had used the broker): the consumer holds
@@ -57,6 +57,48 @@ def stuck(read: Mapping[Any, int | None], committed: Mapping[Any, int | None],
     return found
 
 
+def changelogs_stuck(applied: Mapping[Any, int | None], highwaters: Mapping[Any, int | None],
+                     received_at: Mapping[Any, float], started_at: float, now: float
+                     ) -> dict[Any, int]:
+    """Changelog partitions a table's recovery still waits on (the last offset it applied
+    short of the partition's last offset, as Faust's Recovery counts both) and has received
+    nothing from for ``STALLED_AFTER_S`` (since the recovery began, if nothing yet): each
+    with the offset after the last applied."""
+    found = {}
+    for tp, last in highwaters.items():
+        offset = applied.get(tp)
+        if last is None or offset is None or offset >= last:
+            continue
+        if now - received_at.get(tp, started_at) >= STALLED_AFTER_S:
+            found[tp] = max(offset + 1, 0)
+    return found
+
+
+async def _unstick_recovery(app: Any, sought: dict[Any, tuple[tuple[int, int], float]],
+                            log: Any) -> None:
+    """A table's recovery that waits for changelog records never handed to it (seen on a
+    second notifications worker: one partition of its `told` changelog, nothing received
+    for minutes, the worker never ready) is fed again from the record after the last it
+    applied; what it gets twice it skips (it applies only offsets past the last)."""
+    recovery = app.tables.recovery
+    started = recovery._recovery_started_at
+    if not recovery.in_recovery or started is None:
+        return
+    now = time.monotonic()
+    highwaters = dict(recovery.active_highwaters)
+    found = {tp: offset for tp, offset in changelogs_stuck(
+        dict(recovery.active_offsets), highwaters, dict(recovery._active_events_received_at),
+        started, now).items()
+        if not again_too_soon(sought.get(tp), (offset, highwaters[tp]), now)}
+    if not found:
+        return
+    log.warning("recovery.stalled", waiting={f"{tp.topic}/{tp.partition}": highwaters[tp] + 1
+                                             - offset for tp, offset in found.items()})
+    for tp, offset in found.items():
+        await app.consumer.seek(tp, offset)
+        sought[tp] = ((offset, highwaters[tp]), now)
+
+
 async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Event,
                 last_handled: Callable[[], float], log: Any) -> None:
     # The last seek of each partition: (from, end) and when. One found again as it was left
@@ -65,6 +107,10 @@ async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Ev
     sought: dict[Any, tuple[tuple[int, int], float]] = {}  # bounded: assigned partitions
     while True:
         await asyncio.sleep(EVERY_S)
+        try:
+            await _unstick_recovery(app, sought, log)
+        except Exception as exc:  # Faust's recovery between states: try next round
+            log.debug("recovery.watch_skipped", reason=type(exc).__name__)
         idle = time.monotonic() - last_handled()
         consumer = app.consumer
         if idle < STALLED_AFTER_S or app.rebalancing or not assigned.is_set() \

@@ -177,6 +177,7 @@ class Guard:
             if exc.status == 413:
                 response = await self.refuse(request, TooLarge("the body is too large"))
             else:
+                self.headers(exc)  # an answer raised by a view (Service.gather) is one too
                 raise
         principal = request.get(PRINCIPAL)
         if principal is not None and isinstance(response, web.Response) and \

@@ -128,10 +128,10 @@ async def _peer_trail(url: str, person_id: str, lo: int, hi: int,
                       headers: dict[str, str]) -> list[list[Any]]:
     query = {"from": iso_of_ms(lo), "to": iso_of_ms(hi), "local": "1"}
     try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-            async with session.get(f"{url}/people/{person_id}/trail", params=query,
-                                   headers=headers) as answer:
-                return list((await answer.json())["fixes"])
+        async with service.peer_http().get(f"{url}/people/{person_id}/trail", params=query,
+                                           headers=headers,
+                                           timeout=aiohttp.ClientTimeout(total=5)) as answer:
+            return list((await answer.json())["fixes"])
     except (aiohttp.ClientError, TimeoutError, KeyError) as exc:
         service.log.warning("peer.unreachable", peer=url, error=type(exc).__name__)
         return []

@@ -7,7 +7,7 @@ letters with the reason. Web pages: the referral form, the MACC panel agenda and
 the management report with supervisor reviews, and the weekly MAP pack.
 
 A view of one person is answered by the worker that holds the dossier (iomkit.routing);
-the lists read the local table, so the service runs as one worker until they gather.
+a list gathers every worker's dossiers (web/common.gathered, iomkit.Service.gather).
 The pages are in web/: person_views.py (one person), care_views.py (needs, plan,
 checklist) and cohort_views.py (panel, MAP pack, youth transfer).
 """

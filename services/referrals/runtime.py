@@ -24,7 +24,7 @@ PERSON = (cases, "person_id")
 
 def dossiers() -> Iterator[dict[str, Any]]:
     """Every dossier this worker holds: its assigned partitions' (Faust iterates only
-    those; one worker holds them all, see app.py)."""
+    those): a list gathers every worker's (web/common.gathered)."""
     for _, d in list(cases.items()):
         if d:
             yield d

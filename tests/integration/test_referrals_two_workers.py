@@ -1,6 +1,8 @@
 """Two referrals workers: each holds half the dossiers, and either answers for anyone.
 A request about a person reaching the worker that does not hold them is forwarded whole to
-the one that does (iomkit.routing), GET and POST alike, and answered as if sent there."""
+the one that does (iomkit.routing), GET and POST alike, and answered as if sent there; a
+list (the panel agenda, a referral found by its id, a panel decision's referral) gathers
+every worker's part (iomkit.Service.gather)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
-from iomkit.routing import FORWARDED
+from iomkit.routing import FORWARDED, GATHER
 from services.referrals.case import panel
 from tests.integration.test_referrals_lifecycle import person, until
 
@@ -64,6 +66,32 @@ async def test_either_worker_answers_for_anyone_get_and_post(
         assert local[bases[0]] | local[bases[1]] == set(pids)
         held = {bases[1]: set(pids) - local[bases[0]]}
 
+        # Lists gather every worker's part: the panel agenda through either worker lists
+        # every referral, where one worker's own part (asked as a peer is) leaves some out.
+        agenda = "/panel?force=Hampshire&format=json"
+
+        async def listed(base: str, **kwargs: Any) -> set[str]:
+            async with http.get(f"{base}{agenda}", **kwargs) as response:
+                assert response.status == 200, await response.text()
+                text = await response.text()
+            return {p for p in pids if referrals[p]["referral_id"] in text}
+
+        async def listed_on_both() -> bool:
+            return all([await listed(b) == set(pids) for b in bases])
+        await until(listed_on_both, 60)
+        assert await listed(bases[0], headers={GATHER: "1"}) == local[bases[0]]
+        other = sorted(held[bases[1]])[-1]  # a referral found by its id on the other worker
+        async with http.get(f"{bases[0]}/referrals/{referrals[other]['referral_id']}"
+                            ) as response:
+            assert response.status == 200, await response.text()
+            assert (await response.json())["person_id"] == other
+        # A panel decision posted to the worker that does not hold the referral finds it.
+        decision = {"referral_id": referrals[other]["referral_id"], "outcome": "ACCEPTED",
+                    "cohort": "FIXED", "pathway": "CATCH_AND_CONTROL",
+                    "lead_officer": "OM Ada Jones", "rationale": "accepted out of cycle"}
+        async with http.post(f"{bases[0]}/panel/decisions", json=decision) as response:
+            assert response.status == 201, await response.text()
+
         # A POST with a body to the worker that does not hold the person: before the panel
         # the owner's own refusal comes back (the other has no dossier to refuse on).
         pid = sorted(held[bases[1]])[0]
@@ -92,6 +120,14 @@ async def test_either_worker_answers_for_anyone_get_and_post(
                 return response.status == 200 and "SPO Grant" in await response.text()
         await until(reviewed, 60)
 
-        # A stranger is refused by the first worker, never forwarded.
+        async def registered_other() -> bool:
+            async with http.get(f"{bases[0]}/people/{other}/report.json") as response:
+                return (await response.json()).get("state") == "REGISTERED"
+        await until(registered_other, 60)
+
+        # A stranger is refused by the first worker, never forwarded nor gathered for.
         async with aiohttp.ClientSession() as stranger:
             assert await status_of(stranger, f"{bases[0]}/people/{pid}/report.json") == 401
+            assert await status_of(stranger, f"{bases[0]}{agenda}") == 401
+            assert await status_of(stranger, f"{bases[0]}{agenda}", headers={GATHER: "1"}) \
+                == 401

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aiokafka.structs import TopicPartition as TP
 
-from iomkit.streamwatch import RESEEK_AFTER_S, again_too_soon, next_to_hand, stuck
+from iomkit.streamwatch import (
+    RESEEK_AFTER_S,
+    STALLED_AFTER_S,
+    again_too_soon,
+    changelogs_stuck,
+    next_to_hand,
+    stuck,
+)
 
 REFERRALS, TICKS = "iom.referrals", "throughcare-referrals-ticks"
 
@@ -61,3 +68,21 @@ def test_a_partition_left_as_the_last_seek_found_it_waits_before_another() -> No
     assert not again_too_soon(last, (28, 29), 1000.0 + RESEEK_AFTER_S)
     assert not again_too_soon(last, (28, 35), 1000.0 + 5)  # more came: a stall again
     assert not again_too_soon(None, (28, 29), 1000.0)
+
+
+TOLD = TP("throughcare-notifications-told-changelog", 3)
+
+
+def test_a_recovery_waiting_on_a_silent_changelog_is_fed_from_after_the_last_applied() -> None:
+    # Faust's Recovery counts the last offset applied and the partition's last offset
+    applied, last = {TOLD: 40}, {TOLD: 57}
+    assert changelogs_stuck(applied, last, {TOLD: 100.0}, 90.0, 100.0 + STALLED_AFTER_S) \
+        == {TOLD: 41}
+    # nothing received yet: counted from the recovery's start; none applied yet is -1
+    assert changelogs_stuck({TOLD: -1}, last, {}, 90.0, 90.0 + STALLED_AFTER_S) == {TOLD: 0}
+
+
+def test_a_recovery_that_is_receiving_or_done_is_left_alone() -> None:
+    assert changelogs_stuck({TOLD: 40}, {TOLD: 57}, {TOLD: 100.0}, 0.0, 101.0) == {}
+    assert changelogs_stuck({TOLD: 57}, {TOLD: 57}, {}, 0.0, 1000.0) == {}
+    assert changelogs_stuck({TOLD: 40}, {TOLD: None}, {}, 0.0, 1000.0) == {}

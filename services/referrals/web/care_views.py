@@ -15,12 +15,13 @@ from iomkit.identity.isa import CASE_ROLES, PARTNER_ROLES
 from services.referrals.care import casework
 from services.referrals.care.checks import CareError
 from services.referrals.case.dossier import Outputs
-from services.referrals.runtime import COMMANDS, PERSON, cases, dossiers, rs, service
+from services.referrals.runtime import COMMANDS, PERSON, cases, rs, service
 from services.referrals.web import forms, render, render_care
 from services.referrals.web.common import (
     audit,
     audit_list,
     check_person,
+    gathered,
     html_page,
     mine,
     read_form,
@@ -138,7 +139,8 @@ async def agency_actions_page(web: Any, request: Request, agency: str) -> Respon
     if principal.role in PARTNER_ROLES and \
             principal.agency.casefold().split() != agency.casefold().split():
         raise Forbidden("a partner sees its own agency's actions only")
-    actions = casework.agency_actions([d for d in dossiers() if mine(request, d)], agency)
+    actions = casework.agency_actions(await gathered(request, lambda d: mine(request, d)),
+                                      agency)
     await audit_list(request, [a["person_id"] for a in actions], "DISCLOSE",
                      "partner's plan actions", {"agency": agency})
     if wants_json(request):

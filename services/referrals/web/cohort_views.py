@@ -3,7 +3,6 @@ the Youth to Adult Transfer Panel list."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,12 +13,13 @@ from iomkit.identity import Forbidden, allow, check_force, principal_of
 from iomkit.identity.isa import CASE_ROLES
 from services.referrals.care.checks import day, iso
 from services.referrals.case import dossier, lifecycle, panel, youth
-from services.referrals.runtime import dossiers, rs, service
+from services.referrals.runtime import rs, service
 from services.referrals.web import forms, render
 from services.referrals.web.common import (
     audit,
     audit_list,
     force_of,
+    gathered,
     html_page,
     mine,
     read_form,
@@ -30,10 +30,11 @@ from services.referrals.web.common import (
 # -- the MACC panel -------------------------------------------------------------------------------
 
 
-def _pending(force: str) -> tuple[list[Any], list[Any], dict[str, Any], dict[str, Any]]:
+def _pending(found: list[dict[str, Any]]
+             ) -> tuple[list[Any], list[Any], dict[str, Any], dict[str, Any]]:
     """Referrals, decisions, eligibility advice and grades of the people on the panel's books."""
     referrals, decisions, assessments, grades = [], [], {}, {}
-    for d in dossiers():
+    for d in found:
         if not d["referrals"] or d["person"] is None:
             continue
         for r in d["referrals"].values():
@@ -64,9 +65,10 @@ def _sitting(books: tuple[Any, ...], force: str, panel_date: date,
         for item in items if item.referral["referral_id"] not in already]}
 
 
-def _agenda(force: str, sittings: tuple[date, ...]) -> dict[str, Any]:
+def _agenda(found: list[dict[str, Any]], force: str, sittings: tuple[date, ...]
+            ) -> dict[str, Any]:
     """The first sitting's agenda and, on a panel day, what is waiting for the next one."""
-    books = _pending(force)
+    books = _pending(found)
     first = _sitting(books, force, sittings[0])
     following = None
     if len(sittings) > 1:
@@ -90,7 +92,7 @@ async def agenda_page(web: Any, request: Request) -> Response:
             rs.panel_rule_of(force), today)
     except ValueError as exc:
         return web.json({"error": f"date: {exc}"}, status=400)
-    doc = _agenda(force, sittings)
+    doc = _agenda(await gathered(request, lambda d: bool(d["referrals"])), force, sittings)
     listed = doc["items"] + (doc["next_sitting"] or {}).get("items", [])
     await audit_list(request, [i["referral"]["person_id"] for i in listed], "CONSULT",
                      "MACC panel agenda", {"force": force})
@@ -112,8 +114,8 @@ class Decisions(View):
             if not data.get("panel_date"):  # out of cycle: decided today
                 data["panel_date"] = panel.uk_local_date(now).isoformat()
             fields = forms.decision_from_input(data)
-            found = next((d for d in dossiers()
-                          if fields["referral_id"] in d["referrals"]), None)
+            found = next(iter(await gathered(
+                request, lambda d: fields["referral_id"] in d["referrals"])), None)
             if found is None:
                 raise forms.FieldErrors({"referral_id": "no such referral"})
             check_force(request, force_of(found), found["person_id"])
@@ -154,13 +156,11 @@ class Decisions(View):
 # -- the weekly MAP meeting -----------------------------------------------------------------------
 
 
-def _map_pack(since: date, today: date, force: str | None,
-              shown: Callable[[dict[str, Any]], bool] = lambda d: True) -> dict[str, Any]:
+def _map_pack(found: list[dict[str, Any]], since: date, today: date, force: str | None
+              ) -> dict[str, Any]:
     members, changes, incidents = [], [], {"HIT": [], "BREACH": []}
     reviews: dict[str, str | None] = {}
-    for d in dossiers():
-        if not shown(d):
-            continue
+    for d in found:
         case, person = d["case"], d["person"] or {}
         if not case or case["state"] not in dossier.OPEN_STATES or not case["registered_on"]:
             continue
@@ -180,7 +180,7 @@ def _map_pack(since: date, today: date, force: str | None,
         for i in d["incidents"]:
             incidents[i["kind"]].append(lifecycle.Incident(
                 d["person_id"], i["incident_id"], i["ref"], date.fromisoformat(i["detected_on"])))
-    waiting = _waiting_referrals(today, force, shown)
+    waiting = _waiting_referrals(found, today, force)
     pack = lifecycle.map_pack_changes(
         since, today, members, changes, incidents["HIT"], incidents["BREACH"],
         ending_weeks=rs.transition_weeks, review_days=rs.review_days,
@@ -220,14 +220,12 @@ def _map_pack(since: date, today: date, force: str | None,
         }} for f in forces]}
 
 
-def _waiting_referrals(today: date, force: str | None, listed: Callable[[Any], bool]
+def _waiting_referrals(found: list[dict[str, Any]], today: date, force: str | None
                        ) -> dict[str, list[dict[str, Any]]]:
-    """Open referrals by force, each with the sitting that decides it (panel.sitting);
-    only of the dossiers ``listed`` allows (the caller's forces)."""
+    """Open referrals by force, each with the sitting that decides it (panel.sitting), of
+    the dossiers ``found`` (the caller's forces')."""
     by_force: dict[str, list[dict[str, Any]]] = {}
-    for d in dossiers():
-        if not listed(d):
-            continue
+    for d in found:
         person = d["person"] or {}
         referral = d["referrals"].get(d["open_referral"]) if d["open_referral"] else None
         if referral is None or referral["status"] in panel.FINAL_OUTCOMES or not person:
@@ -265,7 +263,8 @@ async def map_page(web: Any, request: Request) -> Response:
         since_text = request.query.get("since")
         since = date.fromisoformat(since_text) if since_text else today - timedelta(
             days=rs.map_interval_days)
-        doc = _map_pack(since, today, force, lambda d: mine(request, d))
+        doc = _map_pack(await gathered(request, lambda d: mine(request, d)), since, today,
+                        force)
     except ValueError as exc:
         return web.json({"error": f"since: {exc}"}, status=400)
     await audit_list(request, [m["person_id"] for f in doc["forces"]
@@ -290,7 +289,8 @@ async def youth_transfer_page(web: Any, request: Request) -> Response:
             today - timedelta(days=1))
     except ValueError as exc:
         return web.json({"error": f"date: {exc}"}, status=400)
-    cases = [c for c in (dossier.youth_case(d) for d in dossiers() if mine(request, d))
+    cases = [c for c in (dossier.youth_case(d)
+                         for d in await gathered(request, lambda d: mine(request, d)))
              if c is not None]
     listed = youth.candidates(cases, panel_date)
     await audit_list(request, [c.person_id for c in listed], "CONSULT",

@@ -3,6 +3,7 @@ auditing a disclosure, and checking that the caller may see the person."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -10,7 +11,7 @@ from aiohttp import web
 from faust.web import Request, Response, View
 
 from iomkit.identity import check_force, principal_of
-from services.referrals.runtime import service
+from services.referrals.runtime import cases, dossiers, service
 from services.referrals.web import forms
 
 
@@ -56,6 +57,13 @@ def check_person(request: Request, d: dict[str, Any] | None, person_id: str) -> 
             {"error": f"no IOM record for person {person_id} yet"}).decode(),
             content_type="application/json")
     check_force(request, force, person_id)
+
+
+async def gathered(request: Request, listed: Callable[[dict[str, Any]], bool] = lambda d: True
+                   ) -> list[dict[str, Any]]:
+    """The dossiers a view lists (``listed``), from every worker holding some of them
+    (iomkit.Service.gather): a list over one worker's partitions would leave people out."""
+    return await service.gather(request, cases, lambda: [d for d in dossiers() if listed(d)])
 
 
 def mine(request: Request, d: dict[str, Any]) -> bool:

@@ -13,12 +13,13 @@ from iomkit.identity import allow, check_force, principal_of
 from iomkit.identity.isa import CASE_READERS, CASE_ROLES, HEALTH_ROLES, HEALTH_SECTIONS
 from services.referrals.care import casework
 from services.referrals.case import dossier
-from services.referrals.runtime import COMMANDS, PERSON, cases, dossiers, rs, service
+from services.referrals.runtime import COMMANDS, PERSON, cases, rs, service
 from services.referrals.web import forms, render, render_care
 from services.referrals.web.common import (
     audit,
     check_person,
     force_of,
+    gathered,
     html_page,
     read_form,
     see_other,
@@ -89,7 +90,7 @@ class Referrals(View):
 @service.page("/referrals/{referral_id}")
 @allow(CASE_ROLES)
 async def referral_view(web: Any, request: Request, referral_id: str) -> Response:
-    for d in dossiers():
+    for d in await gathered(request, lambda d: referral_id in d["referrals"]):
         if referral_id in d["referrals"]:
             check_force(request, force_of(d), d["person_id"])
             await audit(request, d["person_id"], "VIEW", "referral",
