@@ -13,13 +13,18 @@ adds no access. A forwarded request is marked, and is never forwarded twice (an 
 that moved meanwhile answers 503 and the caller tries again).
 
 A list over the whole table (``Service.gather``) asks every other worker holding some of
-its partitions for its part: the same request, marked ``GATHER``, which the worker answers
-with the rows of its own partitions as JSON, after checking the caller's token and purpose
-as for any request. The worker that was asked merges the parts, renders and audits; if a
-part cannot be had it answers 503 rather than a list with people missing from it."""
+its partitions for its part: the same request, marked ``GATHER`` with a proof that a worker
+sent it (an HMAC, keyed by the deployment's peer secret, of the request and the caller's
+credentials: a caller who set the header would otherwise get the raw rows, unaudited),
+which the worker answers with the rows of its own partitions as JSON, after checking the
+caller's token and purpose as for any request. The worker that was asked merges the parts,
+renders and audits; if a part cannot be had it answers 503 rather than a list with people
+missing from it."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 
 from multidict import CIMultiDict
@@ -47,6 +52,19 @@ def request_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
 def response_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
     """The owner's headers for the caller (repeated ones, such as Set-Cookie, kept)."""
     return CIMultiDict((k, v) for k, v in headers.items() if k.lower() in _BACK)
+
+
+def gather_proof(secret: bytes, method: str, path_qs: str, headers: Mapping[str, str]) -> str:
+    """What marks a request for a list's part as sent by a worker of this deployment: bound
+    to the method, path and query, and the caller's token or cookie."""
+    message = "\n".join((method.upper(), path_qs, headers.get("Authorization", ""),
+                         headers.get("Cookie", "")))
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+def from_a_peer(secret: bytes, method: str, path_qs: str, headers: Mapping[str, str]) -> bool:
+    return hmac.compare_digest(headers.get(GATHER, ""),
+                               gather_proof(secret, method, path_qs, headers))
 
 
 def same_worker(a: str, b: str) -> bool:

@@ -32,7 +32,14 @@ from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.deadletters import Clock, DeadLetters
 from iomkit.identity import keys as signing_keys
 from iomkit.identity import oidc, tokens
-from iomkit.identity.guard import Guard, declared_path, principal_of, public, purpose_of
+from iomkit.identity.guard import (
+    Forbidden,
+    Guard,
+    declared_path,
+    principal_of,
+    public,
+    purpose_of,
+)
 from iomkit.identity.principal import Principal
 from iomkit.identity.revocations import REVOCATIONS, Revocations
 from iomkit.records import RECORD_TYPES
@@ -141,6 +148,7 @@ class Service:
         self._readiness: list[tuple[str, asyncio.Event]] = []
         self._routed: dict[str, tuple[faust.Table, str]] = {}
         self._http: aiohttp.ClientSession | None = None  # see peer_http()
+        self._secret: bytes | None = None  # see _peer_secret()
         self.app.on_before_shutdown.connect(self._close_http)
         self._install_pages()
         self.declare(REVOCATIONS)
@@ -357,14 +365,21 @@ class Service:
     def peer_http(self) -> aiohttp.ClientSession:
         """One client session for this worker's requests to the others (forwarded views,
         gathered lists, trails), its connections reused; made in the running loop on first
-        use, closed at shutdown."""
+        use, closed at shutdown. It keeps no cookies: each request carries its own caller's,
+        and a cookie one answer set must never go out with another caller's request."""
         if self._http is None or self._http.closed:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30),
+                                               cookie_jar=aiohttp.DummyCookieJar())
         return self._http
 
     async def _close_http(self, app: Any, **kwargs: Any) -> None:
         if self._http is not None:
             await self._http.close()
+
+    def _peer_secret(self) -> bytes:
+        if self._secret is None:
+            self._secret = signing_keys.peer_secret(self.settings.identity_dir)
+        return self._secret
 
     def workers_holding(self, table: faust.Table) -> list[str]:
         """The URLs of the other workers holding partitions of ``table`` (as Faust's
@@ -386,6 +401,9 @@ class Service:
         request with 503: a list with people missing from it must not pass for whole."""
         rows = local()
         if routing.GATHER in request.headers:
+            if not routing.from_a_peer(self._peer_secret(), request.method, request.raw_path,
+                                       request.headers):
+                raise Forbidden("a list's part is for this service's workers only")
             raise web.HTTPOk(body=orjson.dumps({"part": rows}, default=str),
                              content_type="application/json")
         others = self.workers_holding(table)
@@ -397,7 +415,8 @@ class Service:
     async def _part_of(self, url: str, request: web.Request) -> list[Any]:
         target = URL(url).with_path(request.path).with_query(request.query)
         headers = routing.request_headers(request.headers)
-        headers[routing.GATHER] = "1"
+        headers[routing.GATHER] = routing.gather_proof(
+            self._peer_secret(), request.method, target.raw_path_qs, headers)
         body = await request.read()  # a form's POST gathers too (the view stops at gather)
         try:
             async with self.peer_http().request(request.method, target, data=body or None,

@@ -26,6 +26,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 JWKS = "jwks.json"
 _PRIVATE = "signing"
+PEER_SECRET = "peer.secret"  # in the private folder, beside the signing keys
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,26 @@ def _write_private(folder: Path, kid: str, key: ec.EllipticCurvePrivateKey) -> N
     fd = os.open(folder / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(pem)
+
+
+def peer_secret(directory: Path) -> bytes:
+    """The deployment's secret for its workers' requests to each other (a gathered list's
+    part, iomkit.routing), beside the signing keys: made by the first worker that asks
+    (exclusive create, so two starting at once agree), read by the others."""
+    path = _folder(directory) / PEER_SECRET
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # the maker may not have written it yet
+            secret = path.read_bytes()
+            if len(secret) == 32:
+                return secret
+            time.sleep(0.02)
+        raise RuntimeError(f"{path}: not a 32-byte secret") from None
+    secret = secrets.token_bytes(32)
+    with os.fdopen(fd, "wb") as out:
+        out.write(secret)
+    return secret
 
 
 def _private_keys(directory: Path) -> list[SigningKey]:

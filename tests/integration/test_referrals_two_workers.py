@@ -15,7 +15,8 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
-from iomkit.routing import FORWARDED, GATHER
+from iomkit.identity.keys import peer_secret
+from iomkit.routing import FORWARDED, GATHER, gather_proof
 from services.referrals.case import panel
 from tests.integration.test_referrals_lifecycle import person, until
 
@@ -29,7 +30,7 @@ async def status_of(http: aiohttp.ClientSession, url: str, **kwargs: Any) -> int
 
 
 async def test_either_worker_answers_for_anyone_get_and_post(
-        settings, codec, start_service, token) -> None:
+        settings, codec, start_service, token, identity_dir) -> None:
     run = uuid.uuid4().hex[:6]
     pids = [f"P-RT-{run}-{i}" for i in range(PEOPLE)]
     licence_end = (testing.now() + timedelta(days=200)).date()
@@ -79,7 +80,13 @@ async def test_either_worker_answers_for_anyone_get_and_post(
         async def listed_on_both() -> bool:
             return all([await listed(b) == set(pids) for b in bases])
         await until(listed_on_both, 60)
-        assert await listed(bases[0], headers={GATHER: "1"}) == local[bases[0]]
+        # One worker's own part, asked as a peer asks (with the proof only workers can make)
+        # leaves some out; asked with the header and no proof, it is refused.
+        own = {GATHER: gather_proof(peer_secret(identity_dir), "GET", agenda,
+                                    {"Authorization": http.headers["Authorization"]})}
+        assert await listed(bases[0], headers=own) == local[bases[0]]
+        async with http.get(f"{bases[0]}{agenda}", headers={GATHER: "1"}) as response:
+            assert response.status == 403, await response.text()
         other = sorted(held[bases[1]])[-1]  # a referral found by its id on the other worker
         async with http.get(f"{bases[0]}/referrals/{referrals[other]['referral_id']}"
                             ) as response:

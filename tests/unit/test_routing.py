@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from multidict import CIMultiDict
 
-from iomkit.routing import FORWARDED, request_headers, response_headers, same_worker
+from iomkit.identity.keys import PEER_SECRET, peer_secret
+from iomkit.routing import (
+    FORWARDED,
+    GATHER,
+    from_a_peer,
+    gather_proof,
+    request_headers,
+    response_headers,
+    same_worker,
+)
 
 
 def test_the_callers_own_credentials_go_with_the_request_and_it_is_marked() -> None:
@@ -38,3 +49,24 @@ def test_the_same_worker_is_the_same_host_and_port() -> None:
     assert same_worker("http://127.0.0.1:6061", "http://127.0.0.1:6061/")
     assert not same_worker("http://127.0.0.1:6061", "http://127.0.0.1:6062")
     assert not same_worker("http://10.0.0.1:6061", "http://10.0.0.2:6061")
+
+
+def test_a_lists_part_is_given_only_with_a_workers_proof_for_this_request() -> None:
+    secret = bytes(range(32))
+    caller = {"Authorization": "Bearer abc", "Cookie": ""}
+    proof = gather_proof(secret, "GET", "/panel?force=Hampshire", caller)
+    asked = {**caller, GATHER: proof}
+    assert from_a_peer(secret, "GET", "/panel?force=Hampshire", asked)
+    assert not from_a_peer(secret, "GET", "/panel?force=Kent", asked)  # another request
+    assert not from_a_peer(secret, "POST", "/panel?force=Hampshire", asked)
+    assert not from_a_peer(secret, "GET", "/panel?force=Hampshire",
+                           {**asked, "Authorization": "Bearer other"})  # another caller
+    assert not from_a_peer(bytes(32), "GET", "/panel?force=Hampshire", asked)  # other secret
+    assert not from_a_peer(secret, "GET", "/panel?force=Hampshire", {**caller, GATHER: "1"})
+    assert GATHER not in request_headers(asked)  # never passed on as it came
+
+
+def test_the_peer_secret_is_made_once_and_shared(tmp_path: Path) -> None:
+    first = peer_secret(tmp_path)
+    assert len(first) == 32 and peer_secret(tmp_path) == first
+    assert (tmp_path / "signing" / PEER_SECRET).stat().st_mode & 0o077 == 0
