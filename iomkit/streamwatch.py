@@ -74,8 +74,28 @@ def changelogs_stuck(applied: Mapping[Any, int | None], highwaters: Mapping[Any,
     return found
 
 
-async def _unstick_recovery(app: Any, sought: dict[Any, tuple[tuple[int, int], float]],
-                            log: Any) -> None:
+class Seeks:
+    """The last seek of each partition: where from, the end then seen, and when. One found
+    again exactly as it was left is sought again only after RESEEK_AFTER_S (an end offset
+    past the last record, e.g. a transaction marker written by another client, would be
+    "stalled" every round). Bounded by the partitions this worker is assigned."""
+
+    def __init__(self) -> None:
+        self._last: dict[Any, tuple[tuple[int, int], float]] = {}
+
+    def due(self, found: Mapping[Any, int], ends: Mapping[Any, int], now: float
+            ) -> dict[Any, int]:
+        return {tp: offset for tp, offset in found.items()
+                if not again_too_soon(self._last.get(tp), (offset, ends[tp]), now)}
+
+    async def seek(self, consumer: Any, found: Mapping[Any, int], ends: Mapping[Any, int],
+                   now: float) -> None:
+        for tp, offset in found.items():
+            await consumer.seek(tp, offset)
+            self._last[tp] = ((offset, ends[tp]), now)
+
+
+async def _unstick_recovery(app: Any, seeks: Seeks, log: Any) -> None:
     """A table's recovery that waits for changelog records never handed to it (seen on a
     second notifications worker: one partition of its `told` changelog, nothing received
     for minutes, the worker never ready) is fed again from the record after the last it
@@ -86,29 +106,23 @@ async def _unstick_recovery(app: Any, sought: dict[Any, tuple[tuple[int, int], f
         return
     now = time.monotonic()
     highwaters = dict(recovery.active_highwaters)
-    found = {tp: offset for tp, offset in changelogs_stuck(
+    found = seeks.due(changelogs_stuck(
         dict(recovery.active_offsets), highwaters, dict(recovery._active_events_received_at),
-        started, now).items()
-        if not again_too_soon(sought.get(tp), (offset, highwaters[tp]), now)}
+        started, now), highwaters, now)
     if not found:
         return
     log.warning("recovery.stalled", waiting={f"{tp.topic}/{tp.partition}": highwaters[tp] + 1
                                              - offset for tp, offset in found.items()})
-    for tp, offset in found.items():
-        await app.consumer.seek(tp, offset)
-        sought[tp] = ((offset, highwaters[tp]), now)
+    await seeks.seek(app.consumer, found, highwaters, now)
 
 
 async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Event,
                 last_handled: Callable[[], float], log: Any) -> None:
-    # The last seek of each partition: (from, end) and when. One found again as it was left
-    # is sought again only after RESEEK_AFTER_S (an end offset past the last record, e.g. a
-    # transaction marker written by another client, would be "stalled" every round).
-    sought: dict[Any, tuple[tuple[int, int], float]] = {}  # bounded: assigned partitions
+    seeks = Seeks()
     while True:
         await asyncio.sleep(EVERY_S)
         try:
-            await _unstick_recovery(app, sought, log)
+            await _unstick_recovery(app, seeks, log)
         except Exception as exc:  # Faust's recovery between states: try next round
             log.debug("recovery.watch_skipped", reason=type(exc).__name__)
         idle = time.monotonic() - last_handled()
@@ -123,16 +137,13 @@ async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Ev
         except Exception:  # the consumer is between states (starting, rebalancing)
             continue
         now = time.monotonic()
-        found = {tp: offset for tp, offset in stuck(
-            dict(consumer._read_offset), dict(consumer._committed_offset), ends, consumed
-        ).items() if not again_too_soon(sought.get(tp), (offset, ends[tp]), now)}
+        found = seeks.due(stuck(dict(consumer._read_offset), dict(consumer._committed_offset),
+                                ends, consumed), ends, now)
         metrics.STREAM_STALLED.labels(service).set(1 if found else 0)
         if not found:
             continue
         log.warning("stream.stalled", idle_s=round(idle),
                     waiting={f"{tp.topic}/{tp.partition}": ends[tp] - offset
                              for tp, offset in found.items()})
-        for tp, offset in found.items():
-            await consumer.seek(tp, offset)
-            sought[tp] = ((offset, ends[tp]), now)
+        await seeks.seek(consumer, found, ends, now)
         log.warning("stream.refetched", partitions=len(found))

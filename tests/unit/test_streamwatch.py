@@ -7,6 +7,7 @@ from aiokafka.structs import TopicPartition as TP
 from iomkit.streamwatch import (
     RESEEK_AFTER_S,
     STALLED_AFTER_S,
+    Seeks,
     again_too_soon,
     changelogs_stuck,
     next_to_hand,
@@ -86,3 +87,20 @@ def test_a_recovery_that_is_receiving_or_done_is_left_alone() -> None:
     assert changelogs_stuck({TOLD: 40}, {TOLD: 57}, {TOLD: 100.0}, 0.0, 101.0) == {}
     assert changelogs_stuck({TOLD: 57}, {TOLD: 57}, {}, 0.0, 1000.0) == {}
     assert changelogs_stuck({TOLD: 40}, {TOLD: None}, {}, 0.0, 1000.0) == {}
+
+
+async def test_a_seek_is_remembered_and_not_repeated_too_soon() -> None:
+    class Consumer:
+        def __init__(self) -> None:
+            self.seeks: list[tuple[TP, int]] = []
+
+        async def seek(self, tp: TP, offset: int) -> None:
+            self.seeks.append((tp, offset))
+
+    seeks, consumer = Seeks(), Consumer()
+    found, ends = {TOLD: 41}, {TOLD: 57}
+    assert seeks.due(found, ends, 100.0) == found
+    await seeks.seek(consumer, found, ends, 100.0)
+    assert consumer.seeks == [(TOLD, 41)]
+    assert seeks.due(found, ends, 105.0) == {}  # left as it was: not again so soon
+    assert seeks.due(found, {TOLD: 60}, 105.0) == found  # more came since
