@@ -12,7 +12,7 @@ import asyncio
 import contextvars
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ import faust
 import orjson
 from aiohttp import web
 from faust.types import EventT
+from multidict import CIMultiDict
 from yarl import URL
 
 from iomkit import headers as h
@@ -400,10 +401,7 @@ class Service:
         its part here (an HTTP exception ends the view). A part that cannot be had ends the
         request with 503: a list with people missing from it must not pass for whole."""
         rows = local()
-        if routing.GATHER in request.headers:
-            if not routing.from_a_peer(self._peer_secret(), request.method, request.raw_path,
-                                       request.headers):
-                raise Forbidden("a list's part is for this service's workers only")
+        if self.asked_by_peer(request):
             raise web.HTTPOk(body=orjson.dumps({"part": rows}, default=str),
                              content_type="application/json")
         others = self.workers_holding(table)
@@ -412,11 +410,29 @@ class Service:
         parts = await asyncio.gather(*(self._part_of(url, request) for url in others))
         return rows + [row for part in parts for row in part]
 
+    def asked_by_peer(self, request: web.Request) -> bool:
+        """Whether a worker of this deployment asks for this worker's part only (a gathered
+        list, a trail): the ``GATHER`` header with its proof. The header without a valid
+        proof is refused: the part is raw rows, and the asking worker audits, not this one."""
+        if routing.GATHER not in request.headers:
+            return False
+        if not routing.from_a_peer(self._peer_secret(), request.method, request.raw_path,
+                                   request.headers):
+            raise Forbidden("a part is for this service's workers only")
+        return True
+
+    def as_peer(self, method: str, target: URL, headers: Mapping[str, str]
+                ) -> CIMultiDict[str]:
+        """``headers`` (the caller's, as iomkit.routing forwards them) marked as a worker's
+        request for ``target``'s part, with the proof ``asked_by_peer`` checks."""
+        out = routing.request_headers(headers)
+        out[routing.GATHER] = routing.gather_proof(self._peer_secret(), method,
+                                                   target.raw_path_qs, out)
+        return out
+
     async def _part_of(self, url: str, request: web.Request) -> list[Any]:
         target = URL(url).with_path(request.path).with_query(request.query)
-        headers = routing.request_headers(request.headers)
-        headers[routing.GATHER] = routing.gather_proof(
-            self._peer_secret(), request.method, target.raw_path_qs, headers)
+        headers = self.as_peer(request.method, target, request.headers)
         body = await request.read()  # a form's POST gathers too (the view stops at gather)
         try:
             async with self.peer_http().request(request.method, target, data=body or None,

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 from faust.web import Request, Response, View
+from yarl import URL
 
 from iomkit import crimeupload, nav
 from iomkit.identity import allow, check_force, principal_of, purpose_of
@@ -101,10 +102,10 @@ async def trail_view(web: Any, request: Any, person_id: str) -> Any:
     lo = max(lo, matchers.cutoff_ms())  # purged fixes can no longer be read
     found = [[f.recorded_at_ms, f.lat, f.lon, f.accuracy_m, f.device_id]
              for m in list(matchers.matchers.values()) for f in m.trail(person_id, lo, hi)]
-    if request.query.get("local"):  # a peer gathering a trail: this worker's part only
+    if service.asked_by_peer(request):  # a peer gathering a trail: this worker's part only
         return web.json({"fixes": found})
     # A person's devices may sit on other workers' partitions: gather from every worker.
-    # The peer checks the caller's own token and purpose again.
+    # The peer checks the caller's own token and purpose again, and that a worker asks.
     forwarded = {"Authorization": f"Bearer {_token_of(request)}",
                  PURPOSE_HEADER: purpose_of(request)}
     for answer in await asyncio.gather(*(
@@ -126,10 +127,10 @@ def _token_of(request: Any) -> str:
 
 async def _peer_trail(url: str, person_id: str, lo: int, hi: int,
                       headers: dict[str, str]) -> list[list[Any]]:
-    query = {"from": iso_of_ms(lo), "to": iso_of_ms(hi), "local": "1"}
+    target = URL(url).with_path(f"/people/{person_id}/trail").with_query(
+        {"from": iso_of_ms(lo), "to": iso_of_ms(hi)})
     try:
-        async with service.peer_http().get(f"{url}/people/{person_id}/trail", params=query,
-                                           headers=headers,
+        async with service.peer_http().get(target, headers=service.as_peer("GET", target, headers),
                                            timeout=aiohttp.ClientTimeout(total=5)) as answer:
             return list((await answer.json())["fixes"])
     except (aiohttp.ClientError, TimeoutError, KeyError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -13,6 +14,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from iomkit import testing, topics
+from iomkit.identity.guard import PURPOSE_HEADER
+from iomkit.identity.keys import peer_secret
+from iomkit.routing import GATHER, gather_proof
 from services.gps_stream.hitrule import hit_id
 from tests.integration.test_risk_views import person as person_record
 
@@ -27,7 +31,7 @@ def get(url: str, headers: dict[str, str]) -> dict:
 
 
 async def test_a_31_day_old_fix_cannot_match_or_be_read(settings, codec, start_service,
-                                                       token):
+                                                       token, identity_dir):
     run = uuid.uuid4().hex[:8]
     device, person = f"TAG-R-{run}", f"P-R-{run}"
     await testing.produce(settings, codec, topics.PEOPLE, [person_record(codec, person)])
@@ -70,3 +74,21 @@ async def test_a_31_day_old_fix_cannot_match_or_be_read(settings, codec, start_s
     assert trail["features"][0]["properties"]["gap_s"] is None
     assert trail["features"][1]["properties"]["gap_s"] == 15 * 60
     assert trail["features"][1]["properties"]["accuracy_m"] == 12.0
+
+    # A worker's part of the trail (the raw fixes, unaudited here: the asking worker audits)
+    # goes only to a request with a worker's proof; the old "local" flag gets the whole,
+    # audited answer, and the header without its proof is refused.
+    path = f"/people/{person}/trail?{query}"
+    caller = {**token("PROBATION", "Hampshire"), PURPOSE_HEADER: "retention check"}
+    proof = gather_proof(peer_secret(identity_dir), "GET", path,
+                         {"Authorization": caller["Authorization"]})
+    part = await asyncio.to_thread(get, f"http://127.0.0.1:{gps.port}{path}",
+                                   {**caller, GATHER: proof})
+    assert [f[0] for f in part["fixes"]] == [
+        int((now - timedelta(minutes=m)).timestamp() * 1000) for m in (20, 5)]
+    whole = await asyncio.to_thread(get, f"http://127.0.0.1:{gps.port}{path}&local=1", caller)
+    assert len(whole["features"]) == 2
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        await asyncio.to_thread(get, f"http://127.0.0.1:{gps.port}{path}",
+                                {**caller, GATHER: "1"})
+    assert refused.value.code == 403
