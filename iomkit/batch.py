@@ -106,15 +106,18 @@ def in_written_order(buffers: Mapping[TopicPartition, deque[ConsumerRecord]],
 
 class _FollowAssignment(ConsumerRebalanceListener):
     def __init__(self, stores: Sequence[PartitionState], buffers: Buffers,
-                 log: logging.Logger) -> None:
+                 log: logging.Logger, revoked: set[int]) -> None:
         self.stores = stores
         self.buffers = buffers
         self.log = log
+        self.revoked = revoked
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Offsets are committed after every batch, so nothing handled is pending here;
-        # records fetched but not handled yet are read again by whoever is assigned them
-        # (positions restart from the committed offsets).
+        # Records fetched but not handled yet are read again by whoever is assigned them
+        # (positions restart from the committed offsets). This runs on the loop between
+        # two awaits of a batch being handled: the batch leaves the rest of these
+        # partitions' records alone and does not commit them (see ``revoked``).
+        self.revoked.update(tp.partition for tp in revoked)
         for tp in revoked:
             self.buffers.pop(tp, None)
         for store in self.stores:
@@ -163,6 +166,10 @@ class BatchConsumer:
         self.buffers: Buffers = {}
         self._waiting_since: dict[int, float] = {}  # partition number -> blocked since
         self._not_awaited: set[int] = set()  # waited max_wait_s: handled anyway (logged)
+        # Partition numbers revoked since the batch being handled began: their state was
+        # dropped, so their records are neither handled nor committed (their owner, maybe
+        # this worker again, reads them from the last commit with the state restored).
+        self.revoked: set[int] = set()
 
     @property
     def caught_up(self) -> bool:
@@ -170,7 +177,7 @@ class BatchConsumer:
         return self.ready.is_set() and self.last_batch < self.max_records
 
     def subscribe(self) -> None:
-        listener = _FollowAssignment(self.stores, self.buffers, self.log)
+        listener = _FollowAssignment(self.stores, self.buffers, self.log, self.revoked)
         self.consumer.subscribe(list(self.specs), listener=listener)
 
     async def run_once(self) -> int:
@@ -202,6 +209,7 @@ class BatchConsumer:
         if not taken:
             return 0
         started = time.perf_counter()
+        self.revoked.clear()
         # aiokafka may hand over records before the assignment callback has finished
         # restoring: a partition's state is always complete before its records run.
         for store in self.stores:
@@ -217,6 +225,10 @@ class BatchConsumer:
             if item is not None:
                 items.append(item)
         await self._each(items)
+        if self.revoked:
+            self.log.info("batch.partitions_revoked", partitions=sorted(self.revoked))
+            handled = {tp: offset for tp, offset in handled.items()
+                       if tp.partition not in self.revoked}
         await self.checkpoint(handled)
         # Counted once handled and committed, as a Faust agent counts what it handled (a
         # benchmark's rate, a dashboard's throughput), not when fetched into the buffers.
@@ -304,9 +316,13 @@ class BatchConsumer:
                 # The producer's sender runs on this loop: let it ship what the batch has
                 # sent so far while the rest is handled, not all of it at the checkpoint.
                 await asyncio.sleep(0)
+            if item.partition in self.revoked:
+                continue
             try:
                 await self.record_handler(item)
             except Exception as exc:  # one bad record must never stop the stream
+                if item.partition in self.revoked:  # its state went while it was handled
+                    continue
                 self.log.debug("record.failed", topic=item.topic, offset=item.offset, exc=True)
                 await self.dead_letter(
                     item.topic, item.partition, item.offset, item.key, item.raw,

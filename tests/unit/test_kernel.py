@@ -15,7 +15,7 @@ from aiokafka.errors import CommitFailedError, KafkaTimeoutError
 from aiokafka.structs import TopicPartition
 
 from iomkit import kernel, topics
-from iomkit.batch import BatchConsumer, Item
+from iomkit.batch import BatchConsumer, Item, _FollowAssignment
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.jsonconv import from_json
 from iomkit.settings import Settings
@@ -230,3 +230,29 @@ async def test_after_a_batch_buffered_records_are_not_kept_waiting_for_more() ->
     # the third (after one record) does not wait either, the fourth (after none) does
     await batch.run_once()
     assert waits == [batch.timeout_ms, 0, 0, batch.timeout_ms]
+
+
+async def test_a_partition_revoked_mid_batch_is_neither_handled_further_nor_committed() -> None:
+    """The group rebalances while a batch is handled (a worker lost): aiokafka revokes the
+    partition between two awaits of the handler and its state is dropped. The rest of its
+    records are left to its owner, uncommitted, not dead-lettered for a missing state."""
+    handled: list[int] = []
+    state: dict[int, list[int]] = {0: []}
+
+    async def apply(item: Item) -> None:
+        state[item.partition].append(item.offset)  # KeyError once the state is dropped
+        handled.append(item.offset)
+        if item.offset == 0:
+            await listener.on_partitions_revoked({TP})
+            del state[0]
+
+    producer = FakeProducer()
+    batch = BatchConsumer("test", [topics.TAG_PINGS], Settings(), "g", CODEC,
+                          record_handler=apply)
+    source = FakeConsumer({TP: [Record(encoded("TagPing"), n) for n in range(3)]})
+    batch.consumer, batch.producer = source, kernel.Outputs(producer)  # type: ignore[assignment]
+    listener = _FollowAssignment((), batch.buffers, batch.log, batch.revoked)
+    assert await batch.run_once() == 3
+    assert handled == [0]
+    assert producer.sent == [], "nothing dead-lettered"
+    assert source.committed == {}, "its owner reads it again from the last commit"
