@@ -14,18 +14,20 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 import faust
 import orjson
 from aiohttp import web
+from faust.transport import consumer as faust_consumer
 from faust.types import EventT
 from multidict import CIMultiDict
 from yarl import URL
 
+from iomkit import forgetting, kafka, kernel, metrics, routing, streamwatch
 from iomkit import headers as h
-from iomkit import kafka, kernel, metrics, routing, streamwatch
 from iomkit import log as logging
 from iomkit.audit import audit_record
 from iomkit.clientconfig import ClientConfig
@@ -45,6 +47,7 @@ from iomkit.identity.principal import Principal
 from iomkit.identity.revocations import REVOCATIONS, Revocations
 from iomkit.records import RECORD_TYPES
 from iomkit.settings import Settings, get
+from iomkit.topics import ALL as ALL_TOPICS
 from iomkit.topics import AUDIT, TopicSpec, key_of
 
 
@@ -162,6 +165,11 @@ class Service:
         self.app.task(self._watch_assignment)
         self._last_handled = time.monotonic()
         self.app.task(self._watch_stream)
+        streamwatch.guard_gaps(faust_consumer.Consumer, self._compacted)
+
+    def _compacted(self, topic: str) -> bool:
+        return any(spec.name == topic and spec.compacted
+                   for spec in (*ALL_TOPICS, *self._internal))
 
     def table(self, name: str, help: str = "") -> faust.Table:
         """A table of JSON values, rebuilt from its changelog topic after a crash.
@@ -178,6 +186,29 @@ class Service:
         self.declare(TopicSpec(table.changelog_topic.get_topic_name(), "key", None,
                                compacted=True))
         return table
+
+    def keep(self, table: faust.Table, key: bytes, value: Mapping[str, Any],
+             context: Context) -> None:
+        """Write a table entry that ``forget_older`` can forget (in an agent, as any write)."""
+        table[key] = forgetting.stamped(value, int(self.clock().timestamp() * 1000),
+                                        context.partition)
+
+    def forget_older(self, table: faust.Table, before: datetime) -> int:
+        """Forget the entries of ``table`` kept (``keep``) before ``before``: those of this
+        worker's partitions with a tombstone to their changelog partition, those left from
+        partitions it no longer owns from memory only. For a timer: between two awaits of
+        the agents, so no record is half handled meanwhile. Returns how many went."""
+        changelog = table.changelog_topic.get_topic_name()
+        active = {tp.partition for tp in self.app.tables.recovery.active_tps
+                  if tp.topic == changelog}
+        owned, left = forgetting.to_forget(list(table.data.items()),
+                                           int(before.timestamp() * 1000), active)
+        for key, partition in owned:
+            del table.data[key]
+            table.send_changelog(partition, key, None)
+        for key in left:
+            del table.data[key]
+        return len(owned) + len(left)
 
     # -- topics and outputs -------------------------------------------------------------
 

@@ -15,7 +15,14 @@ they read has records on the broker past the next one to hand out, say so (log a
 after that long idle every handled record's offset is committed (Faust commits every few
 seconds), so nothing handled is handed again; before any commit, the one after the last
 handed. The end is asked of the broker: the consumer's own highwater is as of the
-partition's last fetch and says nothing of records never fetched."""
+partition's last fetch and says nothing of records never fetched.
+
+The same dropped batch did worse once a later batch came: Faust takes any jump in a
+partition's offsets for a gap left by compaction and marks the missing offsets done, so its
+next commit went past records nobody handled (two referrals workers, one SIGKILLed: 9 of
+200 panel decisions never handled, their people never registered). On a topic that is not
+compacted offsets have no gaps: ``guard_gaps`` keeps such a jump from being committed past,
+and the watch seeks the partition back to the first record skipped at its next round."""
 
 from __future__ import annotations
 
@@ -29,6 +36,43 @@ from iomkit import metrics
 EVERY_S = 5.0
 STALLED_AFTER_S = 15.0
 RESEEK_AFTER_S = 300.0
+
+
+# partition -> the first offset Faust skipped on a topic that is not compacted; one Faust
+# consumer a worker process.
+SKIPPED: dict[Any, int] = {}
+
+
+def guard_gaps(consumer_class: Any, compacted: Callable[[str], bool]) -> None:
+    """Faust's consumer (``consumer_class``) fills a jump in offsets as a compaction gap
+    (committable) only on compacted topics; elsewhere it remembers where records were
+    skipped, for ``watch`` to fetch them again. Installed once a process."""
+    fill = getattr(consumer_class, "_fill_gap", None) or consumer_class._add_gap
+
+    async def _add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
+        if compacted(tp.topic):
+            await fill(self, tp, offset_from, offset_to)
+        else:
+            SKIPPED[tp] = min(offset_from, SKIPPED.get(tp, offset_from))
+
+    consumer_class._fill_gap = fill
+    consumer_class._add_gap = _add_gap
+
+
+async def refetch_skipped(consumer: Any, log: Any) -> int:
+    """Seek each assigned partition with records skipped back to the first of them (Faust's
+    seek also moves its read offset back, so they are handed out again, in order; the ones
+    after them a second time, which the handlers' idempotence absorbs)."""
+    if not SKIPPED:
+        return 0
+    found = {tp: offset for tp, offset in SKIPPED.items() if tp in consumer.assignment()}
+    SKIPPED.clear()
+    if found:
+        log.warning("stream.skipped", partitions={f"{tp.topic}/{tp.partition}": offset
+                                                  for tp, offset in found.items()})
+        for tp, offset in found.items():
+            await consumer.seek(tp, offset)
+    return len(found)
 
 
 def again_too_soon(last: tuple[tuple[int, int], float] | None, found: tuple[int, int],
@@ -125,8 +169,13 @@ async def watch(app: Any, service: str, consumed: set[str], assigned: asyncio.Ev
             await _unstick_recovery(app, seeks, log)
         except Exception as exc:  # Faust's recovery between states: try next round
             log.debug("recovery.watch_skipped", reason=type(exc).__name__)
-        idle = time.monotonic() - last_handled()
         consumer = app.consumer
+        if assigned.is_set() and not app.rebalancing:
+            try:
+                await refetch_skipped(consumer, log)
+            except Exception as exc:  # the consumer is between states: try next round
+                log.debug("stream.refetch_skipped_later", reason=type(exc).__name__)
+        idle = time.monotonic() - last_handled()
         if idle < STALLED_AFTER_S or app.rebalancing or not assigned.is_set() \
                 or not consumer.flow_active:
             metrics.STREAM_STALLED.labels(service).set(0)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiokafka.structs import TopicPartition as TP
 
+from iomkit import streamwatch
 from iomkit.streamwatch import (
     RESEEK_AFTER_S,
     STALLED_AFTER_S,
@@ -15,6 +18,14 @@ from iomkit.streamwatch import (
 )
 
 REFERRALS, TICKS = "iom.referrals", "throughcare-referrals-ticks"
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict[str, Any]]] = []
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self.lines.append((event, fields))
 
 
 def test_records_past_the_committed_offset_are_fetched_from_it() -> None:
@@ -104,3 +115,37 @@ async def test_a_seek_is_remembered_and_not_repeated_too_soon() -> None:
     assert consumer.seeks == [(TOLD, 41)]
     assert seeks.due(found, ends, 105.0) == {}  # left as it was: not again so soon
     assert seeks.due(found, {TOLD: 60}, 105.0) == found  # more came since
+
+
+# --- a jump in offsets: filled as a compaction gap only where compaction can make one -----
+
+
+async def test_a_jump_on_a_topic_not_compacted_is_refetched_not_committed_past() -> None:
+    filled: list[tuple[str, int, int]] = []
+
+    class FaustConsumer:  # the method Faust's consumer fills gaps with
+        async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+            filled.append((tp.topic, offset_from, offset_to))
+
+    streamwatch.SKIPPED.clear()
+    streamwatch.guard_gaps(FaustConsumer, lambda topic: topic == "iom.people")
+    consumer = FaustConsumer()
+    decisions, people = TP("iom.panel.decisions", 3), TP("iom.people", 3)
+    await consumer._add_gap(decisions, 3, 21)   # Faust dropped 3..20 and read 21
+    await consumer._add_gap(decisions, 30, 32)  # and more later: the first one counts
+    await consumer._add_gap(people, 7, 9)       # compaction removed 7 and 8
+    assert filled == [("iom.people", 7, 9)]
+    assert streamwatch.SKIPPED == {decisions: 3}
+
+    sought: list[tuple[TP, int]] = []
+
+    class Assigned:
+        def assignment(self) -> set[TP]:
+            return {decisions}
+
+        async def seek(self, tp: TP, offset: int) -> None:
+            sought.append((tp, offset))
+
+    assert await streamwatch.refetch_skipped(Assigned(), Log()) == 1
+    assert sought == [(decisions, 3)] and streamwatch.SKIPPED == {}
+    assert await streamwatch.refetch_skipped(Assigned(), Log()) == 0  # once
