@@ -12,10 +12,10 @@ path are in runtime.py, the views in web.py.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from iomkit import topics
+from iomkit import forgetting, topics
 from iomkit.records import CrimeReported, ExclusionZone
 from iomkit.service import Context
 from services.gps_stream import web  # noqa: F401 (the views register on import)
@@ -74,11 +74,12 @@ async def evidence_found(message: dict[str, Any], context: Context) -> None:
     await hits_caught_up.wait()
     key = message["hit_id"].encode()
     state = assembled.get(key)
+    state = forgetting.unstamped(state) if state is not None else None
     if key not in aligned:  # first touch since this worker started: the topic is the truth
         aligned.add(key)
         state = align(state, published.get(key))
     state, hit = assemble(state, message, service.clock(), RULE_VERSION)
-    assembled[key] = state
+    service.keep(assembled, key, state, context)
     if hit is not None:
         await service.publish(topics.GPS_HITS, hit, cause=context)
         service.log.info("hit.published", status=hit["status"], revision=hit["revision"],
@@ -144,7 +145,13 @@ async def purge_old_fixes() -> None:
     for key in done:
         published.pop(key, None)
         aligned.discard(key)
-    service.log.info("fixes.purged", fixes=purged, hits_forgotten=len(done))
+    # The assembler's entry of a hit unchanged for twice the retention: all its fixes and
+    # its crime's window are long past it (a margin over `settled`, which it cannot see
+    # for another worker's hits).
+    forgotten = service.forget_older(
+        assembled, service.clock() - timedelta(milliseconds=2 * gps.retention_ms))
+    service.log.info("fixes.purged", fixes=purged, hits_forgotten=len(done),
+                     assembled_forgotten=forgotten)
 
 
 if __name__ == "__main__":

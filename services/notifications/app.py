@@ -116,7 +116,7 @@ async def hit_received(hit: dict[str, Any], context: Context, now: datetime) -> 
     await service.delivered()  # on the broker before `told` says they were made
     for name, state in plan.states.items():
         if state is not None:
-            told[keys[name]] = state.as_dict()
+            service.keep(told, keys[name], state.as_dict(), context)
     service.log.info("hit.routed", status=hit["status"], revision=hit["revision"],
                      actions=",".join(sorted({a.value for a in plan.actions.values()})) or "-")
 
@@ -127,7 +127,8 @@ async def once_received(kind: str, source_id: str, value: dict[str, Any], subjec
     for notification in plan_once(kind, source_id, value, subject, recipients, sent, now):
         await create(notification, context)
         await service.delivered()  # on the broker before `told` says it was made
-        told[told_key(source_id, notification["recipient"])] = True
+        service.keep(told, told_key(source_id, notification["recipient"]), {"sent": True},
+                     context)
 
 
 @service.agent(COMMANDS)
@@ -236,6 +237,15 @@ async def forget_old_unfinished() -> None:
     if forgotten:
         service.log.info("outbox.forgotten", notifications=forgotten,
                          older_than_days=notify.unfinished_days)
+
+
+@app.timer(interval=3600.0)
+async def forget_old_told() -> None:
+    """What was told about something is kept as long as the setting says: longer than
+    anything told about (a hit, with the 30 days of fixes it stands on) can change."""
+    forgotten = service.forget_older(told, service.clock() - timedelta(days=notify.told_days))
+    if forgotten:
+        service.log.info("told.forgotten", entries=forgotten, older_than_days=notify.told_days)
 
 
 @app.timer(interval=30.0)

@@ -40,6 +40,10 @@ class NotifySettings(BaseSettings):
                                    "(FAILED, or for a recipient no longer subscribed) is "
                                    "forgotten this long after it was made: a redelivery "
                                    "reaches back this far")
+    told_days: float = Field(90.0, gt=0, description="what was told about a hit, grade or "
+                             "alert is remembered this long (a hit can change for 30 days, "
+                             "as long as its fixes are kept); a replay of older records after "
+                             "that could tell again, with the same notification ids")
     person_wait_s: float = Field(3.0, ge=0, description="how long a record about a person not "
                                  "yet on iom.people waits for them before it is dead-lettered")
 

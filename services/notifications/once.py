@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from iomkit.forgetting import unstamped
+
 
 class Action(Enum):
     PAGE = "PAGE"  # tell the recipient now (HIT)
@@ -32,7 +34,7 @@ class HitState:
 
     @classmethod
     def of(cls, value: dict[str, Any] | None) -> HitState | None:
-        return None if value is None else cls(**value)
+        return None if value is None else cls(**unstamped(value))
 
 
 def decide(state: HitState | None, revision: int, status: str) -> tuple[Action, HitState | None]:

@@ -43,6 +43,7 @@ class Receiver:
     tolerance_s: int = 300
     deliveries: list[Delivery] = field(default_factory=list)  # first time per key, in order
     duplicates: int = 0
+    repeated: list[str] = field(default_factory=list)  # the key of each duplicate
     refused: list[str] = field(default_factory=list)
     requests: int = 0
     _keys: set[str] = field(default_factory=set)
@@ -62,6 +63,7 @@ class Receiver:
             return web.json_response({"error": f"no {IDEMPOTENCY_HEADER}"}, status=400)
         if key in self._keys:
             self.duplicates += 1
+            self.repeated.append(key)
             return web.json_response({"duplicate": True})
         self._keys.add(key)
         self.deliveries.append(Delivery(key, orjson.loads(body), self.now()))
