@@ -28,12 +28,13 @@ pytestmark = pytest.mark.integration
 PEOPLE = 150
 
 
-def inputs(codec: Any, prefix: str) -> list[tuple[topics.TopicSpec, list[dict[str, Any]]]]:
+def inputs(codec: Any, prefix: str, count: int = PEOPLE
+           ) -> list[tuple[topics.TopicSpec, list[dict[str, Any]]]]:
     raw = json.loads((ROOT / "schemas/examples/Person.json").read_text())
     person = from_json(codec.registry.current("Person").raw, raw)
     submitted = testing.now().replace(microsecond=0) - timedelta(hours=2)
     people, referrals, decisions = [], [], []
-    for i in range(PEOPLE):
+    for i in range(count):
         pid = f"{prefix}-{i}"
         people.append({**person, "person_id": pid, "force": "Hampshire"})
         referral = {"referral_id": f"{pid}-R", "person_id": pid,

@@ -24,15 +24,16 @@ STORY = [("APPOINTMENT_MISSED", 3, None), ("APPOINTMENT_MISSED", 20, None),
          ("ARRESTED", 1, "BURGLARY_DOMESTIC"), ("ACCOMMODATION_SECURED", 0.5, None)]
 
 
-def inputs(codec: Any, prefix: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def inputs(codec: Any, prefix: str, count: int = PEOPLE
+           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     raw = json.loads((ROOT / "schemas/examples/Person.json").read_text())
     person = from_json(codec.registry.current("Person").raw, raw)
     now = testing.now()
-    people = [{**person, "person_id": f"{prefix}-{i}"} for i in range(PEOPLE)]
+    people = [{**person, "person_id": f"{prefix}-{i}"} for i in range(count)]
     events = [{"event_id": f"{prefix}-{i}-E{n}", "person_id": f"{prefix}-{i}", "type": kind,
                "occurred_at": now - timedelta(days=days), "source_agency": "Probation",
                "offence": offence, "details": {}}
-              for i in range(PEOPLE) for n, (kind, days, offence) in enumerate(STORY)]
+              for i in range(count) for n, (kind, days, offence) in enumerate(STORY)]
     return people, events
 
 

@@ -26,22 +26,23 @@ def as_float32(value: float) -> float:
     return float(struct.unpack("f", struct.pack("f", value))[0])
 
 
-def scenario(run: str, now: datetime) -> tuple[list[dict], list[dict], list[dict]]:
+def scenario(run: str, now: datetime, devices: int = DEVICES, fixes: int = FIXES_PER_DEVICE,
+             crimes_count: int = CRIMES) -> tuple[list[dict], list[dict], list[dict]]:
     rng = random.Random(run)
     start = now - timedelta(hours=12)
     pings, enrolments, crimes = [], [], []
-    for d in range(DEVICES):
+    for d in range(devices):
         device = f"TAG-{run}-{d:03d}"
         enrolments.append({"enrolment_id": f"E-{device}", "device_id": device,
                            "person_id": f"P-{run}-{d:03d}", "status": "FITTED",
                            "effective_at": start - timedelta(days=1),
                            "monitoring_ends_at": None})
         lat, lon = 50.90 + rng.uniform(-0.02, 0.02), -1.40 + rng.uniform(-0.03, 0.03)
-        for i in range(FIXES_PER_DEVICE):
+        for i in range(fixes):
             lat, lon = destination(lat, lon, rng.uniform(0, 360), rng.uniform(0, 40))
             pings.append({"device_id": device, "recorded_at": start + timedelta(minutes=i),
                           "lat": lat, "lon": lon, "accuracy_m": as_float32(rng.uniform(5, 60))})
-    for c in range(CRIMES):
+    for c in range(crimes_count):
         anchor = rng.choice(pings)
         lat, lon = destination(anchor["lat"], anchor["lon"], rng.uniform(0, 360), 30)
         crimes.append({
