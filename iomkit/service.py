@@ -199,10 +199,14 @@ class Service:
         partitions it no longer owns from memory only. For a timer: between two awaits of
         the agents, so no record is half handled meanwhile. Returns how many went."""
         changelog = table.changelog_topic.get_topic_name()
-        active = {tp.partition for tp in self.app.tables.recovery.active_tps
-                  if tp.topic == changelog}
-        owned, left = forgetting.to_forget(list(table.data.items()),
-                                           int(before.timestamp() * 1000), active)
+        try:
+            active = {tp.partition for tp in self.app.tables.recovery.active_tps
+                      if tp.topic == changelog}
+            entries = list(table.data.items())
+        except Exception as exc:  # the store between states (a rebalance): next time
+            self.log.warning("table.forget_later", table=changelog, reason=type(exc).__name__)
+            return 0
+        owned, left = forgetting.to_forget(entries, int(before.timestamp() * 1000), active)
         for key, partition in owned:
             del table.data[key]
             table.send_changelog(partition, key, None)
