@@ -17,7 +17,7 @@ from iomkit.processes import Broker, ServiceProcess, free_port
 from tests.faults.test_risk_kill import grades_by_person, inputs, total
 
 pytestmark = pytest.mark.integration
-PEOPLE = 1500
+PEOPLE = 1000
 
 
 async def test_a_broker_restart_mid_stream_loses_and_changes_no_grade(
