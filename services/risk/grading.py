@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from services.risk import dynamic, ogrs3
@@ -57,7 +58,13 @@ def facts_of(person: Mapping[str, Any],
 
 def static_grade(facts: ogrs3.StaticFacts, on: datetime) -> Grade:
     """The static part of the grade. Invalid facts raise ``Ogrs3InputError``."""
-    today = on.date()
+    return _static_on(facts, on.date())
+
+
+# A person's static grade changes only with their facts or the day (their age): the hot
+# path grades them on every event, and OGRS3 was a fifth of each grade. Bounded.
+@lru_cache(maxsize=8192)
+def _static_on(facts: ogrs3.StaticFacts, today: date) -> Grade:
     ogrs3.validate(facts, today)
     missing = ogrs3.missing_facts(facts)
     if missing:

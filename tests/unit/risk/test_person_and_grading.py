@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -392,3 +393,24 @@ def test_changed_exactly_when_rag_differs_from_previous(
         assert rec["previous_rag"] == previous_rag
         assert rec["revision"] == published
         previous = _previous(rec)
+
+
+def test_events_kept_in_order_and_window_whatever_order_they_arrive() -> None:
+    """add_event puts each event in its place; the reference sorts the whole history and
+    drops what is past the window (but convictions) each time, as it once did."""
+    rng = random.Random(20261207)
+    for _ in range(200):
+        state, reference = PersonState(), []
+        now = NOW
+        for n in range(rng.randint(1, 30)):
+            kind = rng.choice(["CONVICTED", "ARRESTED", "APPOINTMENT_MISSED", "CHARGED"])
+            event = Event(f"e{n}", kind, now - timedelta(days=rng.uniform(0, 200)),
+                          "ROBBERY" if kind in ("CONVICTED", "CHARGED") else None)
+            now += timedelta(days=rng.uniform(0, 5))
+            state.add_event(event, now)
+            reference = sorted([*reference, event], key=lambda e: (e.occurred_at, e.event_id))
+            reference = [e for e in reference
+                         if e.type == "CONVICTED" or e.occurred_at >= now - KEEP_EVENTS]
+        assert state.history() == reference
+        assert [e["id"] for e in state.events] == [e.event_id for e in reference]
+        assert PersonState.from_json(state.to_json()).history() == reference
