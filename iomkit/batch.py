@@ -37,6 +37,7 @@ from iomkit import log as logging
 from iomkit.changelog import ChangelogStore
 from iomkit.codec import Codec, DecodeError
 from iomkit.deadletters import Clock, DeadLetters, utc_now
+from iomkit.heap import Heap
 from iomkit.settings import Settings
 from iomkit.topics import TopicSpec, key_of
 
@@ -378,10 +379,12 @@ class BatchConsumer:
 
     async def run(self) -> None:
         await self.start()
+        heap = Heap()
         try:
             while True:
                 try:
-                    await self.run_once()
+                    if await self.run_once():
+                        heap.after_batch()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
