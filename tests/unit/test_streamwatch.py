@@ -117,35 +117,85 @@ async def test_a_seek_is_remembered_and_not_repeated_too_soon() -> None:
     assert seeks.due(found, {TOLD: 60}, 105.0) == found  # more came since
 
 
-# --- a jump in offsets: filled as a compaction gap only where compaction can make one -----
+# --- a jump in offsets: filled as a gap only where the broker really has none -----------
 
 
-async def test_a_jump_on_a_topic_not_compacted_is_refetched_not_committed_past() -> None:
-    filled: list[tuple[str, int, int]] = []
+class FaustConsumer:
+    """The two methods of Faust's consumer the guard wraps, as Faust has them."""
 
-    class FaustConsumer:  # the method Faust's consumer fills gaps with
-        async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
-            filled.append((tp.topic, offset_from, offset_to))
+    def __init__(self) -> None:
+        self.filled: list[tuple[str, int, int]] = []
+        self._acked: dict[TP, list[int]] = {}
+        self._committed_offset: dict[TP, int | None] = {}
 
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        self.filled.append((tp.topic, offset_from, offset_to))
+
+    def _new_offset(self, tp: TP) -> int | None:  # Faust's: the first consecutive run
+        acked = sorted(self._acked[tp])
+        run = [acked[0]]
+        for offset in acked[1:]:
+            if offset != run[-1] + 1:
+                break
+            run.append(offset)
+        return run[-1] + 1
+
+
+class Assigned:
+    def __init__(self, *tps: TP) -> None:
+        self.tps, self.sought = set(tps), []
+
+    def assignment(self) -> set[TP]:
+        return self.tps
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.sought.append((tp, offset))
+
+
+DECISIONS, PEOPLE = TP("iom.panel.decisions", 3), TP("iom.people", 3)
+
+
+def guarded() -> FaustConsumer:
     streamwatch.SKIPPED.clear()
+    streamwatch.REFETCHED.clear()
     streamwatch.guard_gaps(FaustConsumer, lambda topic: topic == "iom.people")
-    consumer = FaustConsumer()
-    decisions, people = TP("iom.panel.decisions", 3), TP("iom.people", 3)
-    await consumer._add_gap(decisions, 3, 21)   # Faust dropped 3..20 and read 21
-    await consumer._add_gap(decisions, 30, 32)  # and more later: the first one counts
-    await consumer._add_gap(people, 7, 9)       # compaction removed 7 and 8
-    assert filled == [("iom.people", 7, 9)]
-    assert streamwatch.SKIPPED == {decisions: 3}
+    return FaustConsumer()
 
-    sought: list[tuple[TP, int]] = []
 
-    class Assigned:
-        def assignment(self) -> set[TP]:
-            return {decisions}
+async def test_records_skipped_mid_stream_are_fetched_again_not_committed_past() -> None:
+    consumer = guarded()
+    await consumer._add_gap(DECISIONS, 3, 21)   # Faust dropped 3..20 and read 21
+    await consumer._add_gap(DECISIONS, 30, 32)  # and more later: the first one counts
+    await consumer._add_gap(PEOPLE, 7, 9)       # compaction removed 7 and 8
+    assert consumer.filled == [("iom.people", 7, 9)]
+    consumer._committed_offset[DECISIONS], consumer._acked[DECISIONS] = 3, [21, 22, 30, 31]
+    assert consumer._new_offset(DECISIONS) is None  # nothing committed past 3
+    broker = Assigned(DECISIONS)
+    assert await streamwatch.refetch_skipped(broker, Log()) == 1
+    assert broker.sought == [(DECISIONS, 3)]
+    assert await streamwatch.refetch_skipped(broker, Log()) == 0  # once
+    consumer._acked[DECISIONS] = [3, 4, 5]  # handed out again, in order
+    assert consumer._new_offset(DECISIONS) == 6
 
-        async def seek(self, tp: TP, offset: int) -> None:
-            sought.append((tp, offset))
 
-    assert await streamwatch.refetch_skipped(Assigned(), Log()) == 1
-    assert sought == [(decisions, 3)] and streamwatch.SKIPPED == {}
-    assert await streamwatch.refetch_skipped(Assigned(), Log()) == 0  # once
+async def test_a_single_record_skipped_at_the_head_is_not_committed_past() -> None:
+    """Faust's own check lets a run start one past the committed offset (off by one)."""
+    consumer = guarded()
+    consumer._committed_offset[DECISIONS], consumer._acked[DECISIONS] = 10, [11, 12, 13]
+    assert consumer._new_offset(DECISIONS) is None
+    broker = Assigned(DECISIONS)
+    await streamwatch.refetch_skipped(broker, Log())
+    assert broker.sought == [(DECISIONS, 10)]
+    consumer._acked[DECISIONS] = [10, 11, 12, 13]
+    assert consumer._new_offset(DECISIONS) == 14
+
+
+async def test_a_jump_found_again_after_a_refetch_is_a_real_gap() -> None:
+    """A transaction's marker takes an offset no record has: fetched again, the same jump
+    comes back, and from then on it is committed past (never a refetch loop)."""
+    consumer = guarded()
+    consumer._committed_offset[DECISIONS], consumer._acked[DECISIONS] = 6, [7, 8]
+    assert consumer._new_offset(DECISIONS) is None
+    await streamwatch.refetch_skipped(Assigned(DECISIONS), Log())
+    assert consumer._new_offset(DECISIONS) == 9  # the same jump: committed past now
+    assert streamwatch.SKIPPED == {}
