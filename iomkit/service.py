@@ -465,17 +465,25 @@ class Service:
                                                    target.raw_path_qs, out)
         return out
 
-    async def _part_of(self, url: str, request: web.Request) -> list[Any]:
+    async def _to_peer(self, url: str, request: web.Request,
+                       headers: Callable[[URL], Mapping[str, str]]
+                       ) -> tuple[int, bytes, Mapping[str, str]]:
+        """``request`` sent on to the worker at ``url`` (same method, path, query and body,
+        ``headers(target)``): its status, body and headers. A form's POST goes too."""
         target = URL(url).with_path(request.path).with_query(request.query)
-        headers = self.as_peer(request.method, target, request.headers)
-        body = await request.read()  # a form's POST gathers too (the view stops at gather)
+        body = await request.read()
+        async with self.peer_http().request(request.method, target, data=body or None,
+                                            headers=headers(target), allow_redirects=False
+                                            ) as answer:
+            return answer.status, await answer.read(), answer.headers
+
+    async def _part_of(self, url: str, request: web.Request) -> list[Any]:
         try:
-            async with self.peer_http().request(request.method, target, data=body or None,
-                                                headers=headers, allow_redirects=False
-                                                ) as answer:
-                if answer.status == 200:
-                    return list((await answer.json())["part"])
-                reason = f"HTTP {answer.status}"
+            status, body, _ = await self._to_peer(url, request, lambda target: self.as_peer(
+                request.method, target, request.headers))
+            if status == 200:
+                return list(orjson.loads(body)["part"])
+            reason = f"HTTP {status}"
         except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
             reason = type(exc).__name__
         self.log.warning("gather.part_missing", peer=url, reason=reason)
@@ -498,15 +506,11 @@ class Service:
         return await self._forward(request, owner)
 
     async def _forward(self, request: web.Request, owner: str) -> web.StreamResponse:
-        target = URL(owner).with_path(request.path).with_query(request.query)
-        body = await request.read()
         try:
-            async with self.peer_http().request(
-                    request.method, target, data=body or None,
-                    headers=routing.request_headers(request.headers), allow_redirects=False
-            ) as answer:
-                return web.Response(body=await answer.read(), status=answer.status,
-                                    headers=routing.response_headers(answer.headers))
+            status, body, headers = await self._to_peer(
+                owner, request, lambda _: routing.request_headers(request.headers))
+            return web.Response(body=body, status=status,
+                                headers=routing.response_headers(headers))
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.log.warning("route.owner_unreachable", owner=owner, error=type(exc).__name__)
             return web.json_response({"error": "the worker holding this record is not "
