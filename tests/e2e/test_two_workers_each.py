@@ -35,27 +35,23 @@ DEVICES, FIXES, CRIMES = 60, 300, 20
 SECRET = "police-secret-two-of-each-0123456"
 
 
-class Run:
-    """One run's inputs and what came out of them, by service."""
+async def refer_and_decide(settings: Any, codec: Any, prefix: str,
+                           alerts: testing.Reader) -> None:
+    """People and their referrals, read before any decision on them (a decision before its
+    referral is refused), then the panel's decisions. (``prefix`` is not the one graded:
+    each person here is in one story only.)"""
+    people, referred, decisions = referrals.inputs(codec, prefix, REFERRED)
+    await testing.produce_many(settings, codec, *people)
+    await testing.produce_many(settings, codec, *referred)
+    await wait_until(lambda: len(referrals.outputs(alerts.seen, prefix, "alert_id"))
+                     == REFERRED, 120, "an alert for every referral")
+    await testing.produce_many(settings, codec, *decisions)
 
-    def __init__(self, settings: Any, codec: Any, run: str) -> None:
-        self.settings, self.codec, self.run = settings, codec, run
 
-    async def refer_and_decide(self, prefix: str, alerts: testing.Reader) -> None:
-        """People and their referrals, read before any decision on them (a decision before
-        its referral is refused), then the panel's decisions. (``prefix`` is not the one
-        graded: each person here is in one story only.)"""
-        people, referred, decisions = referrals.inputs(self.codec, prefix, REFERRED)
-        await testing.produce_many(self.settings, self.codec, *people)
-        await testing.produce_many(self.settings, self.codec, *referred)
-        await wait_until(lambda: len(referrals.outputs(alerts.seen, prefix, "alert_id"))
-                         == REFERRED, 120, "an alert for every referral")
-        await testing.produce_many(self.settings, self.codec, *decisions)
-
-    async def grade(self, prefix: str) -> None:
-        people, events = risk.inputs(self.codec, prefix, GRADED)
-        await testing.produce_many(self.settings, self.codec, topics.PEOPLE, people)
-        await testing.produce_many(self.settings, self.codec, topics.OFFENDER_EVENTS, events)
+async def grade(settings: Any, codec: Any, prefix: str) -> None:
+    people, events = risk.inputs(codec, prefix, GRADED)
+    await testing.produce_many(settings, codec, topics.PEOPLE, people)
+    await testing.produce_many(settings, codec, topics.OFFENDER_EVENTS, events)
 
 
 def latest_fixes(published: list[dict[str, Any]]) -> dict[str, set[int]]:
@@ -88,7 +84,6 @@ async def test_two_workers_of_every_service_one_of_each_killed_midway(
         subscriptions(tmp_path / "s.toml", force, {"police": police.port}), force, 100)}
     workers = {name: [start_service(name, **(notify if name == "notifications" else env))
                       for _ in range(2)] for name in SERVICES}
-    inputs = Run(settings, codec, run)
 
     async with (testing.Reader(settings, codec, topics.COHORT_CHANGES.name) as changes,
                 testing.Reader(settings, codec, topics.CASE_ALERTS.name) as alerts,
@@ -107,8 +102,8 @@ async def test_two_workers_of_every_service_one_of_each_killed_midway(
         try:
             # Control: the same inputs with every worker alive give what each person must get.
             control, graded = f"TCR{run}", f"TCG{run}"
-            await asyncio.gather(inputs.refer_and_decide(control, alerts),
-                                 inputs.grade(graded))
+            await asyncio.gather(refer_and_decide(settings, codec, control, alerts),
+                                 grade(settings, codec, graded))
             await wait_until(lambda: len(referrals.outputs(changes.seen, control, "change_id"))
                              == REFERRED and len(risk.grades_by_person(grades.seen, graded))
                              == GRADED, 120, "the control run's changes and grades")
@@ -143,7 +138,8 @@ async def test_two_workers_of_every_service_one_of_each_killed_midway(
                           len(oracle), "hits"),
                 kill_when(workers["notifications"][0], lambda: len(police.deliveries),
                           len(oracle), "police notifications"))
-            await asyncio.gather(inputs.refer_and_decide(fault, alerts), inputs.grade(graded),
+            await asyncio.gather(refer_and_decide(settings, codec, fault, alerts),
+                                 grade(settings, codec, graded),
                                  publish(settings, codec, topics.TAG_PINGS, pings))
             at_kill = await killed
             killed_at = at_kill[-1][-1]  # the notifications worker's
