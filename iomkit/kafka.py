@@ -295,9 +295,13 @@ Apply = Callable[..., Awaitable[None] | None]
 async def follow(settings: Settings, topic: str, apply: Apply,
                  caught_up: asyncio.Event | None = None, *, service: str = "",
                  after_batch: Callable[[], Awaitable[Any]] | None = None,
-                 headers: bool = False) -> None:
+                 headers: bool = False,
+                 positions: dict[TopicPartition, int] | None = None) -> None:
     """Read every partition of ``topic`` from the beginning and keep following it, without
     a group: how every worker of a service keeps a full copy of a small topic (views).
+    ``positions``: where to start each partition (the next offset, kept by a caller whose
+    store remembers how far it read), updated as records are applied, so ``after_batch``
+    can save them with what the batch applied.
     ``caught_up`` is set once everything that was on the topic at start has been applied.
     ``apply`` may be a coroutine function; ``after_batch`` runs after each batch read (a
     flush of what ``apply`` sent).
@@ -307,7 +311,7 @@ async def follow(settings: Settings, topic: str, apply: Apply,
     An output that was not delivered (``DeliveryFailed``) stops the process instead: what
     it was sent for has been read and would not be read again.
     """
-    positions: dict[TopicPartition, int] = {}
+    positions = {} if positions is None else positions
     failures = 0
     while True:
         reader = consumer(settings, topic, group_id=None)

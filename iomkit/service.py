@@ -21,6 +21,7 @@ import aiohttp
 import faust
 import orjson
 from aiohttp import web
+from aiokafka import TopicPartition
 from faust.transport import consumer as faust_consumer
 from faust.types import EventT
 from multidict import CIMultiDict
@@ -343,14 +344,16 @@ class Service:
     async def follow(self, spec: TopicSpec, apply: Callable[..., Any],
                      caught_up: asyncio.Event | None = None,
                      after_batch: Callable[[], Awaitable[Any]] | None = None,
-                     *, headers: bool = False) -> None:
+                     *, headers: bool = False,
+                     positions: dict[TopicPartition, int] | None = None) -> None:
         """Every record of ``spec``'s topic, decoded (a dict), from the beginning and on,
         without a group: how every worker keeps a full copy of a topic it reads views from.
 
         A record that does not decode, or that ``apply`` refuses, is skipped, logged and
         counted, and the reader carries on: it is dead-lettered by the topic's group consumer
         (where every worker reads a topic, a letter from each would be one copy per worker).
-        ``apply(key, value)``, or ``apply(key, value, headers)`` with ``headers``.
+        ``apply(key, value)``, or ``apply(key, value, headers)`` with ``headers``;
+        ``positions`` as ``kafka.follow``'s (a reader that keeps its own offsets).
         """
         def keep(key: bytes | None, raw: bytes | None,
                  found: Sequence[tuple[str, bytes]] = ()) -> Any:
@@ -361,7 +364,7 @@ class Service:
             return apply(key, value, h.as_dict(found)) if headers else apply(key, value)
 
         await kafka.follow(self.settings, spec.name, keep, caught_up, service=self.name,
-                           after_batch=after_batch, headers=True)
+                           after_batch=after_batch, headers=True, positions=positions)
 
     async def _dead_letter(
         self, context: Context, message: Any, reason: str, kind: str
