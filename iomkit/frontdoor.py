@@ -30,7 +30,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("= /crimes/upload", "gps_stream"),
     ("^~ /referrals", "referrals"), ("/people/", "referrals"), ("= /panel", "referrals"),
     ("^~ /panel/", "referrals"), ("= /map", "referrals"), ("= /youth-transfer", "referrals"),
-    ("^~ /agencies/", "referrals"),
+    ("^~ /agencies/", "referrals"), ("^~ /insights", "insights"),
 )
 
 
@@ -42,6 +42,8 @@ def config(prefix: Path, port: int, upstreams: dict[str, int], cert: Path, key: 
                         for name, p in upstreams.items())
     locations = []
     for where, service in ROUTES:
+        if service not in upstreams:  # a stack without that service (a test's)
+            continue
         extra = ""
         if where == "^~ /console":
             # server-sent events: no buffering, long reads

@@ -18,7 +18,8 @@ def bar(principal: Principal) -> str:
     """Links to each service's pages (through the front door, one origin) and sign-out."""
     force = next((f for f in principal.forces if f != ALL_FORCES), "")
     links = [("Refer", "/referrals/new"), ("MACC panel", f"/panel?force={quote(force)}"),
-             ("MAP pack", "/map"), ("Risk grades", "/grades"), ("Live hits", "/console")]
+             ("MAP pack", "/map"), ("Risk grades", "/grades"), ("Live hits", "/console"),
+             ("Insights", "/insights")]
     if principal.agency:
         links = [("My actions", f"/agencies/{quote(principal.agency)}/actions")]
     items = "".join(f'<a href="{escape(href)}">{escape(label)}</a> ' for label, href in links)

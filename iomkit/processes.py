@@ -19,7 +19,7 @@ from iomkit.brokersetup import BrokerFiles
 from iomkit.settings import ROOT, Settings
 
 KAFKA_SH = ROOT / "deploy" / "kafka" / "kafka.sh"
-SERVICES = ("referrals", "risk", "gps_stream", "notifications")
+SERVICES = ("referrals", "risk", "gps_stream", "notifications", "insights")
 
 
 def free_port() -> int:

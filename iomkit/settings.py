@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     risk_port: int = Field(6062, ge=1, le=65535)
     gps_stream_port: int = Field(6063, ge=1, le=65535)
     notifications_port: int = Field(6064, ge=1, le=65535)
+    insights_port: int = Field(6065, ge=1, le=65535)
 
     session_timeout_s: float = Field(
         10.0, ge=6, le=300, description="a worker silent this long is replaced (failover)"

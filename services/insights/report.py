@@ -107,7 +107,8 @@ def tables(document: dict[str, Any]) -> dict[str, Table]:
     band_cols = ["band", "n", "mean_predicted", "actual_rate", "difference"]
     calibration = o["calibration"]
     comparison = o["comparison"]
-    summary = [(k, v) for k, v in comparison.items() if k not in ("strata", "as_of")]
+    summary = [(k, v) for k, v in comparison.items()
+               if k not in ("strata", "as_of", "caveat")]  # the caveat is the page's text
     strata_cols = ["band", "age_band", "offence", "treated", "comparison", "rate_treated",
                    "rate_comparison", "matched"]
     km_cols = ["cohort", "day", "survival", "at_risk", "events", "censored"]

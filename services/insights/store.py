@@ -80,8 +80,10 @@ class Store:
                     last = {row[:TABLES[topic][2]]: row for row in rows}
                     self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})",
                                         list(last.values()))
-                self.db.executemany(f"INSERT OR REPLACE INTO {POSITIONS} VALUES (?, ?, ?)",
-                                    [(topic, p, o) for p, o in positions.items()])
+                if positions:
+                    self.db.executemany(
+                        f"INSERT OR REPLACE INTO {POSITIONS} VALUES (?, ?, ?)",
+                        [(topic, p, o) for p, o in positions.items()])
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")

@@ -30,7 +30,8 @@ from tests.integration.test_notifications_console import person as console_perso
 
 pytestmark = pytest.mark.integration
 APPS = {"referrals": "services.referrals.app", "risk": "services.risk.app",
-        "gps_stream": "services.gps_stream.app", "notifications": "services.notifications.app"}
+        "gps_stream": "services.gps_stream.app", "notifications": "services.notifications.app",
+        "insights": "services.insights.app"}
 PASSWORD = "a long demo password"
 USERS = {  # username: (force, role, agency)
     "hants-police": ("Hampshire", "POLICE", ""),
@@ -133,6 +134,7 @@ async def stack(settings, codec, start_service, tmp_path: Path, identity_dir: Pa
         assert status == 201, body
         ids = {"person_id": pid, "kent_person": kent_pid, "hit_id": hit["hit_id"],
                "referral_id": body["referral_id"], "agency": "Southampton Housing",
+               "file": "caseload.csv",
                "item": "ACCOMMODATION", "action_id": "a1"}
 
         async def ready() -> bool:
@@ -201,7 +203,10 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
               "gps_stream": ["/people/{person_id}/trail?purpose=enquiry",
                              "/hits/{hit_id}?purpose=enquiry"],
               "notifications": ["/api/hits/{hit_id}",
-                                "/console/hits/{hit_id}/map.svg?purpose=enquiry"]}
+                                "/console/hits/{hit_id}/map.svg?purpose=enquiry"],
+              "insights": ["/insights?force=Hampshire", "/insights/report.json?force=Hampshire",
+                           "/insights/tables/{file}?force=Hampshire",
+                           "/insights/pack?force=Hampshire"]}
     for service, paths in person.items():
         for path in paths:
             status, _ = await stack_.call("GET", service, concrete(path, ids), "kent-police")
