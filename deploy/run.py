@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from iomkit import kafka, testing  # noqa: E402 - after the path is set
+from deploy import demo_history  # noqa: E402 - after the path is set
+from iomkit import kafka, testing  # noqa: E402
 from iomkit.cli import produce_records, validate_lines  # noqa: E402
 from iomkit.codec import Codec, SchemaRegistry  # noqa: E402
 from iomkit.frontdoor import FrontDoor  # noqa: E402
@@ -38,6 +40,10 @@ from services.notifications import subscriptions as subs  # noqa: E402
 from services.notifications.receiver import Receiver  # noqa: E402
 
 DEMO = ROOT / "deploy" / "demo"
+# The demo's synthetic history (deploy/demo_history.py) is one force's, kept apart from the
+# hand-written demo people of Hampshire so their pages stay as they were.
+SYNTHETIC_FORCE = "Wiltshire"
+SYNTHETIC_MONTHS = 36  # outcome rates need 18 months after a quarter: 36 give six quarters
 SUBSCRIPTIONS = ROOT / "services" / "notifications" / "subscriptions.toml"
 LOCATION_FIELDS = {"fixes", "lat", "lon", "distance_m", "device_id", "crime_ref", "zone_id"}
 
@@ -117,6 +123,46 @@ async def show_grades(settings, codec: Codec, people: set[str], within: float) -
     return len(grades.seen)
 
 
+def show_insights(settings, logins: list[tuple[str, str, str, str]],  # type: ignore[no-untyped-def]
+                  within: float) -> None:
+    """The head of IOM's headline figures, once the insights store holds the history (two
+    answers alike, two seconds apart)."""
+    password = next((p for user, p, _, _ in logins if user == "demo-iom-head"), None)
+    if password is None:
+        say("insights: no demo account (IOM_USERS_FILE is set): open the page yourself")
+        return
+    base = f"http://127.0.0.1:{settings.port_of('notifications')}"
+    signed = urllib.request.Request(
+        f"{base}/auth/token", method="POST", headers={"Content-Type": "application/json"},
+        data=orjson.dumps({"username": "demo-iom-head", "password": password}))
+    with urllib.request.urlopen(signed, timeout=30) as answer:
+        token = orjson.loads(answer.read())["access_token"]
+    url = (f"http://127.0.0.1:{settings.port_of('insights')}/insights/report.json"
+           f"?force={SYNTHETIC_FORCE}&purpose=demo")
+    previous: Any = None
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            document = orjson.loads(answer.read())
+        document.pop("as_of", None)
+        document["scope"].pop("as_of", None)
+        if document == previous and document["mi"]["cohort"]["size"]:
+            break
+        previous = document
+        time.sleep(2.0)
+    o = previous["outcomes"]
+    overall = o["calibration"]["overall"]
+    say(f"\ninsights for {SYNTHETIC_FORCE} (synthetic): {previous['mi']['cohort']['size']} in "
+        f"the cohort; proven reoffending of complete cohorts {_pct(overall['actual_rate'])} "
+        f"against {_pct(overall['mean_predicted'])} predicted by OGRS3 "
+        f"({overall['n']} starts)")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
 class DemoReceivers:
     """The demo recipients' webhook endpoints: the reference receiver (checks every
     signature, deduplicates by idempotency key) for each recipient whose URL is on this
@@ -192,6 +238,31 @@ def show_deliveries(receivers: DemoReceivers, hit_ids: set[str], within: float) 
 
 
 # One throwaway account per ISA role: (username, force, role, agency, what they may do).
+async def publish_history(settings, codec: Codec) -> None:  # type: ignore[no-untyped-def]
+    """Three years of synthetic history for the insights page, published as the agencies
+    and services would have: people first, each referral before its panel's decision."""
+    made = demo_history.history(7, settings.now(), force=SYNTHETIC_FORCE,
+                                months=SYNTHETIC_MONTHS)
+    # The referrals service reads referrals and decisions as two topics, in no order between
+    # them: the referrals go first, then their decisions. Only each person's first: the
+    # history's de-registrations are cohort changes published as they were (the referrals
+    # service makes its own from its case lifecycle), so it would refuse a returning person's
+    # second referral as for someone still on IOM; their return is in the cohort changes.
+    first: dict[str, dict[str, Any]] = {}
+    for referral in made["iom.referrals"]:
+        first.setdefault(referral["person_id"], referral)
+    referrals = list(first.values())
+    ids = {r["referral_id"] for r in referrals}
+    decisions = [d for d in made["iom.panel.decisions"] if d["referral_id"] in ids]
+    made = {**made, "iom.referrals": referrals, "iom.panel.decisions": decisions}
+    for name in demo_history.TOPICS:
+        topic = spec(name)
+        await testing.produce_many(settings, codec, topic, made[name])
+        say(f"published {len(made[name]):>5} synthetic {topic.record} records to {topic.name}")
+        if name == "iom.referrals":
+            await asyncio.sleep(2.0)  # read before their decisions
+
+
 DEMO_ACCOUNTS = (
     ("demo-police", "Hampshire", "POLICE", "", "Hampshire's people, hit evidence and trails"),
     ("demo-probation", "Hampshire", "PROBATION", "", "cases, needs, hits without location"),
@@ -199,6 +270,8 @@ DEMO_ACCOUNTS = (
     ("demo-housing", "Hampshire", "PARTNER_HOUSING", "Southampton Housing",
      "Southampton Housing's own plan actions only"),
     ("demo-upload", "Hampshire", "POLICE_UPLOAD", "", "Hampshire's crime file upload only"),
+    ("demo-iom-head", SYNTHETIC_FORCE, "POLICE", "",
+     f"{SYNTHETIC_FORCE}'s synthetic history: the insights page"),
 )
 
 
@@ -265,6 +338,7 @@ def main() -> int:
         if "IOM_USERS_FILE" not in env:
             users_file, logins = demo_users(logs.parent)
             env["IOM_USERS_FILE"] = str(users_file)
+        env.setdefault("IOM_INSIGHTS_SYNTHETIC", "true")  # the page says so
         for name in SERVICES:
             # Each service is its own principal, with exactly its ACLs (iomkit.access).
             own = {**env, "IOM_KAFKA_CLIENT_CONFIG": str(broker.service_credentials(name))}
@@ -295,11 +369,16 @@ def main() -> int:
         say(f"referrals: {referrals}/referrals/new (the referral form), "
             f"{referrals}/panel?force=Hampshire (MACC agenda), {referrals}/map (MAP pack), "
             f"{referrals}/people/P-1002/report (a management report)")
+        insights = door.url if door else f"http://127.0.0.1:{settings.port_of('insights')}"
+        say(f"insights: {insights}/insights (management information and outcomes; sign in "
+            f"as demo-iom-head for {SYNTHETIC_FORCE}'s synthetic history)")
         codec = Codec(SchemaRegistry(settings.schemas_dir))
         people = asyncio.run(publish_demo(settings, codec))
+        asyncio.run(publish_history(settings, codec))
         asyncio.run(show_grades(settings, codec, people, args.timeout))
         hit_ids = asyncio.run(show_hits(settings, codec, args.timeout))
         show_deliveries(receivers, hit_ids, min(args.timeout, 30.0))
+        show_insights(settings, logins, args.timeout)
         say("\nnotifications received them:")
         for line in (logs / "notifications.log").read_text().splitlines():
             if "grade.received" in line:

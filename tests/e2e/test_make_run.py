@@ -24,6 +24,7 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         "IOM_RISK_PORT": str(free_port()),
         "IOM_GPS_STREAM_PORT": str(free_port()),
         "IOM_NOTIFICATIONS_PORT": str(free_port()),
+        "IOM_INSIGHTS_PORT": str(free_port()),
         "IOM_FRONTDOOR_PORT": str(free_port()),
     })
     # The demo's recipients on free ports: a `make run` (or another test) elsewhere on this
@@ -38,7 +39,7 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         env=env, capture_output=True, text=True, timeout=240, cwd=ROOT,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    for name in ("referrals", "risk", "gps_stream", "notifications"):
+    for name in ("referrals", "risk", "gps_stream", "notifications", "insights"):
         assert f"service {name}" in run.stdout
     grades = {}
     for line in run.stdout.splitlines():
@@ -58,6 +59,11 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     received = [line for line in run.stdout.splitlines() if "grade.received" in line]
     assert len(received) >= 4
     assert not any("P-100" in line for line in received)
+    # insights read the synthetic history: its head of IOM's headline figures
+    [headline] = [line for line in run.stdout.splitlines() if line.startswith("insights for")]
+    words = headline.split()
+    assert int(words[4]) > 0 and "predicted by OGRS3" in headline, headline
+    assert int(headline.rsplit("(", 1)[1].split()[0]) > 0, headline  # complete cohorts
     # gps_stream found the demo burglary on P-1002's trail.
     hits = [line for line in run.stdout.splitlines() if line.startswith("  hit ")]
     assert hits and "ACTIVE: P-1002" in hits[-1] and "44/DEMO/26" in hits[-1]
