@@ -153,7 +153,7 @@ async def test_insights_from_the_topics(settings, codec, start_service, token, t
         await testing.produce_many(settings, codec, topics.spec(name), values)
     store_file = tmp_path / "insights.duckdb"
     insights = start_service("insights", IOM_INSIGHTS_STORE_FILE=str(store_file),
-                             IOM_INSIGHTS_SYNTHETIC="true")
+                             IOM_INSIGHTS_SYNTHETIC="true", IOM_INSIGHTS_REFRESH_S="1")
     base = f"http://127.0.0.1:{insights.port}"
     head = token("POLICE", force, username="head of IOM")
     url = f"{base}/insights/report.json?{RANGE}"
@@ -235,6 +235,22 @@ async def test_insights_from_the_topics(settings, codec, start_service, token, t
             ARTEFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTEFACTS / "insights.png"), full_page=True)
             assert elsewhere == []
+
+    # The headline figures for ops, by force, without a person id; small groups left out.
+    async with aiohttp.ClientSession() as http:
+        gauges = ""
+        for _ in range(30):
+            _, _, body = await fetch(http, f"{base}/metrics", {})
+            gauges = body.decode()
+            if f'force="{force}"' in gauges:
+                break
+            await asyncio.sleep(1.0)
+    cohort = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+              for line in gauges.splitlines()
+              if line.startswith("iom_insights_cohort_people{") and f'"{force}"' in line}
+    assert cohort and sum(cohort.values()) <= want["mi"]["cohort"]["size"]
+    assert min(cohort.values()) >= 5
+    assert "SYN-" not in gauges
 
     # Each answer was a consultation in the audit trail, by the token's user.
     async with testing.Reader(settings, codec, topics.AUDIT.name) as audit:
