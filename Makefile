@@ -1,5 +1,5 @@
 # Throughcare: two commands on a fresh machine.
-#   make run    the broker, the four services and a demo (Ctrl-C stops everything)
+#   make run    the broker, the five services and a demo (Ctrl-C stops everything)
 #   make test   lint, unit, integration on a real broker, end to end
 SHELL := /bin/bash
 PYTHON ?= python3.11

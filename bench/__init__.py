@@ -22,6 +22,7 @@ SUITES: dict[str, str] = {
     "gps": "bench.gps",
     "notifications": "bench.notifications",
     "grid": "bench.grid",
+    "insights": "bench.insights",
 }
 
 

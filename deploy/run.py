@@ -1,4 +1,4 @@
-"""`make run`: a real broker, the contract's topics, the four services as separate
+"""`make run`: a real broker, the contract's topics, the five services as separate
 processes, a small demo data set, and what came out. Ctrl-C stops everything it started.
 
     python deploy/run.py                  run until Ctrl-C

@@ -99,16 +99,25 @@ def _headline(document: dict[str, Any]) -> str:
         ("Predicted by OGRS3 (one year), all complete cohorts",
          _pct(overall["mean_predicted"])),
         ("Actual, all complete cohorts", _pct(overall["actual_rate"])),
-        ("Against the comparison group (95% CI)",
-         "–" if comparison["difference"] is None else
-         f"{comparison['difference'] * 100:+.1f} pts ({_pct(comparison['ci95_low'])} to "
-         f"{_pct(comparison['ci95_high'])})"),
+        ("Against the comparison group (not randomised)", _versus(comparison)),
         ("Cost of offences prevented (estimate)",
          "not costed" if not cost["categories"] or cost["cost_prevented"] is None
          else f"£{cost['cost_prevented']:,.0f}"),
     ]
     return '<dl class="headline">' + "".join(
         f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in items) + "</dl>"
+
+
+def _versus(comparison: dict[str, Any]) -> str:
+    """The difference in points with its 95% interval and how many it rests on."""
+    if comparison["difference"] is None:
+        return "–"
+    low, high = comparison["ci95_low"], comparison["ci95_high"]
+    interval = ("" if low is None or high is None
+                else f" (95% CI {low * 100:+.1f} to {high * 100:+.1f})")
+    matched = comparison["matched_treated"]
+    return (f"{comparison['difference'] * 100:+.1f} pts{interval}, "
+            f"{'–' if matched is None else matched} matched")
 
 
 def _columns(table: Table, *names: str) -> list[list[Any]]:

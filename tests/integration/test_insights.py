@@ -234,6 +234,8 @@ async def test_insights_from_the_topics(settings, codec, start_service, token, t
             await page.goto(f"{base}/insights?{RANGE}")
             ARTEFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTEFACTS / "insights.png"), full_page=True)
+            await page.set_viewport_size({"width": 1280, "height": 1500})
+            await page.screenshot(path=str(ARTEFACTS / "insights-top.png"))  # the README's
             assert elsewhere == []
 
     # The headline figures for ops, by force, without a person id; small groups left out.
