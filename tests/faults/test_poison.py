@@ -1,14 +1,15 @@
-"""Poison on every topic with all four services running, as an outside system could send it:
+"""Poison on every topic with all five services running, as an outside system could send it:
 records that are not Avro, records with an unknown fingerprint and valid records with NaN in
 their numbers. Every service stays healthy, every poison record on a topic a service consumes
 lands in iom.dead-letters with its reason, and a scenario published afterwards gets its hit,
-its grade and its webhook."""
+its grade, its webhook and its place in the insights figures."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import math
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -88,7 +89,16 @@ def healthy(port: int) -> bool:
         return False
 
 
-async def test_poison_on_every_topic_stops_nothing(settings, codec, start_service, tmp_path):
+def insights_figures(port: int, force: str, authorization: dict[str, str]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/insights/report.json?force={urllib.parse.quote(force)}",
+        headers=authorization)
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+async def test_poison_on_every_topic_stops_nothing(settings, codec, start_service, tmp_path,
+                                                   token):
     run = uuid.uuid4().hex[:8]
     force = f"Faultshire {run}"
     police_port = free_port()
@@ -105,6 +115,7 @@ async def test_poison_on_every_topic_stops_nothing(settings, codec, start_servic
         "notifications": start_service(
             "notifications", FAULTS_SECRET_POLICE=SECRET,
             **fast_retries(tmp_path / "subscriptions.toml", force, 5)),
+        "insights": start_service("insights"),
     }
     try:
         async with testing.Reader(settings, codec, topics.DEAD_LETTERS.name) as dead:
@@ -153,5 +164,20 @@ async def test_poison_on_every_topic_stops_nothing(settings, codec, start_servic
                 break
             await asyncio.sleep(0.5)
         assert any(person in json.dumps(d.body) for d in receiver.deliveries)
+        # insights read past the poison (its readers skip and count what the groups above
+        # dead-letter) and counts the scenario's hit for the force
+        head = token("POLICE", force)
+        for _ in range(60):
+            found = await asyncio.to_thread(insights_figures, services["insights"].port,
+                                            force, head)
+            if found["mi"]["hits"]["found"] == 1:
+                break
+            await asyncio.sleep(0.5)
+        assert found["mi"]["hits"]["found"] == 1
+        metrics = await asyncio.to_thread(lambda: urllib.request.urlopen(
+            f"http://127.0.0.1:{services['insights'].port}/metrics", timeout=10).read().decode())
+        skipped = [line for line in metrics.splitlines() if line.startswith(
+            'iom_records_skipped_total{service="insights"')]
+        assert skipped and sum(float(line.rsplit(" ", 1)[1]) for line in skipped) >= 3
     finally:
         await receiver.stop()
