@@ -9,8 +9,9 @@ Definitions (the page says them too):
   panel decision (DEFERRED or none: undecided); days to decision from submission to the
   first ACCEPTED or REJECTED decision.
 - Reviews overdue: REVIEW_OVERDUE case alerts raised in the range.
-- Hits found: first detected in the range; withdrawn: latest revision WITHDRAWN; ruled in:
-  a HIT_CONFIRMED event naming the hit; hours from the crime's report to the ruling.
+- Hits found: first detected in the range; withdrawn: latest revision WITHDRAWN; ruled in
+  or out: the latest HIT_CONFIRMED or HIT_RULED_OUT event naming the hit (an officer may
+  change their mind); hours from the crime's report to that ruling.
 - Tag health: the share of fitted time in the range not inside an alert (NO_FIXES or
   FIXES_UNUSABLE, from its ``since`` to the RECOVERED fix or the tag's removal).
 - Notifications created in the range by their latest state; seconds to delivery of those
@@ -145,16 +146,23 @@ def reviews(history: History, start: datetime, end: datetime) -> dict[str, Any]:
             "plan_reviews_due": raised.get("PLAN_REVIEW_DUE", 0)}
 
 
+RULINGS = {"HIT_CONFIRMED": "ruled_in", "HIT_RULED_OUT": "ruled_out"}
+
+
 def hits(history: History, start: datetime, end: datetime) -> dict[str, Any]:
     found = [h for h in history.hits if start <= h.first_detected_at < end]
-    ruled_in = {e.hit_id: e.occurred_at for e in history.events
-                if e.type == "HIT_CONFIRMED" and e.hit_id}
-    hours = [(ruled_in[h.hit_id] - h.crime_reported_at).total_seconds() / 3600
-             for h in found if h.hit_id in ruled_in and h.crime_reported_at is not None]
+    ruling: dict[str, tuple[datetime, str]] = {}  # hit -> its latest ruling (a change of mind)
+    for e in history.events:
+        if e.type in RULINGS and e.hit_id and (e.hit_id not in ruling
+                                               or e.occurred_at >= ruling[e.hit_id][0]):
+            ruling[e.hit_id] = (e.occurred_at, RULINGS[e.type])
+    outcome = Counter(ruling[h.hit_id][1] for h in found if h.hit_id in ruling)
+    hours = [(ruling[h.hit_id][0] - h.crime_reported_at).total_seconds() / 3600
+             for h in found if h.hit_id in ruling and h.crime_reported_at is not None]
     return {"found": len(found),
             "withdrawn": sum(h.status == "WITHDRAWN" for h in found),
-            "ruled_in": sum(h.hit_id in ruled_in for h in found),
-            "awaiting_ruling": sum(h.status == "ACTIVE" and h.hit_id not in ruled_in
+            "ruled_in": outcome["ruled_in"], "ruled_out": outcome["ruled_out"],
+            "awaiting_ruling": sum(h.status == "ACTIVE" and h.hit_id not in ruling
                                    for h in found),
             "median_hours_report_to_ruling": _median(hours)}
 

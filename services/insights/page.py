@@ -212,8 +212,7 @@ def render(document: dict[str, Any], query: str) -> str:
                  table("cohort_now"), _pair(c["caseload"], table("caseload"))),
         _section("What the teams did in the range", "activity", table("activity"),
                  _p("Reviews done on time and plan actions by partner agency are not on the "
-                    "event contract yet, so they are not counted here; hits ruled out are "
-                    "shown as awaiting a ruling.")),
+                    "event contract yet, so they are not counted here.")),
         _section("Proven reoffending", "reoffending",
                  _p("Ministry of Justice measure: an offence committed in the 12 months "
                     "from registration that leads to a conviction or caution within a "

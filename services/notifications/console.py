@@ -155,16 +155,23 @@ def qualification_problem(outcome: Any, reason: Any) -> str | None:
     return None
 
 
-def hit_confirmed_event(hit: Mapping[str, Any], reason: str, user: User, now: Any
-                        ) -> dict[str, Any]:
-    """The OffenderEvent the risk service grades on; its id is deterministic, so a second
-    confirmation (a double click, another officer) is the same event sent again."""
-    event_id = hashlib.sha256(f"{hit['hit_id']}|HIT_CONFIRMED".encode()).hexdigest()[:32]
+RULING_EVENTS = {"CONFIRMED": ("HIT_CONFIRMED", "confirmed_by"),
+                 "RULED_OUT": ("HIT_RULED_OUT", "ruled_out_by")}
+
+
+def hit_ruling_event(hit: Mapping[str, Any], outcome: str, reason: str, user: User, now: Any
+                     ) -> dict[str, Any]:
+    """The OffenderEvent of a ruling: HIT_CONFIRMED (the risk service grades on it) or
+    HIT_RULED_OUT (on the person's record and in the management information; no grade
+    moves). Its id is deterministic, so a second ruling the same way (a double click,
+    another officer) is the same event sent again."""
+    kind, by = RULING_EVENTS[outcome]
+    event_id = hashlib.sha256(f"{hit['hit_id']}|{kind}".encode()).hexdigest()[:32]
     return {
-        "event_id": event_id, "person_id": hit["person_id"], "type": "HIT_CONFIRMED",
+        "event_id": event_id, "person_id": hit["person_id"], "type": kind,
         "occurred_at": now, "source_agency": f"{user.force} IOM (Throughcare console)",
         "offence": None,
         "details": {"hit_id": hit["hit_id"], "crime_ref": hit["crime_ref"],
-                    "revision": str(hit["revision"]), "confirmed_by": user.username,
+                    "revision": str(hit["revision"]), by: user.username,
                     "reason": reason},
     }

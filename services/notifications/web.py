@@ -22,7 +22,7 @@ from services.notifications.console import (
     CONSOLE_ROLES,
     HIT_QUALIFIERS,
     card,
-    hit_confirmed_event,
+    hit_ruling_event,
     qualification_problem,
     sse,
 )
@@ -169,7 +169,7 @@ async def hit_map(web: Any, request: Request, hit_id: str) -> aioweb.Response:
 @service.page("/api/hits/{hit_id}/qualify")
 class Qualify(View):
     """An officer rules the person in (CONFIRMED: OffenderEvent HIT_CONFIRMED, which the
-    risk service grades) or out (RULED_OUT), with a reason."""
+    risk service grades) or out (RULED_OUT: OffenderEvent HIT_RULED_OUT), with a reason."""
 
     @allow(HIT_QUALIFIERS, scope="item")
     async def post(self, request: Request, hit_id: str) -> aioweb.Response:
@@ -190,9 +190,8 @@ class Qualify(View):
         qualification = {"outcome": outcome, "reason": reason.strip(),
                          "by": principal.username, "at": now.isoformat(),
                          "revision": hit["revision"]}
-        if outcome == "CONFIRMED":
-            await service.publish(topics.OFFENDER_EVENTS, hit_confirmed_event(
-                hit, reason.strip(), principal, now), acknowledged=True)
+        await service.publish(topics.OFFENDER_EVENTS, hit_ruling_event(
+            hit, outcome, reason.strip(), principal, now), acknowledged=True)
         await service.send_json(QUALIFICATIONS, hit_id.encode(), qualification,
                                 acknowledged=True)
         board.qualify(hit_id, qualification)

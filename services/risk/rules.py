@@ -19,6 +19,8 @@ OFFENDER_EVENT_TYPES = frozenset({
     # Added for through-the-gate work (schema version 2); a rules file may use them.
     "PRISON_RECEPTION", "SENTENCE_PLAN_AGREED", "RELEASE_DATE_SET", "CLASSIFICATION_CHANGED",
     "RELEASED", "SASH_OPENED", "SASH_CLOSED", "SELF_HARM_REPORTED",
+    # An officer ruled the person out of a hit (the console): no default rule moves a grade.
+    "HIT_RULED_OUT",
 })
 # Inputs that are not OffenderEvents but move grades: a zone breach, an unconfirmed hit.
 PSEUDO_EVENT_TYPES = frozenset({"ZONE_BREACH", "GPS_HIT"})

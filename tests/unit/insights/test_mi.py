@@ -89,13 +89,16 @@ def test_hits_ruled_in_and_report_to_ruling():
     hits = [Hit("H1", "A", "ACTIVE", "C1", at(2025, 3, 2), at(2025, 3, 1), at(2025, 3, 1)),
             Hit("H2", "A", "WITHDRAWN", "C2", at(2025, 3, 5), at(2025, 3, 4)),
             Hit("H3", "B", "ACTIVE", "C3", at(2025, 3, 6), at(2025, 3, 6), at(2025, 3, 6)),
-            Hit("H4", "B", "ACTIVE", "C4", at(2025, 4, 6), at(2025, 4, 6))]  # after range
+            Hit("H4", "B", "ACTIVE", "C4", at(2025, 4, 6), at(2025, 4, 6)),  # after range
+            Hit("H5", "B", "ACTIVE", "C5", at(2025, 3, 7), at(2025, 3, 7))]
     events = [Event("E1", "A", "HIT_CONFIRMED", at(2025, 3, 1, 6), hit_id="H1"),
-              Event("E2", "B", "HIT_CONFIRMED", at(2025, 3, 6, 18), hit_id="H3")]
+              Event("E2", "B", "HIT_CONFIRMED", at(2025, 3, 6, 18), hit_id="H3"),
+              # H3 ruled out later the same day: the officer changed their mind
+              Event("E3", "B", "HIT_RULED_OUT", at(2025, 3, 6, 22), hit_id="H3")]
     figures = mi.hits(History(hits=hits, events=events), at(2025, 3, 1), at(2025, 4, 1))
-    # H1: 6 h from report to ruling, H3: 18 h; median 12.
-    assert figures == {"found": 3, "withdrawn": 1, "ruled_in": 2, "awaiting_ruling": 0,
-                       "median_hours_report_to_ruling": 12.0}
+    # H1: ruled in 6 h after its report, H3: out 22 h after; median 14. H5 awaits.
+    assert figures == {"found": 4, "withdrawn": 1, "ruled_in": 1, "ruled_out": 1,
+                       "awaiting_ruling": 1, "median_hours_report_to_ruling": 14.0}
 
 
 def test_tag_health_counts_outages_only_while_fitted():

@@ -14,7 +14,7 @@ from services.notifications import mapsvg, pages
 from services.notifications.console import (
     Board,
     card,
-    hit_confirmed_event,
+    hit_ruling_event,
     qualification_problem,
     sse,
 )
@@ -80,11 +80,15 @@ def test_qualification_rules_and_event() -> None:
     assert qualification_problem("MAYBE", "because") is not None
     assert qualification_problem("CONFIRMED", " ") is not None
     assert qualification_problem("RULED_OUT", "alibi: CCTV at work") is None
-    event = hit_confirmed_event(support.hit(), "trail through the garden", OFFICER, T0)
+    event = hit_ruling_event(support.hit(), "CONFIRMED", "trail through the garden", OFFICER,
+                             T0)
     assert event["type"] == "HIT_CONFIRMED" and event["person_id"] == "P-1"
     assert event["details"]["hit_id"] == "h1"
-    again = hit_confirmed_event(support.hit(), "other words", HUB, T0)
+    again = hit_ruling_event(support.hit(), "CONFIRMED", "other words", HUB, T0)
     assert again["event_id"] == event["event_id"]
+    out = hit_ruling_event(support.hit(), "RULED_OUT", "alibi: CCTV at work", OFFICER, T0)
+    assert out["type"] == "HIT_RULED_OUT" and out["details"]["hit_id"] == "h1"
+    assert out["event_id"] != event["event_id"]
 
 
 def test_map_draws_trail_gaps_accuracy_crime_and_scale() -> None:
