@@ -100,7 +100,8 @@ def service(name: str, produce: Iterable[t.TopicSpec], consume: Iterable[t.Topic
 
 SERVICES: dict[str, Grant] = {g.principal: g for g in (
     service("referrals",
-            produce=[t.REFERRALS, t.PANEL_DECISIONS, t.COHORT_CHANGES, t.CASE_ALERTS],
+            produce=[t.REFERRALS, t.PANEL_DECISIONS, t.COHORT_CHANGES, t.CASE_ALERTS,
+                     t.CASE_RECORDS],
             consume=[t.PEOPLE, t.REFERRALS, t.PANEL_DECISIONS, t.OFFENDER_EVENTS,
                      t.RISK_GRADES, t.GPS_HITS, t.ZONE_BREACHES]),
     service("risk",

@@ -39,6 +39,20 @@ class CaseAlert(faust.Record, serializer='raw'):
     details: dict[str, str]
 
 
+class CaseRecord(faust.Record, serializer='raw'):
+    """A fact of a person's IOM casework that others count: a supervisor review done, a plan..."""
+
+    record_id: str
+    person_id: str
+    force: str | None
+    kind: str
+    subject: str
+    agency: str | None
+    due_on: date | None
+    done_on: date | None
+    recorded_at: datetime
+
+
 class CohortChange(faust.Record, serializer='raw'):
     """A change to a person's IOM management: registration, pathway or lead officer change, ..."""
 
@@ -237,6 +251,7 @@ class ZoneBreach(faust.Record, serializer='raw'):
 RECORD_TYPES: dict[str, type[faust.Record]] = {
     'AuditRecord': AuditRecord,
     'CaseAlert': CaseAlert,
+    'CaseRecord': CaseRecord,
     'CohortChange': CohortChange,
     'CrimeHit': CrimeHit,
     'CrimeReported': CrimeReported,

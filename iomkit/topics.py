@@ -48,6 +48,8 @@ GPS_HITS = TopicSpec("iom.gps.hits", "person_id", "CrimeHit")
 ZONE_BREACHES = TopicSpec("iom.zone-breaches", "person_id", "ZoneBreach")
 TAG_ALERTS = TopicSpec("iom.tag.alerts", "device_id", "TagAlert")
 CASE_ALERTS = TopicSpec("iom.case.alerts", "person_id", "CaseAlert")
+# Casework facts others count (reviews done, plan actions with partners): dates, no free text.
+CASE_RECORDS = TopicSpec("iom.case.records", "person_id", "CaseRecord")
 NOTIFICATIONS = TopicSpec("iom.notifications", "recipient", "Notification")
 AUDIT = TopicSpec("iom.audit", "person_id", "AuditRecord")
 DEAD_LETTERS = TopicSpec("iom.dead-letters", "original key", None, retention_ms=90 * DAY_MS)
@@ -55,7 +57,7 @@ DEAD_LETTERS = TopicSpec("iom.dead-letters", "original key", None, retention_ms=
 ALL: tuple[TopicSpec, ...] = (
     PEOPLE, OFFENDER_EVENTS, REFERRALS, PANEL_DECISIONS, COHORT_CHANGES, RISK_GRADES,
     TAG_ENROLMENTS, TAG_PINGS, CRIMES_REPORTED, EXCLUSION_ZONES, GPS_HITS, ZONE_BREACHES,
-    NOTIFICATIONS, TAG_ALERTS, CASE_ALERTS, AUDIT, DEAD_LETTERS,
+    NOTIFICATIONS, TAG_ALERTS, CASE_ALERTS, CASE_RECORDS, AUDIT, DEAD_LETTERS,
 )
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL}
 

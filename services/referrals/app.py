@@ -65,7 +65,7 @@ async def person_record(record: Any, context: Context) -> None:
     elif topic == topics.ZONE_BREACHES.name:
         dossier.on_breach(d, value, rs)
     elif topic == COMMANDS.name and value.get("command") == "review":
-        dossier.on_review(d, value, now, rs)
+        out = dossier.on_review(d, value, now, rs)
     elif topic == COMMANDS.name:
         casework.command(d, value, now, out, rs)
     elif topic == TICKS.name:
@@ -81,6 +81,8 @@ async def person_record(record: Any, context: Context) -> None:
     for alert in out.alerts:
         await service.publish(topics.CASE_ALERTS, alert, cause=context)
         service.log.info("case.alert", kind=alert["kind"])
+    for fact in out.records:
+        await service.publish(topics.CASE_RECORDS, fact, cause=context)
     await service.delivered()  # on the broker before the dossier says they were sent
     # Written only when changed: the hourly tick visits every open case, and rewriting each
     # dossier every time would grow the changelog (and a new worker's restore) without end.

@@ -92,6 +92,14 @@ async def test_reception_to_release_handover_and_plan_review(settings, codec, st
         status, answer = await post(http, f"{base}/people/{pid}/plan/actions",
                                     {**action, "agreed_by": OM})
         assert status == 202, answer
+        # counted by others (insights) as a case record: the agency and due day, no text
+        async with testing.Reader(settings, codec, topics.CASE_RECORDS.name) as records:
+            [agreed] = [r.value for r in await records.wait_for(lambda seen: [
+                r for r in seen if r.value and r.value["person_id"] == pid])
+                if r.value["person_id"] == pid]
+        assert (agreed["kind"], agreed["agency"], agreed["due_on"].isoformat()) == (
+            "PLAN_ACTION_AGREED", "Southampton housing", action["due"])
+        assert "supported housing" not in str(agreed)
 
         # A release date before the reception: dead-lettered with the field and reason.
         await testing.produce(settings, codec, topics.OFFENDER_EVENTS, [event(

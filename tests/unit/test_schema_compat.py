@@ -26,7 +26,7 @@ CONTRACT_RECORDS = {
     "Notification", "AuditRecord",
 }
 # Records this implementation adds to the contract, compatibly, on topics of their own.
-EXTENSION_RECORDS = {"TagAlert", "CaseAlert"}
+EXTENSION_RECORDS = {"TagAlert", "CaseAlert", "CaseRecord"}
 
 
 def load(path: Path) -> dict[str, Any]:

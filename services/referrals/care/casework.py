@@ -14,8 +14,8 @@ from datetime import date, datetime
 from typing import Any
 
 from services.referrals.care import gate, needs, plans
-from services.referrals.care.checks import CareError, iso
-from services.referrals.case.dossier import Outputs, case_of, note, raise_alert
+from services.referrals.care.checks import CareError, day, iso
+from services.referrals.case.dossier import Outputs, case_of, case_record, note, raise_alert
 from services.referrals.case.panel import uk_local_date
 from services.referrals.config import ReferralsSettings
 
@@ -181,9 +181,15 @@ def command(d: dict[str, Any], cmd: Mapping[str, Any], now: datetime, out: Outpu
             lead_officer=_lead_officer(d), today=today)
         note(d, now, "NOTE", f"plan action agreed: {cmd['description']} "
               f"({cmd['partner_agency']})", cmd["action_id"], settings)
+        case_record(d, out, "PLAN_ACTION_AGREED", cmd["action_id"], now,
+                    agency=cmd["partner_agency"], due_on=_iso_day(cmd, "due"))
     elif name == "record_outcome":
         c["plan"] = plans.record_outcome(_plan(d, today), cmd["action_id"], cmd["outcome"],
                                          _iso_day(cmd, "on"), today=today)
+        action = next(a for a in c["plan"]["actions"] if a["action_id"] == cmd["action_id"])
+        case_record(d, out, "PLAN_ACTION_CLOSED", cmd["action_id"], now,
+                    agency=action["partner_agency"], due_on=day(action["due"]),
+                    done_on=day(action["outcome_on"]))
     elif name == "review_plan":
         next_review = cmd.get("next_review")
         c["plan"] = plans.record_review(

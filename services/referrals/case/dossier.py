@@ -38,6 +38,7 @@ class Outputs:
 
     cohort_changes: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # CaseRecords (iom.case.records)
 
 
 def new(person_id: str) -> dict[str, Any]:
@@ -73,6 +74,17 @@ def raise_alert(d: dict[str, Any], out: Outputs, kind: str, subject: str, summar
         "force": (d["person"] or {}).get("force") or "unknown", "summary": summary,
         "lead_officer": case.get("lead_officer"), "raised_at": now, "details": details})
     note(d, now, "ALERT", summary, identifier, settings)
+
+
+def case_record(d: Mapping[str, Any], out: Outputs, kind: str, subject: str, now: datetime, *,
+                agency: str | None = None, due_on: date | None = None,
+                done_on: date | None = None) -> None:
+    """A casework fact others count (iom.case.records): dates only, never the finding or
+    outcome's text. Its id is deterministic, so a replay publishes the same record again."""
+    out.records.append({
+        "record_id": alert_id(d["person_id"], kind, subject), "person_id": d["person_id"],
+        "force": (d["person"] or {}).get("force"), "kind": kind, "subject": subject,
+        "agency": agency, "due_on": due_on, "done_on": done_on, "recorded_at": now})
 
 
 # -- the case, as the lifecycle module sees it ------------------------------------------------
@@ -388,8 +400,10 @@ def on_breach(d: dict[str, Any], breach: Mapping[str, Any], settings: ReferralsS
 
 
 def on_review(d: dict[str, Any], review: Mapping[str, Any], now: datetime,
-              settings: ReferralsSettings) -> None:
-    """A supervisor's review of the management report, with their finding."""
+              settings: ReferralsSettings) -> Outputs:
+    """A supervisor's review of the management report, with their finding; published as a
+    CaseRecord with the date it was due, so a review done late is counted as late."""
+    out = Outputs()
     case = case_of(d)
     if case is None or case.state.value not in OPEN_STATES:
         raise Refused("only a person on IOM has management report reviews")
@@ -399,11 +413,16 @@ def on_review(d: dict[str, Any], review: Mapping[str, Any], now: datetime,
     entry = {"reviewed_on": reviewed_on, "supervisor": review["supervisor"],
              "finding": review["finding"]}
     if entry in d["reviews"]:
-        return
+        return out
+    status = review_status(d, date.fromisoformat(reviewed_on), settings)
+    case_record(d, out, "SUPERVISOR_REVIEW", reviewed_on, now,
+                due_on=day(status["due"]) if status else None,
+                done_on=date.fromisoformat(reviewed_on))
     d["reviews"].append(entry)
     d["reviews"].sort(key=lambda r: r["reviewed_on"])
     note(d, now, "REVIEW", f"supervisor review by {review['supervisor']}: "
           f"{review['finding']}", None, settings)
+    return out
 
 
 def review_status(d: Mapping[str, Any], today: date,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -91,3 +91,25 @@ def test_a_pathway_change_is_published_with_the_reason():
         ("PATHWAY_CHANGED", "REHABILITATE_AND_RESETTLE")]
     assert d["case"]["pathway"] == "REHABILITATE_AND_RESETTLE"
     assert out.cohort_changes[0]["effective_at"] == datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def test_plan_actions_are_published_as_case_records_with_their_agency_and_dates():
+    d = registered()
+    agreed, closed = Outputs(), Outputs()
+    action = {"command": "add_action", "action_id": "a1", "need": "EMPLOYMENT",
+              "pathway": "REHABILITATE_AND_RESETTLE", "partner_agency": "DWP",
+              "description": "work coach", "due": "2026-12-20", "agreed_by": "OM Jones"}
+    casework.command(d, action, NOW, agreed, RS)
+    casework.command(d, {"command": "record_outcome", "action_id": "a1",
+                         "outcome": "started with the work coach (free text, not published)",
+                         "on": "2026-12-22"}, NOW + timedelta(days=30), closed, RS)
+    [a] = agreed.records
+    [c] = closed.records
+    assert (a["kind"], a["subject"], a["agency"], a["due_on"], a["done_on"]) == (
+        "PLAN_ACTION_AGREED", "a1", "DWP", date(2026, 12, 20), None)
+    assert (c["kind"], c["agency"], c["due_on"], c["done_on"]) == (
+        "PLAN_ACTION_CLOSED", "DWP", date(2026, 12, 20), date(2026, 12, 22))
+    assert a["record_id"] != c["record_id"] and "work coach" not in str(c)
+    again = Outputs()
+    casework.command(d, action, NOW, again, RS)  # the same action sent again: the same id
+    assert again.records[0]["record_id"] == a["record_id"]

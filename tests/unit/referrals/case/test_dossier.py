@@ -130,10 +130,18 @@ def test_a_red_grade_makes_the_review_due_after_14_days_and_overdue_alerts_once(
     out = dossier.on_tick(d, later, RS)
     assert [a["kind"] for a in out.alerts] == ["REVIEW_OVERDUE"]
     assert dossier.on_tick(d, later + timedelta(hours=1), RS).alerts == []
-    dossier.on_review(d, {"supervisor": "SPO Khan", "finding": "interventions match risk",
-                          "reviewed_on": later.date().isoformat()}, later, RS)
+    out = dossier.on_review(d, {"supervisor": "SPO Khan", "finding": "interventions match risk",
+                                "reviewed_on": later.date().isoformat()}, later, RS)
     status = dossier.review_status(d, later.date(), RS)
     assert status == {"due": "2026-12-24", "overdue": False, "interval_days": 14}
+    # published as a case record with the day it was due: a day late, without the finding
+    [record] = out.records
+    assert (record["kind"], record["due_on"], record["done_on"]) == (
+        "SUPERVISOR_REVIEW", date(2026, 12, 9), later.date())
+    assert "interventions" not in str(record)
+    assert dossier.on_review(d, {"supervisor": "SPO Khan", "finding": "interventions match risk",
+                                 "reviewed_on": later.date().isoformat()}, later,
+                             RS).records == []  # the same review again: nothing new
 
 
 def test_a_review_of_a_person_not_on_iom_or_dated_in_the_future_is_refused():
