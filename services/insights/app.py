@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import Counter
 
 from iomkit import topics
-from iomkit.records import CohortChange
+from iomkit.records import CaseRecord, CohortChange
 from iomkit.service import Context
 from services.insights import web  # the views register on import
 from services.insights.rows import TABLES
@@ -36,16 +36,18 @@ def reader(topic: str) -> Callable[[], Awaitable[None]]:
 for _topic in TABLES:
     app.task(reader(_topic))
 app.task(watch_caught_up)
-CHANGES = Counter("iom_insights_cohort_changes_total", "Cohort changes read, by change",
-                  ["change"])
+CASEWORK = Counter("iom_insights_casework_total", "Cohort changes and case records read, "
+                   "by kind", ["topic", "kind"])
 
 
-@service.agent(topics.COHORT_CHANGES)
-async def cohort_changed(change: CohortChange, context: Context) -> None:
-    """For the ops dashboard: cohort changes by kind. It also keeps the Faust worker
-    running (it will not start a consumer with nothing to subscribe to; the store's
-    readers are group-less) and dead-letters a change no reader can read."""
-    CHANGES.labels(change.change).inc()
+@service.agent(topics.COHORT_CHANGES, topics.CASE_RECORDS)
+async def casework_seen(record: CohortChange | CaseRecord, context: Context) -> None:
+    """For the ops dashboard: cohort changes and case records by kind. It also keeps the
+    Faust worker running (it will not start a consumer with nothing to subscribe to; the
+    store's readers are group-less), and dead-letters a record of either topic no reader
+    can read (nobody else reads iom.case.records in a group)."""
+    kind = record.change if isinstance(record, CohortChange) else record.kind
+    CASEWORK.labels(context.topic, kind).inc()
 
 
 @app.timer(interval=insights_settings.refresh_s)

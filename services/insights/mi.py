@@ -8,7 +8,11 @@ Definitions (the page says them too):
 - Referrals received in the range (submitted_at); each referral's outcome is its latest
   panel decision (DEFERRED or none: undecided); days to decision from submission to the
   first ACCEPTED or REJECTED decision.
-- Reviews overdue: REVIEW_OVERDUE case alerts raised in the range.
+- Reviews done in the range (CaseRecord SUPERVISOR_REVIEW by done_on), on time when done on
+  or before the day they were due; reviews overdue: REVIEW_OVERDUE case alerts raised.
+- Plan actions per partner agency (CaseRecord PLAN_ACTION_AGREED and _CLOSED): agreed and
+  closed in the range (closed late: after their due day), open and overdue (due before the
+  range's last day) at its end.
 - Hits found: first detected in the range; withdrawn: latest revision WITHDRAWN; ruled in
   or out: the latest HIT_CONFIRMED or HIT_RULED_OUT event naming the hit (an officer may
   change their mind); hours from the crime's report to that ruling.
@@ -142,8 +146,42 @@ def referrals(history: History, start: datetime, end: datetime) -> dict[str, Any
 
 def reviews(history: History, start: datetime, end: datetime) -> dict[str, Any]:
     raised = Counter(a.kind for a in history.case_alerts if start <= a.raised_at < end)
-    return {"reviews_overdue": raised.get("REVIEW_OVERDUE", 0),
+    done = [r for r in history.case_records if r.kind == "SUPERVISOR_REVIEW"
+            and r.done_on is not None and start.date() <= r.done_on < end.date()]
+    return {"reviews_done": len(done),
+            "reviews_on_time": sum(r.due_on is not None and r.done_on <= r.due_on
+                                   for r in done),
+            "reviews_late": sum(r.due_on is not None and r.done_on > r.due_on for r in done),
+            "reviews_overdue": raised.get("REVIEW_OVERDUE", 0),
             "plan_reviews_due": raised.get("PLAN_REVIEW_DUE", 0)}
+
+
+def plan_actions(history: History, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per partner agency: actions agreed and closed in the range, and open and overdue at
+    its end (open: agreed before the end and not closed before it)."""
+    agreed: dict[tuple[str, str], Any] = {}
+    closed: dict[tuple[str, str], Any] = {}
+    for r in history.case_records:
+        key = (r.person_id, r.subject)
+        if r.kind == "PLAN_ACTION_AGREED":
+            agreed[key] = r
+        elif r.kind == "PLAN_ACTION_CLOSED" and r.done_on is not None:
+            closed[key] = r
+    rows: dict[str, Counter[str]] = defaultdict(Counter)
+    last = (end - timedelta(microseconds=1)).date()
+    for key, r in agreed.items():
+        counts = rows[r.agency or "unknown"]
+        counts["agreed"] += start <= r.recorded_at < end
+        shut = closed.get(key)
+        if shut is not None and start.date() <= shut.done_on <= last:
+            counts["closed"] += 1
+            counts["closed_late"] += r.due_on is not None and shut.done_on > r.due_on
+        if r.recorded_at < end and (shut is None or shut.done_on > last):
+            counts["open"] += 1
+            counts["overdue"] += r.due_on is not None and r.due_on < last
+    fields = ("agreed", "closed", "closed_late", "open", "overdue")
+    return [{"agency": agency, **{f: counts[f] for f in fields}}
+            for agency, counts in sorted(rows.items()) if any(counts.values())]
 
 
 RULINGS = {"HIT_CONFIRMED": "ruled_in", "HIT_RULED_OUT": "ruled_out"}
@@ -223,6 +261,7 @@ def management_information(history: History, start: datetime, end: datetime
             "caseload": caseload(history, end),
             "referrals": referrals(history, start, end),
             "reviews": reviews(history, start, end),
+            "plan_actions": plan_actions(history, start, end),
             "hits": hits(history, start, end),
             "zone_breaches": breaches(history, start, end),
             "tag_health": tag_health(history, start, end),

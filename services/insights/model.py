@@ -122,6 +122,20 @@ class CaseAlert:
 
 
 @dataclass(frozen=True)
+class CaseRecord:
+    """A casework fact (iom.case.records): SUPERVISOR_REVIEW, PLAN_ACTION_AGREED or
+    PLAN_ACTION_CLOSED, with its dates."""
+    record_id: str
+    person_id: str
+    kind: str
+    subject: str  # the action's id, or the review's date
+    recorded_at: datetime
+    agency: str | None = None
+    due_on: date | None = None
+    done_on: date | None = None
+
+
+@dataclass(frozen=True)
 class Notification:
     notification_id: str
     kind: str
@@ -145,4 +159,5 @@ class History:
     enrolments: list[Enrolment] = field(default_factory=list)
     tag_alerts: list[TagAlert] = field(default_factory=list)
     case_alerts: list[CaseAlert] = field(default_factory=list)
+    case_records: list[CaseRecord] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)

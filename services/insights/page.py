@@ -211,8 +211,7 @@ def render(document: dict[str, Any], query: str) -> str:
         _section("The cohort", "cohort", _pair(c["cohort"], table("cohort_by_month")),
                  table("cohort_now"), _pair(c["caseload"], table("caseload"))),
         _section("What the teams did in the range", "activity", table("activity"),
-                 _p("Reviews done on time and plan actions by partner agency are not on the "
-                    "event contract yet, so they are not counted here.")),
+                 table("plan_actions")),
         _section("Proven reoffending", "reoffending",
                  _p("Ministry of Justice measure: an offence committed in the 12 months "
                     "from registration that leads to a conviction or caution within a "
@@ -248,7 +247,8 @@ def pack(document: dict[str, Any], month: str) -> str:
     the outcome tables (no downloads, no form)."""
     scope = document["scope"]
     t = tables(document)
-    names: Sequence[str] = ("activity", "cohort_now", "caseload", "calibration",
+    names: Sequence[str] = ("activity", "plan_actions", "cohort_now", "caseload",
+                            "calibration",
                             "comparison", "before_during")
     body = [f"<h1>IOM monthly pack: {escape(scope['force'])}, {escape(month)}</h1>",
             _banner(document), _headline(document),

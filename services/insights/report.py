@@ -99,6 +99,7 @@ def tables(document: dict[str, Any]) -> dict[str, Table]:
                              "tag_health", "notifications")
                 for measure, value in m[area].items() if not isinstance(value, dict)]
     month_cols = ["month", "size", "RED", "AMBER", "GREEN", "ungraded"]
+    action_cols = ["agency", "agreed", "closed", "closed_late", "open", "overdue"]
     quarter_cols = ["cohort", "quarter", "complete", "starts", "reoffenders", "binary_rate",
                     "reoffences", "frequency", "per_reoffender", "offence_date_assumed"]
     reoffending = list(_rows(o["reoffending"]["quarters"], quarter_cols, cohort="ALL"))
@@ -132,6 +133,8 @@ def tables(document: dict[str, Any]) -> dict[str, Table]:
         "caseload": Table("Caseload per lead officer", ["lead_officer", "people"],
                           list(_rows(m["caseload"], ["lead_officer", "people"]))),
         "activity": Table("Activity in the range", ["area", "measure", "value"], activity),
+        "plan_actions": Table("Plan actions by partner agency", action_cols,
+                              list(_rows(m["plan_actions"], action_cols))),
         "reoffending": Table("Proven reoffending by quarterly cohort", quarter_cols,
                              reoffending),
         "calibration": Table("Predicted (OGRS3, one year) against actual", band_cols,
@@ -149,7 +152,8 @@ def tables(document: dict[str, Any]) -> dict[str, Table]:
     }
 
 
-TABLE_NAMES = ("cohort_by_month", "cohort_now", "caseload", "activity", "reoffending",
+TABLE_NAMES = ("cohort_by_month", "cohort_now", "caseload", "activity", "plan_actions",
+               "reoffending",
                "calibration", "comparison", "comparison_strata", "survival", "before_during",
                "cost")
 

@@ -94,6 +94,11 @@ def case_alert(v: Mapping[str, Any]) -> Row:
     return (v["alert_id"], v["person_id"], v["kind"], v["force"], v["raised_at"])
 
 
+def case_record(v: Mapping[str, Any]) -> Row:
+    return (v["record_id"], v["person_id"], v["kind"], v["subject"], v["recorded_at"],
+            v.get("agency"), v.get("due_on"), v.get("done_on"))
+
+
 def notification(v: Mapping[str, Any]) -> Row:
     return (v["notification_id"], v["recipient"], v["kind"], v.get("person_id"), v["state"],
             v["attempts"], v["created_at"], v["updated_at"])
@@ -150,6 +155,10 @@ TABLES: dict[str, tuple[str, tuple[tuple[str, str], ...], int, Callable[..., Row
     topics.CASE_ALERTS.name: ("case_alerts", (
         ("alert_id", "VARCHAR"), ("person_id", "VARCHAR"), ("kind", "VARCHAR"),
         ("force", "VARCHAR"), ("raised_at", "TIMESTAMPTZ")), 1, case_alert),
+    topics.CASE_RECORDS.name: ("case_records", (
+        ("record_id", "VARCHAR"), ("person_id", "VARCHAR"), ("kind", "VARCHAR"),
+        ("subject", "VARCHAR"), ("recorded_at", "TIMESTAMPTZ"), ("agency", "VARCHAR"),
+        ("due_on", "DATE"), ("done_on", "DATE")), 1, case_record),
     topics.NOTIFICATIONS.name: ("notifications", (
         ("notification_id", "VARCHAR"), ("recipient", "VARCHAR"), ("kind", "VARCHAR"),
         ("person_id", "VARCHAR"), ("state", "VARCHAR"), ("attempts", "INTEGER"),

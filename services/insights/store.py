@@ -190,6 +190,10 @@ class Store:
             case_alerts=[model.CaseAlert(r[0], r[1], r[2], _utc(r[3])) for r in self.query(
                 "SELECT alert_id, person_id, kind, raised_at, force FROM case_alerts "
                 "ORDER BY raised_at") if r[1] in people or r[4] == force],
+            case_records=[model.CaseRecord(r[0], r[1], r[2], r[3], _utc(r[4]), r[5], r[6], r[7])
+                          for r in of_people(
+                              "SELECT record_id, person_id, kind, subject, recorded_at, agency,"
+                              " due_on, done_on FROM case_records ORDER BY recorded_at")],
             notifications=[model.Notification(r[0], r[1], r[2], _utc(r[3]), _utc(r[4]), r[5])
                            for r in self.query(
                                "SELECT notification_id, kind, state, created_at, updated_at, "

@@ -7,6 +7,8 @@ figures, no person named)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -108,28 +110,30 @@ async def _audited(request: Any, what: str, days: tuple[date, date] | None = Non
     return await document_of(scope)
 
 
-def _bad(web: Any, error: BadRequest) -> Any:
-    return web.json({"error": str(error)}, status=400)
+async def _answer(web: Any, request: Any, what: str, render: Callable[[dict[str, Any]], Any],
+                  days: tuple[date, date] | None = None) -> Any:
+    """The audited document rendered (``render`` may be a coroutine function), or 400
+    saying which parameter is wrong."""
+    try:
+        document = await _audited(request, what, days)
+    except BadRequest as error:
+        return web.json({"error": str(error)}, status=400)
+    answer = render(document)
+    return await answer if inspect.isawaitable(answer) else answer
 
 
 @service.page("/insights")
 @allow(INSIGHTS_ROLES, scope="force")
 async def insights_page(web: Any, request: Any) -> Any:
-    try:
-        document = await _audited(request, "management information and outcomes")
-    except BadRequest as error:
-        return _bad(web, error)
-    return web.html(page.render(document, request.query_string))
+    return await _answer(web, request, "management information and outcomes",
+                         lambda document: web.html(page.render(document,
+                                                               request.query_string)))
 
 
 @service.page("/insights/report.json")
 @allow(INSIGHTS_ROLES, scope="force")
 async def insights_report(web: Any, request: Any) -> Any:
-    try:
-        document = await _audited(request, "management information and outcomes")
-    except BadRequest as error:
-        return _bad(web, error)
-    return web.json(document)
+    return await _answer(web, request, "management information and outcomes", web.json)
 
 
 @service.page("/insights/tables/{file}")
@@ -139,16 +143,18 @@ async def insights_table(web: Any, request: Any, file: str) -> Any:
     if kind not in FORMATS or name not in report.TABLE_NAMES:
         return web.json({"error": f"no table {file[:80]}; tables: "
                          f"{', '.join(report.TABLE_NAMES)}, as .csv or .parquet"}, status=404)
-    try:
-        document = await _audited(request, f"management information table {name}")
-    except BadRequest as error:
-        return _bad(web, error)
-    table = report.tables(document)[name]
-    body = (report.csv_bytes(table) if kind == "csv"
-            else await asyncio.to_thread(store.parquet, table.columns, table.rows))
-    return web.bytes(body, content_type=FORMATS[kind].split(";")[0], headers={
-        "Content-Disposition": f'attachment; filename="{name}.{kind}"',
-        "Cache-Control": "no-store"})
+
+    def download(body: bytes) -> Any:
+        return web.bytes(body, content_type=FORMATS[kind].split(";")[0], headers={
+            "Content-Disposition": f'attachment; filename="{name}.{kind}"',
+            "Cache-Control": "no-store"})
+
+    async def table_of(document: dict[str, Any]) -> Any:
+        table = report.tables(document)[name]
+        return download(report.csv_bytes(table) if kind == "csv" else
+                        await asyncio.to_thread(store.parquet, table.columns, table.rows))
+
+    return await _answer(web, request, f"management information table {name}", table_of)
 
 
 @service.page("/insights/pack")
@@ -163,12 +169,10 @@ async def monthly_pack(web: Any, request: Any) -> Any:
     except ValueError:
         return web.json({"error": "month must be YYYY-MM"}, status=400)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    try:
-        document = await _audited(request, "monthly management information pack",
-                                  (first, last))
-    except BadRequest as error:
-        return _bad(web, error)
-    return web.html(page.pack(document, first.strftime("%B %Y")))
+    return await _answer(web, request, "monthly management information pack",
+                         lambda document: web.html(page.pack(document,
+                                                             first.strftime("%B %Y"))),
+                         (first, last))
 
 
 async def refresh_gauges() -> None:

@@ -38,7 +38,8 @@ RANGE = "from=2025-07-01&to=2026-06-30&as_of=2026-06-30"
 
 def renamed(made: dict[str, list[dict[str, Any]]], run: str) -> dict[str, list[dict[str, Any]]]:
     """The history with its ids made this run's own (the test broker is shared by the
-    session): SYN- becomes SYN-<run>-; change ids are left for the reader to derive."""
+    session): SYN- becomes SYN-<run>-; change ids are left for the reader to derive, case
+    record ids made again from the new ids."""
     def swap(value: Any) -> Any:
         if isinstance(value, str):
             return value.replace("SYN-", f"SYN-{run}-")
@@ -50,6 +51,9 @@ def renamed(made: dict[str, list[dict[str, Any]]], run: str) -> dict[str, list[d
     out = {name: [swap(v) for v in values] for name, values in made.items()}
     for change in out["iom.cohort.changes"]:
         change["change_id"] = None
+    for record in out["iom.case.records"]:
+        record["record_id"] = demo_history.record_id(record["person_id"], record["kind"],
+                                                     record["subject"])
     return out
 
 
@@ -160,6 +164,7 @@ async def test_insights_from_the_topics(settings, codec, start_service, token, t
     want = expected(records, force, None)
     assert want["mi"]["cohort"]["size"] > 20 and want["mi"]["hits"]["ruled_in"] == 1
     assert any(q["complete"] for q in want["outcomes"]["reoffending"]["quarters"])
+    assert want["mi"]["reviews"]["reviews_late"] > 0 and want["mi"]["plan_actions"]
     async with aiohttp.ClientSession() as http:
         first = await until_figures(http, url, head, want)
         assert first["scope"]["force"] == force and first["synthetic"] is True

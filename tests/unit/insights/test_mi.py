@@ -8,6 +8,7 @@ from services.insights import mi
 from services.insights.model import (
     Breach,
     CaseAlert,
+    CaseRecord,
     Change,
     Decision,
     Enrolment,
@@ -134,5 +135,47 @@ def test_notifications_reviews_and_breaches():
     assert mi.notifications(history, start, end) == {
         "sent": 4, "delivered": 2, "failed": 1, "in_progress": 1,
         "median_seconds_to_delivery": 7.0}
-    assert mi.reviews(history, start, end) == {"reviews_overdue": 1, "plan_reviews_due": 1}
+    assert mi.reviews(history, start, end) == {
+        "reviews_done": 0, "reviews_on_time": 0, "reviews_late": 0, "reviews_overdue": 1,
+        "plan_reviews_due": 1}
     assert mi.breaches(history, start, end) == {"ENTERED_EXCLUSION": 2, "LEFT_INCLUSION": 1}
+
+
+def test_reviews_on_time_and_late_and_plan_actions_by_agency():
+    t = at(2025, 6, 10)
+    records = [
+        # reviews: one on its due day, one two days late, one before the range
+        CaseRecord("R1", "A", "SUPERVISOR_REVIEW", "2025-06-05", t, None, date(2025, 6, 5),
+                   date(2025, 6, 5)),
+        CaseRecord("R2", "B", "SUPERVISOR_REVIEW", "2025-06-12", t, None, date(2025, 6, 10),
+                   date(2025, 6, 12)),
+        CaseRecord("R3", "B", "SUPERVISOR_REVIEW", "2025-05-20", t, None, date(2025, 5, 20),
+                   date(2025, 5, 20)),
+        # DWP: a1 agreed in May, closed in June a day late; a2 agreed in June, open, due
+        # 20 June: overdue at the range's end (30 June). Housing: h1 agreed in June, due in
+        # July: open, not overdue; h2 agreed and closed on time in June.
+        CaseRecord("X1", "A", "PLAN_ACTION_AGREED", "a1", at(2025, 5, 2), "DWP",
+                   date(2025, 6, 1)),
+        CaseRecord("X2", "A", "PLAN_ACTION_CLOSED", "a1", at(2025, 6, 2), "DWP",
+                   date(2025, 6, 1), date(2025, 6, 2)),
+        CaseRecord("X3", "B", "PLAN_ACTION_AGREED", "a2", at(2025, 6, 3), "DWP",
+                   date(2025, 6, 20)),
+        CaseRecord("X4", "B", "PLAN_ACTION_AGREED", "h1", at(2025, 6, 4), "Housing",
+                   date(2025, 7, 20)),
+        CaseRecord("X5", "B", "PLAN_ACTION_AGREED", "h2", at(2025, 6, 4), "Housing",
+                   date(2025, 6, 25)),
+        CaseRecord("X6", "B", "PLAN_ACTION_CLOSED", "h2", at(2025, 6, 24), "Housing",
+                   date(2025, 6, 25), date(2025, 6, 24)),
+    ]
+    history = History(case_records=records)
+    start, end = at(2025, 6, 1), at(2025, 7, 1)
+    assert mi.reviews(history, start, end) == {
+        "reviews_done": 2, "reviews_on_time": 1, "reviews_late": 1, "reviews_overdue": 0,
+        "plan_reviews_due": 0}
+    assert mi.plan_actions(history, start, end) == [
+        {"agency": "DWP", "agreed": 1, "closed": 1, "closed_late": 1, "open": 1, "overdue": 1},
+        {"agency": "Housing", "agreed": 2, "closed": 1, "closed_late": 0, "open": 1,
+         "overdue": 0}]
+    # At the end of May: a1 open and not yet due (1 June), nothing else agreed yet.
+    assert mi.plan_actions(history, at(2025, 5, 1), start) == [
+        {"agency": "DWP", "agreed": 1, "closed": 0, "closed_late": 0, "open": 1, "overdue": 0}]
