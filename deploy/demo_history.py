@@ -8,6 +8,8 @@ read. Everything is recognisably synthetic: ids start with ``SYN-``, free text s
 "synthetic", agencies and officers are "Synthetic ...". The story is plausible, not precise:
 risk is OGRS3 from the person's facts (clamped to 0.05-0.95); people the panel registers
 reoffend within a year with probability 0.8 * p_one_year, people it rejects with p_one_year.
+While registered, a person's casework (iom.case.records) has supervisor reviews every 28 days
+(14 while RED), about 1 in 5 late, and 1-4 plan actions with partner agencies, most closed.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 
 TOPICS = ("iom.people", "iom.referrals", "iom.panel.decisions", "iom.cohort.changes",
-          "iom.offender.events", "iom.risk.grades")
+          "iom.case.records", "iom.offender.events", "iom.risk.grades")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
+AGENCIES = ("Synthetic Housing", "Synthetic DWP", "Synthetic Drug Service",
+            "Synthetic Mental Health", "Synthetic Voluntary Org")
 OFFICERS = tuple(f"PC Synthetic {n}" for n in range(1, 13))
 PATHWAYS = ("CATCH_AND_CONTROL", "REHABILITATE_AND_RESETTLE", "PREVENT_AND_DETER")
 COHORTS = {"FIXED": 50, "FLEX": 35, "FREE": 15}
@@ -50,6 +54,11 @@ def change_id(person_id: str, change: str, effective_at: datetime) -> str:
     """``CohortChange.change_id`` as the referrals service makes it (effective_at as epoch ms)."""
     millis = (effective_at.astimezone(UTC) - EPOCH) // timedelta(milliseconds=1)
     return hashlib.sha256(f"{person_id}|{change}|{millis}".encode()).hexdigest()[:32]
+
+
+def record_id(person_id: str, kind: str, subject: str) -> str:
+    """``CaseRecord.record_id`` as the referrals service makes it (like its alert ids)."""
+    return hashlib.sha256(f"{person_id}|{kind}|{subject}".encode()).hexdigest()[:32]
 
 
 def window_start(end: datetime, months: int) -> datetime:
@@ -88,12 +97,14 @@ class _Story:
 
     def __init__(self, seed: int, end: datetime, force: str, months: int) -> None:
         self.rng, self.end, self.force = random.Random(seed), end, force
+        # Casework draws from a source of its own: the other topics are as they were without it.
+        self.case_rng = random.Random(f"{seed}|casework")
         # Whole seconds from a whole second: every time survives timestamp-millis unchanged.
         start = window_start(end, months)
         self.start = start.replace(microsecond=0) + (timedelta(seconds=1) if start.microsecond
                                                      else timedelta(0))
         self.out: dict[str, list[dict]] = {topic: [] for topic in TOPICS}
-        self.ids = {"R": 0, "D": 0, "E": 0}
+        self.ids = {"R": 0, "D": 0, "E": 0, "A": 0}
 
     def id(self, kind: str) -> str:
         self.ids[kind] += 1
@@ -144,8 +155,10 @@ class _Story:
             "person_id": pid, "change": kind, **state, "reason": f"synthetic: {why}",
             "effective_at": at, "change_id": change_id(pid, kind, at)})
 
-    def register(self, pid: str, at: datetime, cohort: str, pathway, officer) -> None:
-        """REGISTERED, maybe pathway and officer changes, maybe DEREGISTERED and back again."""
+    def register(self, pid: str, at: datetime, cohort: str, pathway, officer
+                 ) -> list[tuple[datetime, datetime | None]]:
+        """REGISTERED, maybe pathway and officer changes, maybe DEREGISTERED and back again.
+        The registrations: (registered, de-registered or None)."""
         rng, state = self.rng, {"cohort": cohort, "pathway": pathway, "lead_officer": officer}
         self.change(pid, "REGISTERED", at, state, "accepted by the panel")
         leaves = at + rng.randint(182, 425) * DAY if rng.random() < 0.3 else None
@@ -158,7 +171,7 @@ class _Story:
             state[field] = rng.choice([x for x in pool if x != state[field]])
             self.change(pid, kind, when, dict(state), f"{field.replace('_', ' ')} changed")
         if leaves is None:
-            return
+            return [(at, None)]
         self.change(pid, "DEREGISTERED", leaves, dict(state), "no longer meets the criteria")
         if rng.random() < 1 / 6:  # about 5% of those registered come back
             cohort = _pick(rng, COHORTS)
@@ -167,6 +180,45 @@ class _Story:
             _, decided, pathway, officer = self.decide(pid, rid, cohort, back, "ACCEPTED")
             state = {"cohort": cohort, "pathway": pathway, "lead_officer": officer}
             self.change(pid, "REGISTERED", decided, state, "accepted by the panel again")
+            return [(at, leaves), (decided, None)]
+        return [(at, leaves)]
+
+    def casework(self, pid: str, since: datetime, until: datetime | None,
+                 grades: list[tuple[datetime, str]]) -> None:
+        """One registration's case records, none once it ends (de-registration or ``end``)."""
+        rng = self.case_rng
+
+        def record(kind: str, subject: str, on: date, hour: int, agency: str | None = None,
+                   due: date | None = None, done: date | None = None) -> bool:
+            at = datetime.combine(on, time(hour), UTC)
+            if at > self.end or (until is not None and at >= until):
+                return False
+            self.emit("iom.case.records", at, {
+                "record_id": record_id(pid, kind, subject), "person_id": pid,
+                "force": self.force, "kind": kind, "subject": subject, "agency": agency,
+                "due_on": due, "done_on": done, "recorded_at": at})
+            return True
+
+        last = since.date()  # reviews: due 28 days (14 if RED by then) after the last one
+        while True:
+            red = [rag for when, rag in grades if when.date() <= last + 14 * DAY][-1:] == ["RED"]
+            due = last + (14 if red else 28) * DAY
+            done = (due + rng.randint(1, 20) * DAY if rng.random() < 0.2
+                    else due - rng.randint(0, 5) * DAY)
+            if not record("SUPERVISOR_REVIEW", done.isoformat(), done, 10, due=due, done=done):
+                break
+            last = done
+        final = min(self.end, until - MINUTE) if until else self.end
+        days = (final - datetime.combine(since.date() + DAY, time(11), UTC)) // DAY
+        for _ in range(rng.randint(1, 4) if days >= 0 else 0):  # plan actions, ~3 in 4 closed
+            agreed = since.date() + (1 + rng.randint(0, days)) * DAY
+            action, agency = self.id("A"), rng.choice(AGENCIES)
+            due = agreed + rng.randint(14, 60) * DAY
+            record("PLAN_ACTION_AGREED", action, agreed, 11, agency, due)
+            if rng.random() < 0.75:
+                done = (due + rng.randint(1, 30) * DAY if rng.random() < 0.25
+                        else due - rng.randint(0, 10) * DAY)
+                record("PLAN_ACTION_CLOSED", action, done, 12, agency, due, done)
 
     def event(self, pid: str, kind: str, at: datetime, offence=None, details=None) -> str:
         eid = self.id("E")
@@ -187,9 +239,10 @@ class _Story:
         self.event(pid, "CONVICTED", at + self.rng.randint(30, 270) * DAY, offence, details)
         return eid
 
-    def grades(self, pid: str, at: datetime, p: float | None, triggers: list) -> None:
+    def grades(self, pid: str, at: datetime, p: float | None, triggers: list
+               ) -> list[tuple[datetime, str]]:
         """Revision 1 at referral, RED on an arrest, a step up on a positive drug test, a step
-        down after 28 days without either (never below the static base)."""
+        down after 28 days without either (never below the static base). (graded_at, rag)s."""
         two = None if p is None else 1 / (1 + math.exp(-(math.log(p / (1 - p)) + 0.719143294)))
         band = None if two is None else _band(two)
         base = {"LOW": 0, "MEDIUM": 1}.get(band, 2) if band else 1
@@ -220,6 +273,7 @@ class _Story:
             level, raised = new, when
         for g in grades:
             self.emit("iom.risk.grades", g["graded_at"], g)
+        return [(g["graded_at"], g["rag"]) for g in grades]
 
     def person(self, n: int) -> None:
         rng, pid = self.rng, f"SYN-{n:04d}"
@@ -257,8 +311,8 @@ class _Story:
         cohort = _pick(rng, COHORTS)
         rid = self.referral(pid, cohort, offence, referred, f"{age}-year-old, prolific offending")
         outcome, decided, pathway, officer = self.decide(pid, rid, cohort, referred, None)
-        if outcome == "ACCEPTED":
-            self.register(pid, decided, cohort, pathway, officer)
+        registrations = (self.register(pid, decided, cohort, pathway, officer)
+                         if outcome == "ACCEPTED" else [])
         triggers = []
         if rng.random() < risk * (0.8 if outcome == "ACCEPTED" else 1.0):
             first_time = self.at(decided, decided + 364 * DAY)
@@ -271,7 +325,9 @@ class _Story:
             eid = self.event(pid, kind, t)
             if kind == "DRUG_TEST_POSITIVE":
                 triggers.append((t, eid, kind))
-        self.grades(pid, referred, p, triggers)
+        graded = self.grades(pid, referred, p, triggers)
+        for since, until in registrations:
+            self.casework(pid, since, until, graded)
 
 
 def history(seed: int, end: datetime, *, people: int = 300, force: str = "Hampshire",
@@ -285,7 +341,7 @@ def history(seed: int, end: datetime, *, people: int = 300, force: str = "Hampsh
         story.person(n)
     times = {"iom.referrals": "submitted_at", "iom.panel.decisions": "decided_at",
              "iom.cohort.changes": "effective_at", "iom.offender.events": "occurred_at",
-             "iom.risk.grades": "graded_at"}
+             "iom.risk.grades": "graded_at", "iom.case.records": "recorded_at"}
     for topic, field in times.items():
         story.out[topic].sort(key=lambda r, f=field: r[f])  # stable: a person's order kept
     return story.out

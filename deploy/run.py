@@ -151,6 +151,12 @@ def show_insights(settings, logins: list[tuple[str, str, str, str]],  # type: ig
             break
         previous = document
         time.sleep(2.0)
+    page = urllib.request.Request(url.replace("/report.json", ""),
+                                  headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(page, timeout=60) as answer:
+        html = answer.read().decode()
+    say(f"insights page: {html.count('<svg')} charts, {html.count('<table')} tables"
+        f"{', marked synthetic' if 'Synthetic data' in html else ''}")
     o = previous["outcomes"]
     overall = o["calibration"]["overall"]
     say(f"\ninsights for {SYNTHETIC_FORCE} (synthetic): {previous['mi']['cohort']['size']} in "

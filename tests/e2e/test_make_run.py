@@ -59,7 +59,9 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     received = [line for line in run.stdout.splitlines() if "grade.received" in line]
     assert len(received) >= 4
     assert not any("P-100" in line for line in received)
-    # insights read the synthetic history: its head of IOM's headline figures
+    # insights read the synthetic history: its page, and its head of IOM's headline figures
+    [page] = [line for line in run.stdout.splitlines() if line.startswith("insights page:")]
+    assert page.endswith("marked synthetic") and int(page.split()[2]) >= 5, page
     [headline] = [line for line in run.stdout.splitlines() if line.startswith("insights for")]
     words = headline.split()
     assert int(words[4]) > 0 and "predicted by OGRS3" in headline, headline
