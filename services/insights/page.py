@@ -108,14 +108,20 @@ def _headline(document: dict[str, Any]) -> str:
         f"<div><dt>{escape(k)}</dt><dd>{escape(v)}</dd></div>" for k, v in items) + "</dl>"
 
 
+FEWEST_MATCHED = 20  # below this the headline does not give a difference (the table does)
+
+
 def _versus(comparison: dict[str, Any]) -> str:
-    """The difference in points with its 95% interval and how many it rests on."""
+    """The difference in points with its 95% interval and how many it rests on; too few
+    matched people and the headline says so rather than show a number that will not hold."""
     if comparison["difference"] is None:
         return "–"
+    matched = comparison["matched_treated"]
+    if matched is not None and matched < FEWEST_MATCHED:
+        return f"too few matched to compare ({matched})"
     low, high = comparison["ci95_low"], comparison["ci95_high"]
     interval = ("" if low is None or high is None
                 else f" (95% CI {low * 100:+.1f} to {high * 100:+.1f})")
-    matched = comparison["matched_treated"]
     return (f"{comparison['difference'] * 100:+.1f} pts{interval}, "
             f"{'–' if matched is None else matched} matched")
 
