@@ -12,6 +12,7 @@ import asyncio
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -33,8 +34,15 @@ from iomkit.codec import Codec, SchemaRegistry  # noqa: E402
 from iomkit.frontdoor import FrontDoor  # noqa: E402
 from iomkit.identity import users as accounts  # noqa: E402
 from iomkit.jsonconv import to_json  # noqa: E402
-from iomkit.processes import SERVICES, Broker, ServiceProcess  # noqa: E402
-from iomkit.settings import load  # noqa: E402
+from iomkit.processes import (  # noqa: E402
+    SERVICES,
+    Broker,
+    Ledger,
+    ServiceProcess,
+    holder_of,
+    stop_groups,
+)
+from iomkit.settings import Settings, load  # noqa: E402
 from iomkit.topics import GPS_HITS, OPERATOR_TOPICS, RISK_GRADES, spec  # noqa: E402
 from services.notifications import subscriptions as subs  # noqa: E402
 from services.notifications.receiver import Receiver  # noqa: E402
@@ -303,6 +311,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=90.0)
     parser.add_argument("--no-front-door", action="store_true",
                         help="the services' own ports only (no nginx)")
+    parser.add_argument("--no-demo", action="store_true",
+                        help="start everything, publish nothing")
     args = parser.parse_args()
 
     settings = load()
@@ -314,9 +324,24 @@ def main() -> int:
     services: list[ServiceProcess] = []
     receivers: DemoReceivers | None = None
     door: FrontDoor | None = None
+    taken = ports_taken(settings, args.no_front_door)
+    if taken:
+        for line in taken:
+            say(line)
+        say("stop those first (a `make run` left running?), or set the IOM_*_PORT settings")
+        return 1
+    # If this process dies before its own cleanup (SIGKILL, a crash), the reaper stops
+    # what the ledger names; every service also gets SIGTERM when this process dies.
+    ledger = Ledger(logs.parent / "run" / f"ledger-{os.getpid()}.json")
+    ledger.clear()
+    reaper = subprocess.Popen([sys.executable, "-m", "iomkit.reaper", str(os.getpid()),
+                               str(ledger.path)], cwd=ROOT, start_new_session=True)
     try:
         say(f"starting Kafka (KRaft, SASL_SSL) on {broker.bootstrap} ...")
+        already = broker.running()
         broker.start()
+        if not args.keep_broker and not already:
+            ledger.add_broker(broker.env())
         # This script is the operator: it creates the topics and every service's principal
         # and, for the demo, plays the agencies that publish.
         settings = settings.model_copy(update={"kafka_client_config": broker.operator_config})
@@ -351,6 +376,8 @@ def main() -> int:
             service = ServiceProcess(name, own, logs / f"{name}.log", settings.port_of(name))
             service.start()
             services.append(service)
+            assert service.process is not None
+            ledger.add_group(service.process.pid)
         for service in services:
             service.wait_healthy()
             say(f"service {service.name:<14} up: http://127.0.0.1:{service.port}/metrics "
@@ -360,6 +387,8 @@ def main() -> int:
             door = FrontDoor(logs.parent / "frontdoor", settings.frontdoor_port,
                              {s.name: s.port for s in services}, logs.parent / "pki")
             door.start()
+            assert door.process is not None
+            ledger.add_group(door.process.pid)
             signin = f"{door.url}/auth/signin"
             say(f"front door up: {door.url} (nginx, TLS from the project's CA "
                 f"{logs.parent / 'pki' / 'ca.pem'})")
@@ -379,6 +408,8 @@ def main() -> int:
         say(f"insights: {insights}/insights (management information and outcomes; sign in "
             f"as demo-iom-head for {SYNTHETIC_FORCE}'s synthetic history)")
         codec = Codec(SchemaRegistry(settings.schemas_dir))
+        if args.no_demo:
+            return wait_for_stop(services)
         people = asyncio.run(publish_demo(settings, codec))
         asyncio.run(publish_history(settings, codec))
         asyncio.run(show_grades(settings, codec, people, args.timeout))
@@ -391,26 +422,50 @@ def main() -> int:
                 say("  " + line.split("] ", 3)[-1])
         if args.exit_after_demo:
             return 0
-        say("\nrunning; Ctrl-C stops the services and the broker")
-        stop = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        while not stop.wait(1.0):
-            for service in services:
-                if not service.alive():
-                    say(f"service {service.name} stopped unexpectedly: see {service.log_file}")
-                    return 1
-        return 0
+        return wait_for_stop(services)
     finally:
+        # Once: a second Ctrl-C (or SIGTERM) while stopping must not leave half of it behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         say("stopping ...")
+        started = time.monotonic()
+        killed = stop_groups([s.process.pid for s in services if s.process is not None])
+        say(f"services stopped in {time.monotonic() - started:.1f} s"
+            + (f" ({len(killed)} killed after 10 s)" if killed else ""))
         if door is not None:
             door.stop()
-        for service in services:
-            service.stop()
         if receivers is not None:
             receivers.stop()
         if not args.keep_broker:
             broker.stop()
+        ledger.clear()
+        reaper.terminate()
+
+
+def wait_for_stop(services: list[ServiceProcess]) -> int:
+    say("\nrunning; Ctrl-C stops the services and the broker")
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        for service in services:
+            if not service.alive():
+                say(f"service {service.name} stopped unexpectedly: see {service.log_file}")
+                return 1
+    return 0
+
+
+def ports_taken(settings: Settings, no_door: bool) -> list[str]:
+    """Each port this run needs that something already listens on, and what does."""
+    wanted = {f"service {name}": settings.port_of(name) for name in SERVICES}
+    if not no_door and FrontDoor.available():
+        wanted["front door"] = settings.frontdoor_port
+    found = []
+    for what, port in wanted.items():
+        holder = holder_of(port)
+        if holder is not None:
+            found.append(f"port {port} ({what}) is taken by {holder}")
+    return found
 
 
 if __name__ == "__main__":

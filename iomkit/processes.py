@@ -4,6 +4,8 @@ the test fixtures and the benchmarks alike."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import json
 import os
 import signal
 import socket
@@ -14,12 +16,137 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from iomkit.brokersetup import BrokerFiles
 from iomkit.settings import ROOT, Settings
 
 KAFKA_SH = ROOT / "deploy" / "kafka" / "kafka.sh"
 SERVICES = ("referrals", "risk", "gps_stream", "notifications", "insights")
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """In a child before exec: SIGTERM when the parent dies, however it dies (SIGKILL
+    too), so no worker outlives the process that started it. Linux only; elsewhere a no-op
+    (the reaper still stops it)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a zombie (dead, not yet reaped by its parent) does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True  # no /proc: a zombie cannot be told apart
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def stop_groups(groups: list[int], within: float = 10.0) -> list[int]:
+    """SIGTERM every process group at once, SIGKILL those still running after ``within``
+    seconds; the groups that had to be killed."""
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and any(alive(g) for g in groups):
+        time.sleep(0.1)
+    killed = [g for g in groups if alive(g)]
+    for group in killed:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass
+    return killed
+
+
+def holder_of(port: int) -> str | None:
+    """Who listens on 127.0.0.1/0.0.0.0 ``port``: "pid N (command line)", "another
+    process" when it cannot be told, None when the port is free."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            return None
+        except OSError:
+            pass
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                inodes.add(fields[9])
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for proc in Path("/proc").glob("[0-9]*"):
+        if wanted & _links(proc / "fd"):
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                errors="replace").strip()
+            return f"pid {proc.name} ({command[:160]})"
+    return "another process"
+
+
+def _links(folder: Path) -> set[str]:
+    found = set()
+    try:
+        fds = list(folder.iterdir())
+    except OSError:
+        return found
+    for fd in fds:
+        try:
+            found.add(os.readlink(fd))
+        except OSError:  # closed meanwhile
+            pass
+    return found
+
+
+@dataclass
+class Ledger:
+    """What ``make run`` started, in a file its reaper reads if it dies before stopping
+    them (``iomkit.reaper``): the process groups, and the broker's environment when the
+    broker is to be stopped with it."""
+
+    path: Path
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            return dict(json.loads(self.path.read_text()))
+        except (OSError, ValueError):
+            return None
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(entry))
+        temporary.replace(self.path)  # the reaper never reads half a file
+
+    def add_group(self, group: int) -> None:
+        entry = self.read() or {}
+        entry["groups"] = [*entry.get("groups", []), group]
+        self._write(entry)
+
+    def add_broker(self, env: dict[str, str]) -> None:
+        entry = self.read() or {}
+        entry["broker"] = {k: v for k, v in env.items() if k.startswith("IOM_")}
+        self._write(entry)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def free_port() -> int:
@@ -83,6 +210,14 @@ class Broker:
         with ThreadPoolExecutor(1) as pool:
             return pool.submit(asyncio.run, create).result().client_properties
 
+    def running(self) -> bool:
+        """Whether kafka.sh has this broker running already (its pid file names a live
+        process): then ``start`` finds it, and whoever started it stops it."""
+        try:
+            return alive(int((self.data_dir / "broker.pid").read_text().strip()))
+        except (OSError, ValueError):
+            return False
+
     def start(self) -> None:
         subprocess.run([str(KAFKA_SH), "start"], env=self.env(), check=True)
 
@@ -113,7 +248,7 @@ class ServiceProcess:
                 [sys.executable, "-m", f"services.{self.name}.app", "worker", "-l", "info",
                  "--web-port", str(self.port)],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=die_with_parent,
             )
 
     def healthy(self) -> bool:

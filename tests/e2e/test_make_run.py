@@ -1,23 +1,88 @@
-"""The `make run` flow, as a newcomer sees it: broker, topics, four services as separate
-processes, the demo published, a RiskGrade out of the risk service, a hit out of gps_stream
-and what the demo's police and housing endpoints received from notifications."""
+"""The `make run` flow, as a newcomer sees it: broker, topics, five services as separate
+processes, the demo published, a RiskGrade out of the risk service, a hit out of gps_stream,
+what the demo's police and housing endpoints received from notifications and the insights
+page; then Ctrl-C stops every service within 10 s and leaves no process and no port behind.
+SIGKILL of `make run` leaves nothing either: its reaper stops the services and the broker;
+and a port already taken is named with its holder instead of a traceback."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+import uuid
+from pathlib import Path
 
 import pytest
 
-from iomkit.processes import free_port
+from iomkit.processes import alive, free_port, holder_of
 from iomkit.settings import ROOT
 
 pytestmark = pytest.mark.e2e
 
 
+PORTS = ("IOM_REFERRALS_PORT", "IOM_RISK_PORT", "IOM_GPS_STREAM_PORT",
+         "IOM_NOTIFICATIONS_PORT", "IOM_INSIGHTS_PORT", "IOM_FRONTDOOR_PORT")
+
+
+def marked(marker: str) -> list[int]:
+    """The live processes whose environment carries ``marker`` (what one run started)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker.encode() in (proc / "environ").read_bytes() and alive(int(proc.name)):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+class Run:
+    """deploy/run.py as a process, its output read as it comes."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "deploy" / "run.py"), *args], env=env, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def stdout(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, text: str, within: float) -> None:
+        deadline = time.monotonic() + within
+        while not any(text in line for line in self.lines):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not printed:\n{self.stdout}")
+            time.sleep(0.2)
+
+
+def no_leftovers(marker: str, env: dict[str, str], within: float) -> None:
+    deadline = time.monotonic() + within
+    while marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marked(marker) == [], "processes left behind"
+    taken = {name: holder_of(int(env[name])) for name in PORTS}
+    assert {k: v for k, v in taken.items() if v} == {}, "ports left taken"
+
+
 def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings, tmp_path):
+    marker = f"IOM_RUN_MARKER=run-{uuid.uuid4().hex}"
     env = broker.env()
+    env[marker.split("=")[0]] = marker.split("=")[1]
     env.update({
         "IOM_STORE_DIR": str(tmp_path / "state"),
         "IOM_REFERRALS_PORT": str(free_port()),
@@ -34,11 +99,14 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         demo = demo.replace(f"127.0.0.1:{port}/", f"127.0.0.1:{free_port()}/")
     env["IOM_NOTIFY_SUBSCRIPTIONS_FILE"] = str(tmp_path / "subscriptions.toml")
     (tmp_path / "subscriptions.toml").write_text(demo)
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "deploy" / "run.py"), "--exit-after-demo", "--keep-broker"],
-        env=env, capture_output=True, text=True, timeout=240, cwd=ROOT,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    run = Run(["--keep-broker"], env)
+    run.wait_for("running; Ctrl-C stops", within=240)
+    run.process.send_signal(signal.SIGINT)  # Ctrl-C
+    assert run.process.wait(60) == 0, run.stdout
+    run.reader.join(10)
+    [stopped] = [line for line in run.lines if line.startswith("services stopped in")]
+    assert float(stopped.split()[3]) <= 10.0 and "killed" not in stopped, stopped
+    no_leftovers(marker, env, within=5)
     for name in ("referrals", "risk", "gps_stream", "notifications", "insights"):
         assert f"service {name}" in run.stdout
     grades = {}
@@ -85,3 +153,43 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     assert {line.split("(")[1].split(":")[0] for line in demo} == {
         "POLICE", "PROBATION", "CENTRAL", "PARTNER_HOUSING", "POLICE_UPLOAD"}
     assert "stopping" in run.stdout
+
+
+def fresh_env(tmp_path: Path, marker: str) -> dict[str, str]:
+    """A run with a broker of its own (on free ports, in this test's folder)."""
+    port = free_port()
+    env = {**os.environ, "IOM_KAFKA_PORT": str(port), "IOM_BOOTSTRAP_SERVERS":
+           f"127.0.0.1:{port}", "IOM_KAFKA_CONTROLLER_PORT": str(free_port()),
+           "IOM_KAFKA_DATA_DIR": str(tmp_path / "kafka"),
+           "IOM_STORE_DIR": str(tmp_path / "state"), marker.split("=")[0]: marker.split("=")[1]}
+    env.pop("IOM_KAFKA_CLIENT_CONFIG", None)
+    env.update({name: str(free_port()) for name in PORTS})
+    return env
+
+
+def test_sigkill_of_make_run_leaves_no_service_and_no_broker(tmp_path):
+    marker = f"IOM_RUN_MARKER=kill-{uuid.uuid4().hex}"
+    env = fresh_env(tmp_path, marker)
+    run = Run(["--no-demo"], env)
+    run.wait_for("running; Ctrl-C stops", within=240)
+    assert len(marked(marker)) >= 7  # run.py, its reaper, the broker, five services
+    run.process.kill()  # SIGKILL: no cleanup of its own
+    run.process.wait(10)
+    # the services die with it (SIGTERM from the kernel), the reaper stops the broker
+    no_leftovers(marker, env, within=60)
+    assert not (tmp_path / "kafka" / "broker.pid").exists()
+
+
+def test_a_port_in_use_is_named_with_its_holder(tmp_path):
+    marker = f"IOM_RUN_MARKER=port-{uuid.uuid4().hex}"
+    env = fresh_env(tmp_path, marker)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", int(env["IOM_RISK_PORT"])))
+        holder.listen()
+        run = subprocess.run([sys.executable, str(ROOT / "deploy" / "run.py"), "--no-demo"],
+                             env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert (f"port {env['IOM_RISK_PORT']} (service risk) is taken by pid {os.getpid()} ("
+            in run.stdout), run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+    assert marked(marker) == []  # nothing was started
