@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint unit broker-fetch broker-tools broker-start broker-stop browser kcat frontdoor keycloak clean
+.PHONY: run test bench lint unit broker-fetch broker-tools broker-start broker-stop browser kcat frontdoor keycloak prometheus clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -35,6 +35,11 @@ kcat:
 frontdoor:
 	deploy/frontdoor.sh
 
+# Debian's Prometheus: make run scrapes every service with it, make test runs the alert
+# rules' own tests in its promtool.
+prometheus:
+	deploy/prometheus.sh
+
 # A real OpenID Connect provider for the tests of a force's own sign-in (Maven Central).
 keycloak:
 	deploy/keycloak/keycloak.sh fetch
@@ -45,7 +50,7 @@ broker-start: $(STAMP) broker-fetch
 broker-stop:
 	deploy/kafka/kafka.sh stop
 
-run: $(STAMP) broker-fetch frontdoor
+run: $(STAMP) broker-fetch frontdoor prometheus
 	$(PY) deploy/run.py
 
 lint: $(STAMP)
@@ -58,7 +63,7 @@ unit: $(STAMP)
 # Temporary folders (the broker's data among them) under var/: pytest keeps only the last
 # three runs in /tmp/pytest-of-USER, so on a machine shared by several checkouts another
 # run could delete this run's broker folder while it is in use.
-test: $(STAMP) broker-fetch broker-tools browser kcat frontdoor keycloak lint
+test: $(STAMP) broker-fetch broker-tools browser kcat frontdoor keycloak prometheus lint
 	@mkdir -p var  # pytest makes --basetemp itself but not its parent, absent on a clean clone
 	$(PY) -m pytest -q -p no:cacheprovider --basetemp=var/pytest
 

@@ -42,6 +42,7 @@ from iomkit.processes import (  # noqa: E402
     holder_of,
     stop_groups,
 )
+from iomkit.prometheus import RULES, Prometheus  # noqa: E402
 from iomkit.settings import Settings, load  # noqa: E402
 from iomkit.topics import GPS_HITS, OPERATOR_TOPICS, RISK_GRADES, spec  # noqa: E402
 from services.notifications import subscriptions as subs  # noqa: E402
@@ -324,6 +325,7 @@ def main() -> int:
     services: list[ServiceProcess] = []
     receivers: DemoReceivers | None = None
     door: FrontDoor | None = None
+    prometheus: Prometheus | None = None
     taken = ports_taken(settings, args.no_front_door)
     if taken:
         for line in taken:
@@ -392,6 +394,14 @@ def main() -> int:
             signin = f"{door.url}/auth/signin"
             say(f"front door up: {door.url} (nginx, TLS from the project's CA "
                 f"{logs.parent / 'pki' / 'ca.pem'})")
+        if Prometheus.available():
+            prometheus = Prometheus(logs.parent / "prometheus", settings.prometheus_port,
+                                    {s.name: s.port for s in services})
+            prometheus.start()
+            assert prometheus.process is not None
+            ledger.add_group(prometheus.process.pid)
+            say(f"prometheus up: {prometheus.url} (every service scraped, alert rules "
+                f"{RULES.relative_to(ROOT)}; alerts: {prometheus.url}/alerts)")
         say(f"\nsign in: {signin}  (one sign-in for every service)")
         for username, password, role, may in logins:
             say(f"  DEMO ONLY: user {username}, password {password}  ({role}: {may})")
@@ -434,6 +444,8 @@ def main() -> int:
             + (f" ({len(killed)} killed after 10 s)" if killed else ""))
         if door is not None:
             door.stop()
+        if prometheus is not None:
+            prometheus.stop()
         if receivers is not None:
             receivers.stop()
         if not args.keep_broker:
@@ -460,6 +472,8 @@ def ports_taken(settings: Settings, no_door: bool) -> list[str]:
     wanted = {f"service {name}": settings.port_of(name) for name in SERVICES}
     if not no_door and FrontDoor.available():
         wanted["front door"] = settings.frontdoor_port
+    if Prometheus.available():
+        wanted["prometheus"] = settings.prometheus_port
     found = []
     for what, port in wanted.items():
         holder = holder_of(port)

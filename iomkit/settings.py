@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     login_limit_address: int = Field(20, ge=1, description="failed logins per address")
     login_window_s: float = Field(900.0, gt=0, description="the login rate limit's window")
     frontdoor_port: int = Field(8443, ge=1, le=65535, description="the front door (https)")
+    prometheus_port: int = Field(9090, ge=1, le=65535, description="make run's Prometheus")
     oidc_issuer: str = Field("", description="a force's OpenID Connect issuer (empty: none)")
     oidc_client_id: str = Field("throughcare", description="our client id at the issuer")
     oidc_audience: str = Field("", description="the audience its tokens carry (empty: any)")

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -27,7 +29,8 @@ pytestmark = pytest.mark.e2e
 
 
 PORTS = ("IOM_REFERRALS_PORT", "IOM_RISK_PORT", "IOM_GPS_STREAM_PORT",
-         "IOM_NOTIFICATIONS_PORT", "IOM_INSIGHTS_PORT", "IOM_FRONTDOOR_PORT")
+         "IOM_NOTIFICATIONS_PORT", "IOM_INSIGHTS_PORT", "IOM_FRONTDOOR_PORT",
+         "IOM_PROMETHEUS_PORT")
 
 
 def marked(marker: str) -> list[int]:
@@ -70,6 +73,12 @@ class Run:
             time.sleep(0.2)
 
 
+def query(prometheus: str, expression: str) -> list[dict]:
+    url = f"{prometheus}/api/v1/query?query={urllib.parse.quote(expression)}"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return list(json.loads(answer.read())["data"]["result"])
+
+
 def no_leftovers(marker: str, env: dict[str, str], within: float) -> None:
     deadline = time.monotonic() + within
     while marked(marker) and time.monotonic() < deadline:
@@ -91,6 +100,7 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         "IOM_NOTIFICATIONS_PORT": str(free_port()),
         "IOM_INSIGHTS_PORT": str(free_port()),
         "IOM_FRONTDOOR_PORT": str(free_port()),
+        "IOM_PROMETHEUS_PORT": str(free_port()),
     })
     # The demo's recipients on free ports: a `make run` (or another test) elsewhere on this
     # machine may hold 6070-6072.
@@ -101,6 +111,18 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     (tmp_path / "subscriptions.toml").write_text(demo)
     run = Run(["--keep-broker"], env)
     run.wait_for("running; Ctrl-C stops", within=240)
+    # Prometheus scrapes every service worker, with the alert rules loaded
+    prometheus = f"http://127.0.0.1:{env['IOM_PROMETHEUS_PORT']}"
+    up: dict[str, float] = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(up) < 5:
+        up = {r["metric"]["service"]: float(r["value"][1]) for r in query(prometheus, "up")
+              if r["value"][1] == "1"}
+        time.sleep(1)
+    assert set(up) == {"referrals", "risk", "gps_stream", "notifications", "insights"}, up
+    with urllib.request.urlopen(f"{prometheus}/api/v1/rules", timeout=10) as answer:
+        rules = json.loads(answer.read())["data"]["groups"][0]["rules"]
+    assert {r["name"] for r in rules} >= {"ServiceDown", "NoFixes", "WebhookFailures"}
     run.process.send_signal(signal.SIGINT)  # Ctrl-C
     assert run.process.wait(60) == 0, run.stdout
     run.reader.join(10)
@@ -172,7 +194,8 @@ def test_sigkill_of_make_run_leaves_no_service_and_no_broker(tmp_path):
     env = fresh_env(tmp_path, marker)
     run = Run(["--no-demo"], env)
     run.wait_for("running; Ctrl-C stops", within=240)
-    assert len(marked(marker)) >= 7  # run.py, its reaper, the broker, five services
+    # run.py, its reaper, the broker, five services and Prometheus
+    assert len(marked(marker)) >= 9
     run.process.kill()  # SIGKILL: no cleanup of its own
     run.process.wait(10)
     # the services die with it (SIGTERM from the kernel), the reaper stops the broker

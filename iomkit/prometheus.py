@@ -1,0 +1,82 @@
+"""Prometheus for `make run`: Debian's package (``make prometheus``), a configuration that
+scrapes every service worker and loads the alert rules of ``deploy/prometheus/``, run as a
+child process with its own data folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from iomkit.processes import die_with_parent, stop_groups
+from iomkit.settings import ROOT
+
+PROMETHEUS = Path("/usr/bin/prometheus")
+RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
+
+
+def config(targets: dict[str, int], rules: Path = RULES, interval_s: int = 5) -> str:
+    """Scrape each service worker (``targets``: service -> port) as job "throughcare" with
+    a ``service`` label; evaluate the alert rules as often."""
+    jobs = [{"targets": [f"127.0.0.1:{port}"], "labels": {"service": name}}
+            for name, port in targets.items()]
+    document = {
+        "global": {"scrape_interval": f"{interval_s}s", "evaluation_interval": f"{interval_s}s"},
+        "rule_files": [str(rules)],
+        "scrape_configs": [{"job_name": "throughcare", "static_configs": jobs}],
+    }
+    return json.dumps(document, indent=2)  # YAML is a superset of JSON
+
+
+@dataclass
+class Prometheus:
+    folder: Path
+    port: int
+    targets: dict[str, int]
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @staticmethod
+    def available() -> bool:
+        return PROMETHEUS.exists()
+
+    def start(self, within: float = 30.0) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        conf = self.folder / "prometheus.yml"
+        conf.write_text(config(self.targets))
+        log = (self.folder / "prometheus.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(PROMETHEUS), f"--config.file={conf}",
+             f"--storage.tsdb.path={self.folder / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}",
+             "--storage.tsdb.retention.time=2d"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent)
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"prometheus exited: see {self.folder / 'prometheus.log'}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError(f"prometheus not ready: see {self.folder / 'prometheus.log'}")
+
+    def query(self, expression: str) -> list[dict[str, Any]]:
+        url = f"{self.url}/api/v1/query?query={urllib.request.quote(expression)}"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return list(json.loads(answer.read())["data"]["result"])
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            stop_groups([self.process.pid], within=10.0)
+            self.process.wait()
