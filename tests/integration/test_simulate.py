@@ -1,0 +1,59 @@
+"""`iom simulate` on the real broker with gps_stream running: the hits gps_stream finds on the
+simulated trails are the simulator's ground truth, all of it and nothing else (late bursts,
+multipath and unusable fixes, a tag removed and refitted included)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from iomkit import testing, topics
+from iomkit.settings import ROOT
+
+pytestmark = pytest.mark.integration
+SEED = 20261207
+
+
+async def test_simulated_hits_are_the_ground_truth(settings, codec, start_service, tmp_path):
+    start_service("gps_stream")
+    truth_file = tmp_path / "truth.json"
+    env = {**os.environ, "IOM_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+           "IOM_KAFKA_CLIENT_CONFIG": str(settings.kafka_client_config)}
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "iomkit.cli", "simulate", "--seed", str(SEED),
+                         "--people", "6", "--hours", "3", "--crimes-per-day", "240",
+                         "--on-trail-share", "0.3", "--truth", str(truth_file)],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "published" in done.stdout and "iom.tag.pings" in done.stdout
+    truth = json.loads(truth_file.read_text())
+    expected = {(ref, person) for ref, people in truth["truth"].items() for person in people}
+    assert len(expected) >= 3 and truth["summary"]["crimes"] >= 25
+    ours = f"SIM/{SEED}/"
+
+    def active(seen: list) -> set[tuple[str, str]]:
+        latest: dict[str, dict] = {}
+        for record in seen:
+            hit = record.value
+            if hit and hit["crime_ref"].startswith(ours) and (
+                    hit["hit_id"] not in latest
+                    or hit["revision"] > latest[hit["hit_id"]]["revision"]):
+                latest[hit["hit_id"]] = hit
+        return {(h["crime_ref"], h["person_id"]) for h in latest.values()
+                if h["status"] == "ACTIVE"}
+
+    async with testing.Reader(settings, codec, topics.GPS_HITS.name) as hits:
+        try:
+            await hits.wait_for(lambda seen: active(seen) == expected, within=120)
+        except (TimeoutError, AssertionError):
+            found = active(hits.seen)
+            raise AssertionError(f"missing {sorted(expected - found)}, "
+                                 f"not in the truth {sorted(found - expected)}") from None
+        await asyncio.sleep(3)  # and nothing more comes
+        await hits.poll()
+    assert active(hits.seen) == expected
