@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from deploy import demo_history  # noqa: E402 - after the path is set
-from iomkit import kafka, testing  # noqa: E402
+from iomkit import kafka, simulation, simulator, testing  # noqa: E402
 from iomkit.cli import produce_records, validate_lines  # noqa: E402
 from iomkit.codec import Codec, SchemaRegistry  # noqa: E402
 from iomkit.frontdoor import FrontDoor  # noqa: E402
@@ -53,6 +53,11 @@ DEMO = ROOT / "deploy" / "demo"
 # hand-written demo people of Hampshire so their pages stay as they were.
 SYNTHETIC_FORCE = "Wiltshire"
 SYNTHETIC_MONTHS = 36  # outcome rates need 18 months after a quarter: 36 give six quarters
+# The simulated day (iomkit/simulator.py) make run carries after the demo: Hampshire's
+# tagged people SIM-P-*, their crimes SIM/1/...
+SIMULATION_SEED = 1
+SIMULATED_PEOPLE = 50
+SIMULATED_CRIMES_PER_DAY = 120  # a quarter on someone's trail: hits to see within minutes
 SUBSCRIPTIONS = ROOT / "services" / "notifications" / "subscriptions.toml"
 LOCATION_FIELDS = {"fixes", "lat", "lon", "distance_m", "device_id", "crime_ref", "zone_id"}
 
@@ -314,6 +319,10 @@ def main() -> int:
                         help="the services' own ports only (no nginx)")
     parser.add_argument("--no-demo", action="store_true",
                         help="start everything, publish nothing")
+    parser.add_argument("--day-hours", type=float, default=24.0,
+                        help="how long the simulated day lasts (tagged people, crimes)")
+    parser.add_argument("--speed", type=float, default=60.0,
+                        help="the simulated day's pace, times real time (0: no simulation)")
     args = parser.parse_args()
 
     settings = load()
@@ -432,6 +441,8 @@ def main() -> int:
                 say("  " + line.split("] ", 3)[-1])
         if args.exit_after_demo:
             return 0
+        if args.speed > 0:
+            carry_a_day(settings, codec, services, args.day_hours, args.speed)
         return wait_for_stop(services)
     finally:
         # Once: a second Ctrl-C (or SIGTERM) while stopping must not leave half of it behind.
@@ -452,6 +463,70 @@ def main() -> int:
             broker.stop()
         ledger.clear()
         reaper.terminate()
+
+
+def carry_a_day(settings: Settings, codec: Codec, services: list[ServiceProcess],
+                hours: float, speed: float) -> None:
+    """The system carrying a simulated day (iomkit.simulator) at ``speed`` times real time,
+    with one summary line every 5 s, on threads of their own until the process ends."""
+    world = simulator.simulate(SIMULATION_SEED, settings.now() - timedelta(hours=hours),
+                               people=SIMULATED_PEOPLE, hours=hours,
+                               crimes_per_day=SIMULATED_CRIMES_PER_DAY)
+    messages = world.messages()
+    first = simulator.ms(world.start)  # the pace counts from here (simulation.play)
+    began = time.monotonic()
+    crimes = {c["crime_ref"]: simulator.ms(c["reported_at"]) for c in world.crimes}
+    ports = [s.port for s in services]
+    counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in world.summary().items())
+    say(f"\nsimulating {hours:g} hours of {SIMULATED_PEOPLE} tagged people at {speed:g}x "
+        f"({len(messages):,} records: {counts}); a line every 5 s:")
+
+    async def watch() -> None:
+        before, then = simulation.totals(scrape(ports)), time.monotonic()
+        async with testing.Reader(settings, codec, GPS_HITS.name) as hits:
+            while True:
+                deadline = time.monotonic() + 5.0
+                while time.monotonic() < deadline:
+                    await hits.poll()
+                now = simulation.totals(scrape(ports))
+                sim_now = first + (time.monotonic() - began) * speed * 1000
+                truth = {(ref, person) for ref, people in world.truth.items()
+                         if crimes[ref] <= sim_now for person in people}
+                found = active_hits(hits.seen, f"SIM/{SIMULATION_SEED}/")
+                say(simulation.summary_line(now, before, time.monotonic() - then, found, truth))
+                before, then = now, time.monotonic()
+
+    def run(coroutine: Any) -> None:
+        try:
+            asyncio.run(coroutine)
+        except Exception as exc:  # the demo goes on without it; say why
+            say(f"simulation stopped: {type(exc).__name__}: {exc}")
+
+    threading.Thread(target=run, args=(simulation.play(settings, codec, world, speed,
+                                                       show=False),), daemon=True).start()
+    threading.Thread(target=run, args=(watch(),), daemon=True).start()
+
+
+def scrape(ports: list[int]) -> list[str]:
+    pages = []
+    for port in ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
+                pages.append(page.read().decode())
+        except OSError:
+            pass  # a service down: its figures are missing from this line
+    return pages
+
+
+def active_hits(seen: list[Any], prefix: str) -> set[tuple[str, str]]:
+    """(crime_ref, person_id) of the hits whose latest revision is ACTIVE."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in seen:
+        hit = record.value
+        if hit and hit["crime_ref"].startswith(prefix) and (
+                hit["hit_id"] not in latest or hit["revision"] > latest[hit["hit_id"]]["revision"]):
+            latest[hit["hit_id"]] = hit
+    return {(h["crime_ref"], h["person_id"]) for h in latest.values() if h["status"] == "ACTIVE"}
 
 
 def wait_for_stop(services: list[ServiceProcess]) -> int:

@@ -73,6 +73,17 @@ class Run:
             time.sleep(0.2)
 
 
+def day_matched(lines: list[str]) -> bool:
+    """A summary line after the whole (2 h at 1200x: 6 s) day: every hit of the ground
+    truth found and none beside it."""
+    days = [line for line in lines if line.startswith("day:")]
+    if len(days) < 3:
+        return False
+    words = days[-1].split("hits ", 1)[1].split()
+    found, of, extra = int(words[0]), int(words[2]), int(words[7])
+    return found == of > 0 and extra == 0
+
+
 def query(prometheus: str, expression: str) -> list[dict]:
     url = f"{prometheus}/api/v1/query?query={urllib.parse.quote(expression)}"
     with urllib.request.urlopen(url, timeout=10) as answer:
@@ -109,8 +120,15 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         demo = demo.replace(f"127.0.0.1:{port}/", f"127.0.0.1:{free_port()}/")
     env["IOM_NOTIFY_SUBSCRIPTIONS_FILE"] = str(tmp_path / "subscriptions.toml")
     (tmp_path / "subscriptions.toml").write_text(demo)
-    run = Run(["--keep-broker"], env)
+    run = Run(["--keep-broker", "--day-hours", "2", "--speed", "1200"], env)
     run.wait_for("running; Ctrl-C stops", within=240)
+    # the system carrying a simulated day: a summary line every 5 s, and in time every hit
+    # of the simulator's ground truth found, and none beside it
+    run.wait_for("day: fixes", within=30)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not day_matched(run.lines):
+        time.sleep(1)
+    assert day_matched(run.lines), [line for line in run.lines if line.startswith("day:")]
     # Prometheus scrapes every service worker, with the alert rules loaded
     prometheus = f"http://127.0.0.1:{env['IOM_PROMETHEUS_PORT']}"
     up: dict[str, float] = {}
