@@ -323,6 +323,8 @@ def main() -> int:
                         help="how long the simulated day lasts (tagged people, crimes)")
     parser.add_argument("--speed", type=float, default=60.0,
                         help="the simulated day's pace, times real time (0: no simulation)")
+    parser.add_argument("--summary-s", type=float, default=5.0,
+                        help="seconds between the simulated day's summary lines")
     args = parser.parse_args()
 
     settings = load()
@@ -442,7 +444,7 @@ def main() -> int:
         if args.exit_after_demo:
             return 0
         if args.speed > 0:
-            carry_a_day(settings, codec, services, args.day_hours, args.speed)
+            carry_a_day(settings, codec, services, args.day_hours, args.speed, args.summary_s)
         return wait_for_stop(services)
     finally:
         # Once: a second Ctrl-C (or SIGTERM) while stopping must not leave half of it behind.
@@ -466,9 +468,10 @@ def main() -> int:
 
 
 def carry_a_day(settings: Settings, codec: Codec, services: list[ServiceProcess],
-                hours: float, speed: float) -> None:
+                hours: float, speed: float, every_s: float) -> None:
     """The system carrying a simulated day (iomkit.simulator) at ``speed`` times real time,
-    with one summary line every 5 s, on threads of their own until the process ends."""
+    with one summary line every ``every_s`` seconds, on threads of their own until the
+    process ends."""
     world = simulator.simulate(SIMULATION_SEED, settings.now() - timedelta(hours=hours),
                                people=SIMULATED_PEOPLE, hours=hours,
                                crimes_per_day=SIMULATED_CRIMES_PER_DAY)
@@ -479,13 +482,13 @@ def carry_a_day(settings: Settings, codec: Codec, services: list[ServiceProcess]
     ports = [s.port for s in services]
     counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in world.summary().items())
     say(f"\nsimulating {hours:g} hours of {SIMULATED_PEOPLE} tagged people at {speed:g}x "
-        f"({len(messages):,} records: {counts}); a line every 5 s:")
+        f"({len(messages):,} records: {counts}); a line every {every_s:g} s:")
 
     async def watch() -> None:
         before, then = simulation.totals(scrape(ports)), time.monotonic()
         async with testing.Reader(settings, codec, GPS_HITS.name) as hits:
             while True:
-                deadline = time.monotonic() + 5.0
+                deadline = time.monotonic() + every_s
                 while time.monotonic() < deadline:
                     await hits.poll()
                 now = simulation.totals(scrape(ports))

@@ -120,11 +120,12 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         demo = demo.replace(f"127.0.0.1:{port}/", f"127.0.0.1:{free_port()}/")
     env["IOM_NOTIFY_SUBSCRIPTIONS_FILE"] = str(tmp_path / "subscriptions.toml")
     (tmp_path / "subscriptions.toml").write_text(demo)
-    run = Run(["--keep-broker", "--day-hours", "2", "--speed", "1200"], env)
+    run = Run(["--keep-broker", "--day-hours", "2", "--speed", "1200", "--summary-s", "1"],
+              env)
     run.wait_for("running; Ctrl-C stops", within=240)
     # the system carrying a simulated day: a summary line every 5 s, and in time every hit
     # of the simulator's ground truth found, and none beside it
-    run.wait_for("day: fixes", within=30)
+    run.wait_for("day: fixes", within=30)  # a line a second here (5 s by default)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and not day_matched(run.lines):
         time.sleep(1)
