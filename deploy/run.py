@@ -495,7 +495,7 @@ def carry_a_day(settings: Settings, codec: Codec, services: list[ServiceProcess]
                 sim_now = first + (time.monotonic() - began) * speed * 1000
                 truth = {(ref, person) for ref, people in world.truth.items()
                          if crimes[ref] <= sim_now for person in people}
-                found = active_hits(hits.seen, f"SIM/{SIMULATION_SEED}/")
+                found = simulation.active_hits(hits.seen, f"SIM/{SIMULATION_SEED}/")
                 say(simulation.summary_line(now, before, time.monotonic() - then, found, truth))
                 before, then = now, time.monotonic()
 
@@ -519,17 +519,6 @@ def scrape(ports: list[int]) -> list[str]:
         except OSError:
             pass  # a service down: its figures are missing from this line
     return pages
-
-
-def active_hits(seen: list[Any], prefix: str) -> set[tuple[str, str]]:
-    """(crime_ref, person_id) of the hits whose latest revision is ACTIVE."""
-    latest: dict[str, dict[str, Any]] = {}
-    for record in seen:
-        hit = record.value
-        if hit and hit["crime_ref"].startswith(prefix) and (
-                hit["hit_id"] not in latest or hit["revision"] > latest[hit["hit_id"]]["revision"]):
-            latest[hit["hit_id"]] = hit
-    return {(h["crime_ref"], h["person_id"]) for h in latest.values() if h["status"] == "ACTIVE"}
 
 
 def wait_for_stop(services: list[ServiceProcess]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from typing import Any
 
 import orjson
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -92,6 +93,19 @@ def totals(expositions: list[str]) -> dict[str, float]:
                                                    for k, v in labels.items()):
                         sums[figure] += sample.value
     return sums
+
+
+def active_hits(seen: list[Any], prefix: str) -> set[tuple[str, str]]:
+    """(crime_ref, person_id) of the hits read off iom.gps.hits (``seen``: records with a
+    ``value``) whose crime_ref starts with ``prefix`` and whose latest revision is ACTIVE:
+    what a world's ground truth is held to."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in seen:
+        hit = record.value
+        if hit and hit["crime_ref"].startswith(prefix) and (
+                hit["hit_id"] not in latest or hit["revision"] > latest[hit["hit_id"]]["revision"]):
+            latest[hit["hit_id"]] = hit
+    return {(h["crime_ref"], h["person_id"]) for h in latest.values() if h["status"] == "ACTIVE"}
 
 
 def summary_line(now: dict[str, float], before: dict[str, float], seconds: float,

@@ -19,6 +19,7 @@ import pytest
 
 from iomkit import testing, topics
 from iomkit.settings import ROOT
+from iomkit.simulation import active_hits
 
 pytestmark = pytest.mark.integration
 SEED = 20261207
@@ -43,24 +44,13 @@ async def test_simulated_hits_are_the_ground_truth(settings, codec, start_servic
     assert len(expected) >= 3 and truth["summary"]["crimes"] >= 25
     ours = f"SIM/{SEED}/"
 
-    def active(seen: list) -> set[tuple[str, str]]:
-        latest: dict[str, dict] = {}
-        for record in seen:
-            hit = record.value
-            if hit and hit["crime_ref"].startswith(ours) and (
-                    hit["hit_id"] not in latest
-                    or hit["revision"] > latest[hit["hit_id"]]["revision"]):
-                latest[hit["hit_id"]] = hit
-        return {(h["crime_ref"], h["person_id"]) for h in latest.values()
-                if h["status"] == "ACTIVE"}
-
     async with testing.Reader(settings, codec, topics.GPS_HITS.name) as hits:
         try:
-            await hits.wait_for(lambda seen: active(seen) == expected, within=120)
+            await hits.wait_for(lambda seen: active_hits(seen, ours) == expected, within=120)
         except (TimeoutError, AssertionError):
-            found = active(hits.seen)
+            found = active_hits(hits.seen, ours)
             raise AssertionError(f"missing {sorted(expected - found)}, "
                                  f"not in the truth {sorted(found - expected)}") from None
         await asyncio.sleep(3)  # and nothing more comes
         await hits.poll()
-    assert active(hits.seen) == expected
+    assert active_hits(hits.seen, ours) == expected

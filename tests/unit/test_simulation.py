@@ -36,3 +36,17 @@ def test_the_line_sets_the_hits_against_the_truth():
     assert line.startswith("day: fixes 200/s (1,200 in); hits 2 of 3 in the ground truth, "
                            "1 not in it; grades changed 3;")
     assert line.endswith("dead letters 2; consumer lag 10")
+
+
+class Read:
+    def __init__(self, value: dict | None) -> None:
+        self.value = value
+
+
+def test_active_hits_are_the_latest_revisions_of_a_worlds_crimes():
+    def hit(hid: str, revision: int, status: str, ref: str = "SIM/1/x") -> Read:
+        return Read({"hit_id": hid, "revision": revision, "status": status,
+                     "crime_ref": ref, "person_id": f"P-{hid}"})
+    seen = [hit("a", 1, "ACTIVE"), hit("a", 2, "WITHDRAWN"), hit("b", 2, "ACTIVE"),
+            hit("b", 1, "WITHDRAWN"), hit("c", 1, "ACTIVE", "OTHER/1"), Read(None)]
+    assert simulation.active_hits(seen, "SIM/1/") == {("SIM/1/x", "P-b")}
