@@ -320,7 +320,8 @@ class BatchConsumer:
             if item.partition in self.revoked:
                 continue
             try:
-                await self.record_handler(item)
+                with kernel.handling(item.timestamp):
+                    await self.record_handler(item)
             except Exception as exc:  # one bad record must never stop the stream
                 if item.partition in self.revoked:  # its state went while it was handled
                     continue

@@ -345,10 +345,11 @@ async def _follow(reader: AIOKafkaConsumer, topic: str, apply: Apply,
         for tp, records in batch.items():
             for record in records:
                 try:
-                    applied = (apply(record.key, record.value, record.headers) if headers
-                               else apply(record.key, record.value))
-                    if inspect.isawaitable(applied):  # a coroutine function's; a plain
-                        await applied                 # function may return anything
+                    with kernel.handling(record.timestamp):
+                        applied = (apply(record.key, record.value, record.headers) if headers
+                                   else apply(record.key, record.value))
+                        if inspect.isawaitable(applied):  # a coroutine function's; a plain
+                            await applied                 # function may return anything
                 except kernel.DeliveryFailed:
                     raise
                 except Exception as exc:  # one bad record must never stop a reader

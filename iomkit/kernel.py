@@ -11,15 +11,36 @@ topic of records. Poison goes to the dead letters with the reason; it never stop
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
 from iomkit.codec import Codec, DecodeError
 from iomkit.topics import TopicSpec
+
+# When the record being handled arrived on the bus (its Kafka timestamp, ms), set by every
+# way of reading around its handler (Quix Streams' message context): what an output's
+# end-to-end latency counts from (iomkit.metrics.observe_latency).
+_arrived: contextvars.ContextVar[int | None] = contextvars.ContextVar("arrived", default=None)
+
+
+def arrived_ms() -> int | None:
+    """The Kafka timestamp of the record being handled; None outside a handler."""
+    return _arrived.get()
+
+
+@contextmanager
+def handling(timestamp_ms: int | float | None) -> Iterator[None]:
+    token = _arrived.set(None if timestamp_ms is None else int(timestamp_ms))
+    try:
+        yield
+    finally:
+        _arrived.reset(token)
 
 
 class DeliveryFailed(RuntimeError):

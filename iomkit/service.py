@@ -96,6 +96,7 @@ class Service:
         datadir = self.settings.store_dir / name
         client = self.settings.kafka_client()  # the same file as every other client
         datadir.mkdir(parents=True, exist_ok=True)
+        metrics.STORE_BYTES.labels(name).set_function(lambda: metrics.folder_bytes(datadir))
         self.revocations = Revocations(self.settings.token_ttl_s * 2)
         self.verifiers: dict[str, Callable[[str], Principal]] = {
             tokens.ISSUER: self._verify_local}
@@ -181,12 +182,17 @@ class Service:
         table = self.app.Table(
             name, default=None, key_type=bytes, partitions=self.settings.partitions, help=help
         )
+        self.measure_store(name, lambda: len(table))
         # Created before the worker starts: Faust creates it on its own only as it starts,
         # and the first record written to the table can come before the cluster's metadata
         # knows it (PartitionsMismatch, the record dead-lettered).
         self.declare(TopicSpec(table.changelog_topic.get_topic_name(), "key", None,
                                compacted=True))
         return table
+
+    def measure_store(self, store: str, entries: Callable[[], float]) -> None:
+        """``iom_store_entries{store}``: ``entries()`` as each scrape asks (no person ids)."""
+        metrics.STORE_ENTRIES.labels(self.name, store).set_function(entries)
 
     def keep(self, table: faust.Table, key: bytes, value: Mapping[str, Any],
              context: Context) -> None:
@@ -300,7 +306,10 @@ class Service:
                 await self._dead_letter(context, message, str(exc), "decode")
             else:
                 try:
-                    await handler(record, context)
+                    # Faust's timestamps are seconds
+                    stamp = message.timestamp
+                    with kernel.handling(None if stamp is None else stamp * 1000):
+                        await handler(record, context)
                 except Exception as exc:  # one bad record must never stop the stream
                     reason = f"{spec.record or spec.name}: {type(exc).__name__}: {exc}"
                     self.log.debug("handler.failed", topic=spec.name, offset=message.offset,

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from iomkit import headers as h
 from iomkit import kafka, kernel
 from iomkit.codec import Codec
+from iomkit.metrics import sample_sum
 from iomkit.settings import Settings
 from iomkit.simulator import World, ms
 
@@ -82,17 +83,8 @@ FIGURES: dict[str, tuple[str, dict[str, str]]] = {
 
 def totals(expositions: list[str]) -> dict[str, float]:
     """Each figure of FIGURES summed over the services' metric pages."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    sums = dict.fromkeys(FIGURES, 0.0)
-    for text in expositions:
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                for figure, (name, labels) in FIGURES.items():
-                    if sample.name == name and all(sample.labels.get(k) == v
-                                                   for k, v in labels.items()):
-                        sums[figure] += sample.value
-    return sums
+    return {figure: sample_sum(expositions, name, **labels)
+            for figure, (name, labels) in FIGURES.items()}
 
 
 def active_hits(seen: list[Any], prefix: str) -> set[tuple[str, str]]:

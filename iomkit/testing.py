@@ -199,3 +199,37 @@ async def start_groups_at_the_end(settings: Settings, prefix: str = "throughcare
         finally:
             await kafka.stop_consumer(member)
     return moved
+
+
+async def metrics_page(port: int) -> str:
+    """A worker's /metrics (open to any caller on the worker's own port, as Prometheus)."""
+    import asyncio
+    import urllib.request
+
+    def get() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            return answer.read().decode()
+
+    return await asyncio.to_thread(get)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """One service's end-to-end latency of one path, as its /metrics says."""
+
+    count: float  # outputs measured since arrival
+    since_arrival_s: float  # mean seconds from the input's arrival on the bus
+    event_count: float
+    since_event_s: float  # mean seconds from the input's event time
+
+
+def latency(page: str, service: str, path: str) -> Latency:
+    from iomkit.metrics import sample_sum
+
+    def read(name: str) -> tuple[float, float]:
+        count = sample_sum([page], f"{name}_count", service=service, path=path)
+        total = sample_sum([page], f"{name}_sum", service=service, path=path)
+        return count, total / count if count else 0.0
+
+    arrival, event = read("iom_arrival_to_output_seconds"), read("iom_event_to_output_seconds")
+    return Latency(arrival[0], arrival[1], event[0], event[1])

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from iomkit import forgetting, topics
+from iomkit import forgetting, kernel, metrics, topics
 from iomkit.records import CrimeReported, ExclusionZone
 from iomkit.service import Context
 from services.gps_stream import web  # noqa: F401 (the views register on import)
@@ -38,6 +38,7 @@ from services.gps_stream.runtime import (
     redeliver,
     send_evidence,
     service,
+    trigger,
 )
 from services.gps_stream.trail import epoch_ms
 from services.gps_stream.zones import validate_zone
@@ -57,7 +58,8 @@ async def follow_crimes() -> None:
     await devices.ready.wait()
 
     async def keep(key: bytes | None, crime: dict[str, Any]) -> None:
-        await send_evidence(matchers.add_crime(crime_of(crime)))
+        await send_evidence(matchers.add_crime(crime_of(crime)),
+                            trigger("crime_to_hit", kernel.arrived_ms(), crime["reported_at"]))
 
     await service.follow(topics.CRIMES_REPORTED, keep, after_batch=devices.producer.flush)
 
@@ -82,6 +84,10 @@ async def evidence_found(message: dict[str, Any], context: Context) -> None:
     service.keep(assembled, key, state, context)
     if hit is not None:
         await service.publish(topics.GPS_HITS, hit, cause=context)
+        cause = message.get("trigger")
+        if cause:  # evidence sent again at a restore has none: not a latency
+            metrics.observe_latency(service.name, cause["path"], arrived_ms=cause["arrived_ms"],
+                                    event_at=cause["event_ms"], now=service.clock())
         service.log.info("hit.published", status=hit["status"], revision=hit["revision"],
                          distance_m=round(hit["distance_m"], 1))
 

@@ -217,6 +217,10 @@ class HitMatcher:
         self._evidence_of_fix: dict[Fix, dict[str, str]] = {}
         self._watermark = -(2**63)
 
+    def held(self) -> dict[str, int]:
+        """What it holds, for the store gauges: fixes (each once), live crimes, hits."""
+        return {"fixes": self.fix_count, "crimes": len(self._crimes), "hits": len(self._hits)}
+
     # -- inputs -------------------------------------------------------------------------
 
     def add_fix(self, fix: Fix) -> list[HitUpdate]:

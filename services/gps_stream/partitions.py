@@ -116,6 +116,13 @@ class PartitionMatchers:
         self.consumer_of: Callable[[], AIOKafkaConsumer] | None = None
         self._lock = asyncio.Lock()
 
+    def held(self, what: str) -> int:
+        """Fixes or hits held over this worker's partitions; crimes once (every partition
+        holds every live crime)."""
+        if what == "crimes":
+            return len(self.crimes)
+        return sum(p.matcher.held()[what] for p in list(self.partitions.values()))
+
     def partition(self, number: int) -> DevicePartition:
         return self.partitions[number]
 

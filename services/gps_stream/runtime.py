@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from iomkit import topics
@@ -21,6 +22,7 @@ from services.gps_stream.assembly import evidence_message
 from services.gps_stream.matcher import HitUpdate
 from services.gps_stream.partitions import PartitionMatchers
 from services.gps_stream.taghealth import TagHealth
+from services.gps_stream.trail import epoch_ms
 
 service = Service("gps_stream")
 app = service.app
@@ -41,6 +43,8 @@ devices = BatchConsumer(
     record_handler=lambda item: device_input(item),
 )
 service.require_ready("devices", devices.ready)
+for _held in ("fixes", "crimes", "hits"):
+    service.measure_store(f"matcher_{_held}", lambda what=_held: matchers.held(what))
 service.track_lag(devices.group_id, [topics.TAG_ENROLMENTS.name, topics.TAG_PINGS.name])
 peers = Peers(settings, service.name)  # the other workers, for views spread over them
 service.declare(peers.spec)
@@ -60,7 +64,11 @@ async def device_input(item: Item) -> None:
                                                       item.record or "", item.value)
     await publish_all(topics.ZONE_BREACHES, breaches, item.cause)
     await publish_all(topics.TAG_ALERTS, alerts, item.cause)
-    await send_evidence((item.partition, u) for u in updates)
+    # a fix, or a tag fitted or removed that moves a trail's evidence to another person
+    path, at = (("fix_to_hit", "recorded_at") if item.record == "TagPing"
+                else ("enrolment_to_hit", "effective_at"))
+    await send_evidence(((item.partition, u) for u in updates),
+                        trigger(path, item.timestamp, item.value.get(at)))
 
 
 async def publish_all(spec: TopicSpec, values: list[dict[str, Any]], cause: str | None) -> None:
@@ -69,10 +77,20 @@ async def publish_all(spec: TopicSpec, values: list[dict[str, Any]], cause: str 
         await devices.publish(spec, value, cause)
 
 
-async def send_evidence(updates: Iterable[tuple[int, HitUpdate]]) -> None:
+def trigger(path: str, arrived_ms: int | None, event_at: datetime | None) -> dict[str, Any]:
+    """What made the evidence: the input's path, arrival and event time, carried to the
+    assembler so the hit it publishes is measured from them (iomkit.metrics)."""
+    return {"path": path, "arrived_ms": arrived_ms,
+            "event_ms": None if event_at is None else epoch_ms(event_at)}
+
+
+async def send_evidence(updates: Iterable[tuple[int, HitUpdate]],
+                        cause: dict[str, Any] | None = None) -> None:
     for partition, update in updates:
-        await devices.send_json(EVIDENCE, update.person_id.encode(),
-                                evidence_message(update, partition))
+        message = evidence_message(update, partition)
+        if cause is not None:
+            message["trigger"] = cause
+        await devices.send_json(EVIDENCE, update.person_id.encode(), message)
 
 
 async def redeliver(partition: int, updates: list[HitUpdate]) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from iomkit import headers as h
-from iomkit import topics
+from iomkit import kernel, topics
 from iomkit.identity.isa import CASE_KINDS, GRADE_CHANGE, TAG_ALERT, ZONE_BREACH
 from iomkit.service import Context
 from services.notifications import web  # noqa: F401 (the views register on import)
@@ -44,6 +44,7 @@ from services.notifications.runtime import (
     owned_inputs,
     ready,
     recipients,
+    remember_origin,
     service,
     stopping,
     told,
@@ -112,6 +113,7 @@ async def hit_received(hit: dict[str, Any], context: Context, now: datetime) -> 
     # Published before the table remembers it: a crash in between pages again with the
     # same notification id, which the recipient deduplicates; the reverse would lose it.
     for notification in plan.notifications:
+        remember_origin(notification["notification_id"], kernel.arrived_ms(), hit["detected_at"])
         await create(notification, context)
     await service.delivered()  # on the broker before `told` says they were made
     for name, state in plan.states.items():

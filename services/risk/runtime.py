@@ -9,7 +9,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from iomkit import topics
+from iomkit import metrics, topics
 from iomkit.batch import BatchConsumer, Item
 from iomkit.changelog import ChangelogStore
 from iomkit.service import Service
@@ -31,6 +31,7 @@ people: ChangelogStore[PersonState] = ChangelogStore(
     settings, service.name, "people", dump=PersonState.to_json, load=PersonState.from_json
 )
 service.declare(REVIEWS, VIEWS, people.spec)
+service.measure_store("people", lambda: len(people))
 hot_path = BatchConsumer(
     service.name, INPUTS, settings, f"{app.conf.id}-inputs", service.codec, service.clock,
     stores=[people], record_handler=lambda item: person_input(item),
@@ -56,6 +57,9 @@ async def person_input(item: Item) -> None:
     if grade is None:
         return
     await hot_path.publish(topics.RISK_GRADES, grade, item.cause, key=key)
+    if record == "OffenderEvent":
+        metrics.observe_latency(service.name, "event_to_grade", arrived_ms=item.timestamp,
+                                event_at=item.value["occurred_at"], now=service.clock())
     await hot_path.send_json(VIEWS, key, rescored.view, item.partition)
     service.log.debug("grade.published", rag=grade["rag"], changed=grade["changed"],
                       revision=grade["revision"])

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from iomkit import testing, topics
 from iomkit.cli import app as cli
 from iomkit.jsonconv import from_json
+from iomkit.metrics import sample_sum
 from iomkit.settings import ROOT
 
 pytestmark = pytest.mark.integration
@@ -90,6 +91,10 @@ async def test_poison_records_go_to_dead_letters_and_good_ones_are_graded(
         in exposition
     assert 'iom_dead_letters_total{kind="handler",service="risk",topic="iom.people"} 1.0' \
         in exposition
+    # its stores: the people it grades (at least this test's good ones); on disk, nothing
+    # (its state is in memory, restored from its changelog)
+    assert sample_sum([exposition], "iom_store_entries", service="risk", store="people") >= 2
+    assert 'iom_store_bytes{service="risk"} 0.0' in exposition
     assert "P-poison" not in exposition  # no person ids in labels
 
 

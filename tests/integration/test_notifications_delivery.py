@@ -85,7 +85,7 @@ async def test_routing_signing_outage_and_redelivery(settings, codec, start_serv
                           [person(codec, p, force) for p in people])
     env = {f"TEST_SECRET_{role}": secret for role, secret in SECRETS.items()}
     env.update(fast_retries(subscriptions(tmp_path / "s.toml", force, ports), force, 40))
-    start_service("notifications", **env)
+    notifications = start_service("notifications", **env)
 
     async with testing.Reader(settings, codec, topics.NOTIFICATIONS.name) as notes, \
             testing.Reader(settings, codec, topics.AUDIT.name) as audits, \
@@ -116,6 +116,13 @@ async def test_routing_signing_outage_and_redelivery(settings, codec, start_serv
         assert any(r.value["state"] == "RETRYING" and r.value["recipient"] == "police"
                    for r in notes.seen), "the outage should have caused retries"
         assert police.refused == [] and probation.refused == []
+
+        # Each delivery of a hit is measured from the hit's arrival on the bus and from its
+        # detected_at (half an hour before): this worker routed and delivered them all.
+        told = testing.latency(await testing.metrics_page(notifications.port),
+                               "notifications", "hit_to_webhook")
+        assert told.count >= 10 and told.event_count == told.count
+        assert told.since_event_s >= 1800 > told.since_arrival_s
 
         # Each role receives exactly its fields; housing is not told of hits at all.
         for role, receiver in (("POLICE", police), ("PROBATION", probation)):

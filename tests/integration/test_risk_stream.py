@@ -64,6 +64,13 @@ async def test_event_stream_gives_exactly_the_expected_grades(settings, codec, s
     assert any("OGRS3" in reason for reason in sequence[2]["reasons"])
     assert all(g["static_band"] == "LOW" and g["model_version"] == "ogrs3-1" for g in sequence)
 
+    # Grades from events are measured since each event arrived and since it happened
+    # (E-2, 20 days ago, is one of them).
+    graded = testing.latency(await testing.metrics_page(risk.port), "risk", "event_to_grade")
+    assert graded.count >= 2 and graded.event_count == graded.count
+    assert graded.since_event_s > timedelta(days=20).total_seconds() / graded.count
+    assert graded.since_event_s > graded.since_arrival_s
+
     async with testing.Reader(settings, codec, topics.DEAD_LETTERS.name) as dlq:
         letters = await dlq.wait_for(lambda seen: any(r.key == PERSON.encode() for r in seen))
     letter = next(r for r in letters if r.key == PERSON.encode())

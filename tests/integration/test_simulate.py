@@ -18,15 +18,18 @@ from datetime import timedelta
 import pytest
 
 from iomkit import testing, topics
+from iomkit.metrics import sample_sum
 from iomkit.settings import ROOT
 from iomkit.simulation import active_hits
+
+PATHS = ("fix_to_hit", "crime_to_hit", "enrolment_to_hit")
 
 pytestmark = pytest.mark.integration
 SEED = 20261207
 
 
 async def test_simulated_hits_are_the_ground_truth(settings, codec, start_service, tmp_path):
-    start_service("gps_stream")
+    gps = start_service("gps_stream")
     truth_file = tmp_path / "truth.json"
     start = (testing.now() - timedelta(days=5)).replace(microsecond=0).isoformat()
     env = {**os.environ, "IOM_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
@@ -54,3 +57,19 @@ async def test_simulated_hits_are_the_ground_truth(settings, codec, start_servic
         await asyncio.sleep(3)  # and nothing more comes
         await hits.poll()
     assert active_hits(hits.seen, ours) == expected
+
+    # Every hit was measured end to end from the fix or crime that made it: since it arrived
+    # on the bus (seconds here) and since its event time (this world is five days back).
+    page = await testing.metrics_page(gps.port)
+    measured = [testing.latency(page, "gps_stream", path) for path in PATHS]
+    assert sum(m.count for m in measured) >= len(expected)  # a publication per hit at least
+    # what it holds: this world's fixes (on disk too) and live crimes
+    assert sample_sum([page], "iom_store_entries", service="gps_stream",
+                      store="matcher_fixes") > 0
+    assert sample_sum([page], "iom_store_entries", service="gps_stream",
+                      store="matcher_crimes") >= truth["summary"]["crimes"]
+    assert sample_sum([page], "iom_store_bytes", service="gps_stream") > 0
+    days = timedelta(days=4).total_seconds()
+    for m in measured:
+        assert m.event_count == m.count
+        assert not m.count or m.since_event_s > days > m.since_arrival_s

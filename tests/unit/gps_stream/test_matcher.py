@@ -179,6 +179,19 @@ def test_purge_makes_a_31_day_old_fix_unmatchable() -> None:
     assert m.fix_count == 0
 
 
+def test_what_it_holds_for_the_store_gauges() -> None:
+    m = HitMatcher()
+    assert m.held() == {"fixes": 0, "crimes": 0, "hits": 0}
+    m.add_enrolment(FITTED_P1)
+    m.add_crime(CRIME)
+    m.add_fix(fix(FROM + MIN, 20.0))
+    m.add_fix(fix(FROM + MIN, 20.0))  # a duplicate is held once
+    m.add_fix(fix(FROM + 2 * MIN, 900.0))
+    assert m.held() == {"fixes": 2, "crimes": 1, "hits": 1}
+    m.purge_before(T0 + 30 * DAY)
+    assert m.held() == {"fixes": 0, "crimes": 0, "hits": 0}
+
+
 def test_purge_keeps_published_evidence_while_the_crime_is_live() -> None:
     m = HitMatcher()
     m.add_enrolment(FITTED_P1)

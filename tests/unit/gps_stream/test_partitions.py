@@ -76,3 +76,9 @@ def test_a_fix_from_the_future_is_refused_and_one_past_retention_passed_over() -
     assert matchers.partitions[0].matcher.fix_count == 1
     matchers.device_input(0, 3, "TagPing", ping(NOW - timedelta(days=31)))
     assert matchers.partitions[0].matcher.fix_count == 1  # older than trails are kept
+    # the store gauges: fixes summed over partitions, each live crime once (all hold it)
+    matchers.partitions[1] = matchers._new_partition(1)
+    matchers.device_input(1, 1, "TagPing", {**ping(NOW - timedelta(minutes=3)),
+                                             "device_id": "TAG-2"})
+    matchers.add_crime(crime("live", 0.5))
+    assert (matchers.held("fixes"), matchers.held("crimes"), matchers.held("hits")) == (2, 1, 0)
