@@ -30,7 +30,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("= /crimes/upload", "gps_stream"),
     ("^~ /referrals", "referrals"), ("/people/", "referrals"), ("= /panel", "referrals"),
     ("^~ /panel/", "referrals"), ("= /map", "referrals"), ("= /youth-transfer", "referrals"),
-    ("^~ /agencies/", "referrals"), ("^~ /insights", "insights"),
+    ("^~ /agencies/", "referrals"), ("^~ /insights", "insights"), ("^~ /ops", "insights"),
 )
 
 

@@ -79,7 +79,8 @@ ARRIVAL_TO_OUTPUT = Histogram(
 EVENT_TO_OUTPUT = Histogram(
     "iom_event_to_output_seconds",
     "From an input's own event time (a fix's recorded_at, a crime's reported_at, an event's"
-    " occurred_at, an enrolment's effective_at, a hit's detected_at) to the output it caused, by service and path:"
+    " occurred_at, an enrolment's effective_at, a hit's detected_at) to the output it"
+    " caused, by service and path:"
     " includes the time before the input reached the bus",
     ["service", "path"], buckets=LATENCY_BUCKETS,
 )

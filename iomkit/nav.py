@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import orjson
 
+from iomkit.identity.isa import OPERATIONS, OPS_ROLES
 from iomkit.identity.principal import ALL_FORCES, Principal
 
 SIGNOUT = "/auth/signout"
@@ -20,6 +21,10 @@ def bar(principal: Principal) -> str:
     links = [("Refer", "/referrals/new"), ("MACC panel", f"/panel?force={quote(force)}"),
              ("MAP pack", "/map"), ("Risk grades", "/grades"), ("Live hits", "/console"),
              ("Insights", "/insights")]
+    if principal.role in OPS_ROLES:
+        links.append(("Operations", "/ops"))
+    if principal.role == OPERATIONS:  # runs the system: no person's page is theirs
+        links = [("Operations", "/ops")]
     if principal.agency:
         links = [("My actions", f"/agencies/{quote(principal.agency)}/actions")]
     items = "".join(f'<a href="{escape(href)}">{escape(label)}</a> ' for label, href in links)

@@ -37,6 +37,7 @@ class Prometheus:
     folder: Path
     port: int
     targets: dict[str, int]
+    interval_s: int = 5  # scrape and rule evaluation
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -50,7 +51,7 @@ class Prometheus:
     def start(self, within: float = 30.0) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         conf = self.folder / "prometheus.yml"
-        conf.write_text(config(self.targets))
+        conf.write_text(config(self.targets, interval_s=self.interval_s))
         log = (self.folder / "prometheus.log").open("ab")
         self.process = subprocess.Popen(
             [str(PROMETHEUS), f"--config.file={conf}",
@@ -80,3 +81,35 @@ class Prometheus:
         if self.process is not None and self.process.poll() is None:
             stop_groups([self.process.pid], within=10.0)
             self.process.wait()
+
+
+class Unavailable(Exception):
+    """Prometheus did not answer, or answered with an error (said in the message)."""
+
+
+async def ask(http: Any, base: str, path: str, **params: str) -> Any:
+    """One call of Prometheus's HTTP API (``http``: an aiohttp session): its ``data``."""
+    import aiohttp
+
+    try:
+        async with http.get(f"{base}{path}", params=params,
+                            timeout=aiohttp.ClientTimeout(total=10)) as answer:
+            body = await answer.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        raise Unavailable(f"{base}: {type(exc).__name__}: {exc}"[:300]) from None
+    if not isinstance(body, dict) or body.get("status") != "success":
+        error = body.get("error") if isinstance(body, dict) else "not JSON"
+        raise Unavailable(f"{base}{path}: {error}"[:300])
+    return body["data"]
+
+
+async def instant(http: Any, base: str, expression: str) -> list[dict[str, Any]]:
+    """An instant query's vector: [{"metric": {...}, "value": [t, "v"]}, ...]."""
+    data = await ask(http, base, "/api/v1/query", query=expression)
+    return list(data.get("result") or [])
+
+
+async def alerts(http: Any, base: str) -> list[dict[str, Any]]:
+    """The alerts pending or firing now."""
+    data = await ask(http, base, "/api/v1/alerts")
+    return list(data.get("alerts") or [])

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     login_window_s: float = Field(900.0, gt=0, description="the login rate limit's window")
     frontdoor_port: int = Field(8443, ge=1, le=65535, description="the front door (https)")
     prometheus_port: int = Field(9090, ge=1, le=65535, description="make run's Prometheus")
+    prometheus_url: str = Field("", description="the Prometheus the ops page asks (its HTTP "
+                                "API); unset: make run's, http://127.0.0.1:<prometheus_port>")
     oidc_issuer: str = Field("", description="a force's OpenID Connect issuer (empty: none)")
     oidc_client_id: str = Field("throughcare", description="our client id at the issuer")
     oidc_audience: str = Field("", description="the audience its tokens carry (empty: any)")
@@ -125,6 +127,9 @@ class Settings(BaseSettings):
         if "bootstrap_servers" in self.model_fields_set:
             config = config.with_bootstrap(self.bootstrap_servers)
         return config
+
+    def prometheus(self) -> str:
+        return (self.prometheus_url or f"http://127.0.0.1:{self.prometheus_port}").rstrip("/")
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))

@@ -21,7 +21,9 @@ PARTNER_HOUSING = "PARTNER_HOUSING"
 # A force's crime-file uploader (a system account or an analyst): uploads its own force's
 # crimes and sees nothing about anyone.
 POLICE_UPLOAD = "POLICE_UPLOAD"
-ROLES = (POLICE, CENTRAL, PROBATION, PARTNER_HOUSING, POLICE_UPLOAD)
+# The team that runs the system: how it is doing (metrics, alerts), never a person.
+OPERATIONS = "OPERATIONS"
+ROLES = (POLICE, CENTRAL, PROBATION, PARTNER_HOUSING, POLICE_UPLOAD, OPERATIONS)
 PARTNER_ROLES = frozenset({PARTNER_HOUSING})
 
 # -- pages and APIs ------------------------------------------------------------------------
@@ -39,6 +41,8 @@ EVIDENCE_ROLES = frozenset({POLICE, PROBATION})
 # Risk grades and their reasons.
 GRADE_ROLES = frozenset({POLICE, PROBATION, CENTRAL})
 CRIME_UPLOAD_ROLES = frozenset({POLICE_UPLOAD})
+# How the system is doing (the ops page): aggregates only, no person and no force's cases.
+OPS_ROLES = frozenset({OPERATIONS, CENTRAL})
 # Report sections that carry health information: removed for roles without it.
 HEALTH_SECTIONS = ("needs", "sash", "health")
 
@@ -105,6 +109,7 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "CHECKLIST_OPENED": ("alert_id", "person_id", "kind", "raised_at", *_CONTEXT),
     },
     POLICE_UPLOAD: {},
+    OPERATIONS: {},  # runs the system: receives nothing about anyone
 }
 
 

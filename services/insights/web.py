@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,10 +16,12 @@ from typing import Any
 
 from prometheus_client import Gauge
 
+from iomkit import prometheus
 from iomkit.identity import Forbidden, allow, principal_of
-from iomkit.identity.isa import CENTRAL, POLICE, PROBATION
+from iomkit.identity.isa import CENTRAL, OPS_ROLES, POLICE, PROBATION
 from iomkit.identity.principal import ALL_FORCES
-from services.insights import page, report
+from iomkit.opsfigures import ALL_FIGURES
+from services.insights import ops, page, report
 from services.insights.runtime import insights_settings, service, store, unit_costs
 
 INSIGHTS_ROLES = frozenset({POLICE, PROBATION, CENTRAL})
@@ -120,6 +123,41 @@ async def _answer(web: Any, request: Any, what: str, render: Callable[[dict[str,
         return web.json({"error": str(error)}, status=400)
     answer = render(document)
     return await answer if inspect.isawaitable(answer) else answer
+
+
+# -- how the system is doing (ops) ----------------------------------------------------------
+
+
+async def ops_document() -> dict[str, Any]:
+    """The key figures and alerts as Prometheus has them now; what it said if it could not
+    answer (the page says so rather than show zeros)."""
+    base, http = service.settings.prometheus(), service.peer_http()
+    try:
+        vectors = await asyncio.gather(*(prometheus.instant(http, base, figure.expr)
+                                         for figure in ALL_FIGURES))
+        firing = await prometheus.alerts(http, base)
+    except prometheus.Unavailable as error:
+        return ops.document({}, [], service.clock(), str(error))
+    answers = {figure.key: vector for figure, vector in zip(ALL_FIGURES, vectors, strict=True)}
+    return ops.document(answers, firing, service.clock())
+
+
+@service.page("/ops")
+@allow(OPS_ROLES, scope="")
+async def ops_page(web: Any, request: Any) -> Any:
+    nonce = secrets.token_urlsafe(16)
+    return web.html(ops.render(await ops_document(), nonce, service.settings.prometheus()),
+                    headers={"Content-Security-Policy": ops.csp(nonce),
+                             "Cache-Control": "no-store"})
+
+
+@service.page("/ops/figures.json")
+@allow(OPS_ROLES, scope="")
+async def ops_figures(web: Any, request: Any) -> Any:
+    return web.json(await ops_document(), headers={"Cache-Control": "no-store"})
+
+
+# -- management information --------------------------------------------------------------
 
 
 @service.page("/insights")

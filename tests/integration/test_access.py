@@ -41,6 +41,7 @@ USERS = {  # username: (force, role, agency)
     "uploader": ("Hampshire", "POLICE_UPLOAD", ""),
     "kent-police": ("Kent", "POLICE", ""),
     "kent-probation": ("Kent", "PROBATION", ""),
+    "ops": ("*", "OPERATIONS", ""),
 }
 CRIME_FILE_LIMIT = 4096
 
@@ -247,6 +248,16 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
     status, _ = await stack_.call("GET", "referrals", "/agencies/Kent Housing/actions",
                                   "housing")
     assert status == 403
+
+    # Operations: how the system is doing (here with no Prometheus: it says so), no person.
+    status, figures = await stack_.call("GET", "insights", "/ops/figures.json", "ops")
+    assert status == 200 and figures["error"] and figures["services"]
+    status, _ = await stack_.call("GET", "insights", "/ops/figures.json", "hub")
+    assert status == 200
+    for service, path in (("referrals", "/people/{person_id}/report.json"),
+                          ("insights", "/insights"), ("risk", "/grades")):
+        status, _ = await stack_.call("GET", service, concrete(path, ids), "ops")
+        assert status == 403, f"{service} {path} as operations: {status}"
 
     # Refusals are audited with the token's user, never a header's.
     async with testing.Reader(settings, codec, topics.AUDIT.name) as audit:

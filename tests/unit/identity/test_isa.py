@@ -42,6 +42,7 @@ EXPECTED_KINDS = {
     "PARTNER_HOUSING": {"GRADE_CHANGE", "TRANSITION_OPENED", "FURTHER_SUPPORT",
                         "CHECKLIST_OPENED"},
     "POLICE_UPLOAD": set(),  # uploads crimes, receives nothing about anyone
+    "OPERATIONS": set(),  # runs the system: nothing about anyone
 }
 
 
