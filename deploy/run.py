@@ -292,6 +292,7 @@ DEMO_ACCOUNTS = (
     ("demo-upload", "Hampshire", "POLICE_UPLOAD", "", "Hampshire's crime file upload only"),
     ("demo-iom-head", SYNTHETIC_FORCE, "POLICE", "",
      f"{SYNTHETIC_FORCE}'s synthetic history: the insights page"),
+    ("demo-ops", "*", "OPERATIONS", "", "how the system is doing (the ops page), no person"),
 )
 
 
@@ -428,6 +429,10 @@ def main() -> int:
         insights = door.url if door else f"http://127.0.0.1:{settings.port_of('insights')}"
         say(f"insights: {insights}/insights (management information and outcomes; sign in "
             f"as demo-iom-head for {SYNTHETIC_FORCE}'s synthetic history)")
+        if prometheus is not None:
+            say(f"operations: {insights}/ops (live from Prometheus; sign in as demo-ops; "
+                "stop a service and its ServiceDown alert shows there within seconds, "
+                "firing after a minute)")
         codec = Codec(SchemaRegistry(settings.schemas_dir))
         if args.no_demo:
             return wait_for_stop(services)

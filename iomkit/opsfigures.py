@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 SERVICES = ("referrals", "risk", "gps_stream", "notifications", "insights")
 JOB = 'job="throughcare"'
+# Every worker of a group reports the lag of all the group's partitions: counted once each.
+LAG = "max by (service, group, topic, partition) (iom_consumer_lag)"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ SERVICE_FIGURES = (
            "service", "since each worker started"),
     Figure("dead_letters", "Dead letters", "sum by (service) (iom_dead_letters_total)", "",
            "service", "since each worker started"),
-    Figure("consumer_lag", "Consumer lag", "sum by (service) (iom_consumer_lag)", "",
+    Figure("consumer_lag", "Consumer lag", f"sum by (service) ({LAG})", "",
            "service", "records waiting, all groups and partitions"),
     Figure("store_entries", "Store entries", "sum by (service) (iom_store_entries)", "",
            "service"),
@@ -61,7 +63,7 @@ HEADLINE_FIGURES = (
            'sum(increase(iom_notifications_total{state="FAILED"}[1h]))', ""),
     Figure("dead_letters_hour", "Dead letters, last hour",
            "sum(increase(iom_dead_letters_total[1h]))", ""),
-    Figure("lag", "Consumer lag", "sum(iom_consumer_lag)", ""),
+    Figure("lag", "Consumer lag", f"sum({LAG})", ""),
 )
 
 # End to end, per path: the system's own latency (since arrival on the bus).

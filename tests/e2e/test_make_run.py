@@ -192,7 +192,9 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
                for line in run.stdout.splitlines())  # through the front door
     demo = [line for line in run.stdout.splitlines() if "DEMO ONLY: user demo-" in line]
     assert {line.split("(")[1].split(":")[0] for line in demo} == {
-        "POLICE", "PROBATION", "CENTRAL", "PARTNER_HOUSING", "POLICE_UPLOAD"}
+        "POLICE", "PROBATION", "CENTRAL", "PARTNER_HOUSING", "POLICE_UPLOAD", "OPERATIONS"}
+    assert any(line.startswith("operations: https://127.0.0.1:") and line.split()[1].endswith(
+        "/ops") for line in run.stdout.splitlines())
     assert "stopping" in run.stdout
 
 
