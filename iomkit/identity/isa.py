@@ -43,6 +43,9 @@ GRADE_ROLES = frozenset({POLICE, PROBATION, CENTRAL})
 CRIME_UPLOAD_ROLES = frozenset({POLICE_UPLOAD})
 # How the system is doing (the ops page): aggregates only, no person and no force's cases.
 OPS_ROLES = frozenset({OPERATIONS, CENTRAL})
+# Who may be given every force ("*"): the central team (works every force's tag data), and
+# operations (sees the whole system, never a person).
+ALL_FORCE_ROLES = frozenset({CENTRAL, OPERATIONS})
 # Report sections that carry health information: removed for roles without it.
 HEALTH_SECTIONS = ("needs", "sash", "health")
 

@@ -3,8 +3,8 @@ hashing.
 
 The users file (TOML) lists each user's username, argon2id hash, force (or forces) and
 ISA role, and for a partner their agency; a user sees only their forces' people (the
-central processing team, role CENTRAL, may have force "*") and only the fields their role
-allows (isa.py).
+central processing team, role CENTRAL, and OPERATIONS, who see no person, may have force
+"*") and only the fields their role allows (isa.py).
 
     python -m iomkit.identity.users add FILE --username U --force F --role R [--agency A]
     (reads the password from stdin, or asks for it on a terminal)
@@ -24,7 +24,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from iomkit.forces import ENGLAND_AND_WALES_FORCES as FORCES
-from iomkit.identity.isa import CENTRAL, PARTNER_ROLES, ROLES
+from iomkit.identity.isa import ALL_FORCE_ROLES, PARTNER_ROLES, ROLES
 from iomkit.identity.principal import ALL_FORCES, Principal
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -83,9 +83,9 @@ def load(path: Path, extra_forces: Iterable[str] = ()) -> dict[str, User]:
         if not isinstance(named, list) or not named:
             raise UsersError(f"{where}: field forces: a list of forces")
         for force in named:
-            if force == ALL_FORCES and role != CENTRAL:
-                raise UsersError(f"{where}: field force: only role {CENTRAL} may see every "
-                                 "force")
+            if force == ALL_FORCES and role not in ALL_FORCE_ROLES:
+                raise UsersError(f"{where}: field force: only roles "
+                                 f"{', '.join(sorted(ALL_FORCE_ROLES))} may see every force")
             if force != ALL_FORCES and force not in forces:
                 raise UsersError(f"{where}: field force: unknown force {force!r}")
         agency = entry.get("agency", "")
