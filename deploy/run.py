@@ -394,8 +394,9 @@ def main() -> int:
             ledger.add_group(service.process.pid)
         for service in services:
             service.wait_healthy()
+            assert service.process is not None
             say(f"service {service.name:<14} up: http://127.0.0.1:{service.port}/metrics "
-                f"(log {service.log_file})")
+                f"(pid {service.process.pid}, log {service.log_file})")
         signin = settings.signin()
         if use_door:
             door = FrontDoor(logs.parent / "frontdoor", settings.frontdoor_port,
@@ -431,8 +432,8 @@ def main() -> int:
             f"as demo-iom-head for {SYNTHETIC_FORCE}'s synthetic history)")
         if prometheus is not None:
             say(f"operations: {insights}/ops (live from Prometheus; sign in as demo-ops; "
-                "stop a service and its ServiceDown alert shows there within seconds, "
-                "firing after a minute)")
+                "stop a service, `kill <its pid>`, and its ServiceDown alert shows there "
+                "within seconds, firing after a minute)")
         codec = Codec(SchemaRegistry(settings.schemas_dir))
         if args.no_demo:
             return wait_for_stop(services)
@@ -484,6 +485,9 @@ def carry_a_day(settings: Settings, codec: Codec, services: list[ServiceProcess]
     first = simulator.ms(world.start)  # the pace counts from here (simulation.play)
     began = time.monotonic()
     crimes = {c["crime_ref"]: simulator.ms(c["reported_at"]) for c in world.crimes}
+    # the world's own people: the demo's tag (P-1002, Southampton, two hours ago) can meet a
+    # simulated crime, a true hit the world's truth does not know of
+    people = {p["person_id"] for p in world.people}
     ports = [s.port for s in services]
     counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in world.summary().items())
     say(f"\nsimulating {hours:g} hours of {SIMULATED_PEOPLE} tagged people at {speed:g}x "
@@ -500,7 +504,7 @@ def carry_a_day(settings: Settings, codec: Codec, services: list[ServiceProcess]
                 sim_now = first + (time.monotonic() - began) * speed * 1000
                 truth = {(ref, person) for ref, people in world.truth.items()
                          if crimes[ref] <= sim_now for person in people}
-                found = simulation.active_hits(hits.seen, f"SIM/{SIMULATION_SEED}/")
+                found = simulation.active_hits(hits.seen, f"SIM/{SIMULATION_SEED}/", people)
                 say(simulation.summary_line(now, before, time.monotonic() - then, found, truth))
                 before, then = now, time.monotonic()
 
@@ -531,11 +535,20 @@ def wait_for_stop(services: list[ServiceProcess]) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stopped: set[str] = set()
     while not stop.wait(1.0):
         for service in services:
-            if not service.alive():
-                say(f"service {service.name} stopped unexpectedly: see {service.log_file}")
-                return 1
+            if service.name in stopped or service.alive():
+                continue
+            # Told once; the rest keep running, so the alert it raises can be seen.
+            stopped.add(service.name)
+            code = service.process.returncode if service.process is not None else None
+            say(f"service {service.name} stopped (exit {code}): see {service.log_file}; "
+                "Prometheus shows ServiceDown pending at once and firing after a minute; the "
+                "other services keep running (Ctrl-C stops them)")
+        if len(stopped) == len(services):
+            say("every service has stopped")
+            return 1
     return 0
 
 

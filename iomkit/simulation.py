@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -87,15 +88,21 @@ def totals(expositions: list[str]) -> dict[str, float]:
             for figure, (name, labels) in FIGURES.items()}
 
 
-def active_hits(seen: list[Any], prefix: str) -> set[tuple[str, str]]:
+def active_hits(seen: list[Any], prefix: str, people: Collection[str] | None = None
+                ) -> set[tuple[str, str]]:
     """(crime_ref, person_id) of the hits read off iom.gps.hits (``seen``: records with a
     ``value``) whose crime_ref starts with ``prefix`` and whose latest revision is ACTIVE:
-    what a world's ground truth is held to."""
+    what a world's ground truth is held to. ``people``: only theirs (the world's own; a
+    real trail on the same bus, such as make run's demo tag, can meet a simulated crime, a
+    true hit the world's truth does not know of)."""
     latest: dict[str, dict[str, Any]] = {}
     for record in seen:
         hit = record.value
-        if hit and hit["crime_ref"].startswith(prefix) and (
-                hit["hit_id"] not in latest or hit["revision"] > latest[hit["hit_id"]]["revision"]):
+        if not hit or not hit["crime_ref"].startswith(prefix):
+            continue
+        if people is not None and hit["person_id"] not in people:
+            continue
+        if hit["hit_id"] not in latest or hit["revision"] > latest[hit["hit_id"]]["revision"]:
             latest[hit["hit_id"]] = hit
     return {(h["crime_ref"], h["person_id"]) for h in latest.values() if h["status"] == "ACTIVE"}
 

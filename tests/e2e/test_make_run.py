@@ -142,6 +142,18 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     with urllib.request.urlopen(f"{prometheus}/api/v1/rules", timeout=10) as answer:
         rules = json.loads(answer.read())["data"]["groups"][0]["rules"]
     assert {r["name"] for r in rules} >= {"ServiceDown", "NoFixes", "WebhookFailures"}
+    # A newcomer stops a service (kill its pid, printed): the rest run on, and Prometheus
+    # raises ServiceDown for it (pending at once, firing after the minute it must last)
+    [risk] = [line for line in run.lines if line.startswith("service risk ") and " up: " in line]
+    os.kill(int(risk.split("(pid ")[1].split(",")[0]), signal.SIGTERM)
+    run.wait_for("service risk stopped", within=30)
+    down: list[dict] = []
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and not down:
+        down = query(prometheus, 'ALERTS{alertname="ServiceDown", service="risk"}')
+        time.sleep(1)
+    assert down and down[0]["metric"]["alertstate"] in ("pending", "firing"), down
+    assert run.process.poll() is None  # make run carries on
     run.process.send_signal(signal.SIGINT)  # Ctrl-C
     assert run.process.wait(60) == 0, run.stdout
     run.reader.join(10)

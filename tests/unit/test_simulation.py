@@ -50,3 +50,7 @@ def test_active_hits_are_the_latest_revisions_of_a_worlds_crimes():
     seen = [hit("a", 1, "ACTIVE"), hit("a", 2, "WITHDRAWN"), hit("b", 2, "ACTIVE"),
             hit("b", 1, "WITHDRAWN"), hit("c", 1, "ACTIVE", "OTHER/1"), Read(None)]
     assert simulation.active_hits(seen, "SIM/1/") == {("SIM/1/x", "P-b")}
+    # another trail on the bus meeting the world's crime: not the world's to count
+    seen.append(hit("d", 1, "ACTIVE"))
+    assert simulation.active_hits(seen, "SIM/1/", {"P-b"}) == {("SIM/1/x", "P-b")}
+    assert simulation.active_hits(seen, "SIM/1/") == {("SIM/1/x", "P-b"), ("SIM/1/x", "P-d")}
