@@ -16,6 +16,7 @@ from iomkit.processes import die_with_parent, stop_groups
 from iomkit.settings import ROOT
 
 PROMETHEUS = Path("/usr/bin/prometheus")
+PROMTOOL = Path("/usr/bin/promtool")  # its rule checker, from the same package
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 
 

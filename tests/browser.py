@@ -52,3 +52,15 @@ async def until_shown(page: Any, url: str, text: str, selector: str = "body",
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{text!r} not in {selector} of {url} within {within}s")
         await asyncio.sleep(0.5)
+
+
+async def signed_in_page(browser: Browser, base: str, authorization: dict[str, str],
+                         **context_options: Any) -> tuple[Any, list[str]]:
+    """A page in a new context signed in as ``authorization``'s user, and the list of every
+    URL it requests outside ``base`` (pages under test must load nothing from elsewhere)."""
+    context = await browser.new_context(**context_options)
+    await context.add_cookies([signed_in(base, authorization)])
+    page = await context.new_page()
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(base) else elsewhere.append(r.url))
+    return page, elsewhere

@@ -18,6 +18,7 @@ from iomkit.codec import Codec, SchemaRegistry
 from iomkit.identity import keys, tokens
 from iomkit.identity.principal import Principal
 from iomkit.processes import Broker, ServiceProcess, free_port
+from iomkit.prometheus import PROMTOOL
 from iomkit.settings import ROOT, Settings
 from iomkit.topics import OPERATOR_TOPICS
 
@@ -172,3 +173,12 @@ def start_service(
     yield start
     for service in started:
         service.stop()
+
+
+@pytest.fixture(scope="session")
+def promtool() -> Path:
+    """Prometheus's own rule checker and tester (Debian's prometheus package)."""
+    if not PROMTOOL.exists():
+        raise RuntimeError(f"{PROMTOOL} is missing: `make prometheus` installs Debian's "
+                           "prometheus, which has it")
+    return PROMTOOL

@@ -27,7 +27,7 @@ from iomkit.settings import ROOT
 from services.insights import report, rows
 from services.insights.config import unit_costs
 from services.insights.store import Store
-from tests.browser import ARTEFACTS, chromium, signed_in
+from tests.browser import ARTEFACTS, chromium, signed_in_page
 
 pytestmark = pytest.mark.integration
 # A fixed moment, so the figures do not depend on the day the test runs: the history ends
@@ -210,12 +210,7 @@ async def test_insights_from_the_topics(settings, codec, start_service, token, t
         # The page: charts with their tables, the tables as the API gives them, nothing
         # loaded from elsewhere, downloads that parse.
         async with chromium() as browser:
-            context = await browser.new_context(accept_downloads=True)
-            await context.add_cookies([signed_in(base, head)])
-            page = await context.new_page()
-            elsewhere: list[str] = []
-            page.on("request", lambda r: None if r.url.startswith(base)
-                    else elsewhere.append(r.url))
+            page, elsewhere = await signed_in_page(browser, base, head, accept_downloads=True)
             await page.goto(f"{base}/insights?{RANGE}")
             assert "Synthetic data" in await page.inner_text("#synthetic")
             for chart in ("cohort", "caseload", "reoffending", "calibration", "survival"):

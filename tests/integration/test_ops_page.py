@@ -16,7 +16,7 @@ from iomkit.metrics import sample_sum
 from iomkit.processes import free_port
 from iomkit.prometheus import Prometheus
 from iomkit.settings import ROOT
-from tests.browser import ARTEFACTS, chromium, signed_in
+from tests.browser import ARTEFACTS, chromium, signed_in_page
 
 pytestmark = pytest.mark.integration
 # figure key on the page -> the metric its figure sums over the worker's /metrics
@@ -51,12 +51,7 @@ async def test_the_ops_page_shows_what_the_workers_metrics_say(
     ops = token("OPERATIONS", "*", username="ops on shift")
     try:
         async with chromium() as browser:
-            context = await browser.new_context()
-            await context.add_cookies([signed_in(base, ops)])
-            page = await context.new_page()
-            elsewhere: list[str] = []
-            page.on("request", lambda r: None if r.url.startswith(base)
-                    else elsewhere.append(r.url))
+            page, elsewhere = await signed_in_page(browser, base, ops)
             await page.goto(f"{base}/ops")
             assert "How the system is doing" in await page.inner_text("h1")
             first_asked = await page.get_attribute("body", "data-asked")

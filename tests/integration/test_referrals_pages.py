@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from iomkit import testing, topics
-from tests.browser import ARTEFACTS, chromium, signed_in, until_shown
+from tests.browser import ARTEFACTS, chromium, signed_in_page, until_shown
 from tests.integration.test_referrals_lifecycle import grade, person
 
 pytestmark = pytest.mark.integration
@@ -25,13 +25,9 @@ async def test_an_officer_refers_and_the_panel_registers_and_a_supervisor_review
     service = start_service("referrals")
     base = f"http://127.0.0.1:{service.port}"
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    elsewhere: list[str] = []
     async with chromium() as browser:
         # signed in as the sign-in page would leave the browser: the token in a cookie
-        context = await browser.new_context()
-        await context.add_cookies([signed_in(base, token("PROBATION", "Hampshire"))])
-        page = await context.new_page()
-        page.on("request", lambda r: None if r.url.startswith(base) else elsewhere.append(r.url))
+        page, elsewhere = await signed_in_page(browser, base, token("PROBATION", "Hampshire"))
 
         await page.goto(f"{base}/referrals/new")
         assert "FIXED" in await page.content()  # the standard form's cohort guidance

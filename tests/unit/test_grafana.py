@@ -11,24 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from deploy.grafana import build
 from iomkit import metrics, opsfigures
 from iomkit.settings import ROOT
 
-PROMTOOL = Path("/usr/bin/promtool")
 BOARDS = build.dashboards()
 DATASOURCE_FILE = ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml"
-
-
-@pytest.fixture(scope="module")
-def promtool() -> Path:
-    if not PROMTOOL.exists():
-        raise RuntimeError(f"{PROMTOOL} is missing: `make prometheus` installs Debian's "
-                           "prometheus, which has it")
-    return PROMTOOL
 
 
 def panels(board: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -9,21 +9,10 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from iomkit.prometheus import RULES, config
 from iomkit.settings import ROOT
 
-PROMTOOL = Path("/usr/bin/promtool")
 RUNBOOK = ROOT / "docs" / "runbook.md"
-
-
-@pytest.fixture(scope="module")
-def promtool() -> Path:
-    if not PROMTOOL.exists():
-        raise RuntimeError(f"{PROMTOOL} is missing: `make prometheus` installs Debian's "
-                           "prometheus, which has it")
-    return PROMTOOL
 
 
 def run(promtool: Path, *args: str) -> str:
