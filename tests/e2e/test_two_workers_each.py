@@ -74,8 +74,9 @@ async def kill_when(worker: ServiceProcess, started: Callable[[], int], expected
     # kill is stamped with (the loop was blocked) and, sent again by the survivor (it was
     # never recorded), be counted a duplicate of two live workers. (This test failed so.)
     await asyncio.to_thread(worker.kill)
+    out = started()
     await asyncio.sleep(0.5)
-    return what, started(), expected, time.time()
+    return what, out, expected, time.time()
 
 
 async def test_two_workers_of_every_service_one_of_each_killed_midway(
