@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -24,6 +23,7 @@ from services.notifications.console import Board
 from services.notifications.internal import QUALIFICATIONS
 from services.notifications.mail import Mailer
 from services.notifications.mapcrimes import MapCrimes
+from services.notifications.origins import Origins
 from services.notifications.outbox import Outbox
 from services.notifications.routing import Directory
 from services.notifications.unfinished import Partition, Unfinished
@@ -61,18 +61,7 @@ STATES = Counter("iom_notifications_total", "Notification state changes, by reci
 DELIVERY_SECONDS = Histogram(
     "iom_notification_delivery_seconds", "Created to delivered, by recipient", ["recipient"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
-# notification id -> the hit it tells of (arrival ms, detected_at), from routing to delivery,
-# for the hit_to_webhook latency. Only the worker that routed the hit knows (one that takes
-# its outbox over does not measure it); at most ORIGINS_KEPT, the oldest dropped first.
-ORIGINS_KEPT = 10_000
-hit_origins: dict[str, tuple[int | None, datetime]] = {}
-
-
-def remember_origin(notification_id: str, arrived_ms: int | None, detected_at: datetime
-                    ) -> None:
-    hit_origins[notification_id] = (arrived_ms, detected_at)
-    while len(hit_origins) > ORIGINS_KEPT:
-        del hit_origins[next(iter(hit_origins))]
+hit_origins = Origins()  # for the hit_to_webhook latency (origins.py)
 
 
 # -- delivery ----------------------------------------------------------------------------
@@ -85,7 +74,7 @@ async def publish_state(notification: dict[str, Any]) -> None:
         DELIVERY_SECONDS.labels(notification["recipient"]).observe(
             (notification["updated_at"] - notification["created_at"]).total_seconds())
     if notification["state"] in ("DELIVERED", "FAILED"):
-        origin = hit_origins.pop(notification["notification_id"], None)
+        origin = hit_origins.take(notification["notification_id"])
         if origin is not None and notification["state"] == "DELIVERED":
             metrics.observe_latency(service.name, "hit_to_webhook", arrived_ms=origin[0],
                                     event_at=origin[1], now=notification["updated_at"])
