@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -288,3 +289,9 @@ class ServiceProcess:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def all_healthy(services: Iterable[ServiceProcess], within: float = 120.0) -> None:
+    """Wait for workers started side by side (each ``start``ed, none waited for yet)."""
+    for service in services:
+        service.wait_healthy(within)

@@ -21,6 +21,7 @@ from typing import Any
 from iomkit import log as logging
 from iomkit.deadletters import utc_now
 from services.notifications.backoff import Backoff
+from services.notifications.recent import Recent
 from services.notifications.subscriptions import Recipient
 
 Notification = dict[str, Any]
@@ -60,6 +61,7 @@ class Outbox:
         self._queues: dict[str, asyncio.Queue[Notification]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._queued: set[str] = set()  # notification ids waiting or in flight
+        self.finished = Recent()  # ids this worker delivered or gave up on, lately
 
     async def put(self, notification: Notification) -> bool:
         """Queue a notification behind its recipient's others, waiting while the
@@ -131,6 +133,7 @@ class Outbox:
                 if self.backoff.gives_up(tries, recipient.max_attempts):
                     notification = self._state(notification, "FAILED", attempts)
                     await self.publish(notification)
+                    self.finished.add(notification["notification_id"])
                     await self.on_failed(notification, f"{recipient.name}: gave up after "
                                          f"{tries} attempts: {reason}")
                     return
@@ -142,6 +145,7 @@ class Outbox:
                 continue
             notification = self._state(notification, "DELIVERED", attempts)
             await self.publish(notification)
+            self.finished.add(notification["notification_id"])
             await self.on_delivered(notification)
             if self.extra is not None:
                 try:

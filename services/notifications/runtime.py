@@ -113,7 +113,16 @@ outbox = Outbox(
 
 async def create(notification: dict[str, Any], context: Context) -> None:
     """Record the notification (PENDING) before it is sent: iom.notifications is the
-    outbox's durable log, from which a restarted worker resumes (app.follow_notifications)."""
+    outbox's durable log, from which a restarted worker resumes (app.follow_notifications).
+    One already finished is not made again: its hit read a second time (a worker lost
+    between publishing it and recording it in ``told``, its outbox resumed here) would
+    otherwise send it twice, and a PENDING after its DELIVERED would send it again at the
+    next restart."""
+    nid = notification["notification_id"]
+    if nid in outbox.finished or nid in unfinished.finished:
+        service.log.info("notification.already_finished", recipient=notification["recipient"],
+                         kind=notification["kind"])
+        return
     await service.publish(topics.NOTIFICATIONS, notification, cause=context)
     STATES.labels(notification["recipient"], "PENDING").inc()
     await outbox.put(notification)

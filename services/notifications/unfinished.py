@@ -14,6 +14,8 @@ from collections.abc import Collection, Set
 from datetime import datetime
 from typing import Any, Final
 
+from services.notifications.recent import Recent
+
 Notification = dict[str, Any]
 Partition = tuple[str, int]  # an input (topic, partition) of the routing agent
 
@@ -40,10 +42,13 @@ class Unfinished:
     def __init__(self) -> None:
         self.latest: dict[str, Notification] = {}
         self.made_from: dict[str, Partition] = {}
+        self.finished = Recent()  # ids read back DELIVERED or FAILED lately, by any worker
 
     def keep(self, notification: Notification, cause: str) -> None:
         """A state read from the topic, with the record's ``iom-cause`` header ("" if none)."""
         nid = notification["notification_id"]
+        if notification["state"] in ("DELIVERED", "FAILED"):
+            self.finished.add(nid)
         if notification["state"] == "DELIVERED":  # finished: nothing more to do with it
             self.latest.pop(nid, None)
             self.made_from.pop(nid, None)

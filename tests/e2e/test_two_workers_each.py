@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from iomkit import testing, topics
-from iomkit.processes import ServiceProcess, free_port
+from iomkit.processes import ServiceProcess, all_healthy, free_port
 from services.gps_stream.trail import epoch_ms
 from services.notifications.receiver import Receiver
 from services.notifications.routing import notification_id
@@ -88,8 +88,10 @@ async def test_two_workers_of_every_service_one_of_each_killed_midway(
     env = {"IOM_SESSION_TIMEOUT_S": "6"}  # a lost worker's partitions move on sooner
     notify = {**env, "TEST_SECRET_POLICE": SECRET, **fast_retries(
         subscriptions(tmp_path / "s.toml", force, {"police": police.port}), force, 100)}
-    workers = {name: [start_service(name, **(notify if name == "notifications" else env))
+    workers = {name: [start_service(name, healthy=False,
+                                    **(notify if name == "notifications" else env))
                       for _ in range(2)] for name in SERVICES}
+    all_healthy(w for pair in workers.values() for w in pair)
 
     async with (testing.Reader(settings, codec, topics.COHORT_CHANGES.name) as changes,
                 testing.Reader(settings, codec, topics.CASE_ALERTS.name) as alerts,

@@ -21,7 +21,7 @@ import pytest
 
 from iomkit import testing, topics
 from iomkit.jsonconv import from_json
-from iomkit.processes import Broker, free_port
+from iomkit.processes import Broker, all_healthy, free_port
 from iomkit.settings import ROOT, Settings
 from services.gps_stream.hitrule import hit_id
 from services.notifications.receiver import Receiver
@@ -109,14 +109,15 @@ async def test_poison_on_every_topic_stops_nothing(settings, codec, start_servic
     receiver = Receiver(SECRET, police_port)
     await receiver.start()
     services = {
-        "referrals": start_service("referrals"),
-        "risk": start_service("risk"),
-        "gps_stream": start_service("gps_stream"),
+        "referrals": start_service("referrals", healthy=False),
+        "risk": start_service("risk", healthy=False),
+        "gps_stream": start_service("gps_stream", healthy=False),
         "notifications": start_service(
-            "notifications", FAULTS_SECRET_POLICE=SECRET,
+            "notifications", healthy=False, FAULTS_SECRET_POLICE=SECRET,
             **fast_retries(tmp_path / "subscriptions.toml", force, 5)),
-        "insights": start_service("insights"),
+        "insights": start_service("insights", healthy=False),
     }
+    all_healthy(services.values())
     try:
         async with testing.Reader(settings, codec, topics.DEAD_LETTERS.name) as dead:
             sent: set[tuple[str, int]] = set()  # (topic, key suffix) of every poison record

@@ -24,6 +24,7 @@ import pytest
 
 from iomkit import testing, topics
 from iomkit.identity.users import add_user
+from iomkit.processes import all_healthy
 from iomkit.settings import ROOT
 from tests.integration.test_notifications_console import crime_and_hit
 from tests.integration.test_notifications_console import person as console_person
@@ -114,7 +115,9 @@ async def stack(settings, codec, start_service, tmp_path: Path, identity_dir: Pa
         console_person(codec, pid, "Hampshire"), console_person(codec, kent_pid, "Kent")])
     await testing.produce(settings, codec, topics.CRIMES_REPORTED, [crime])
     await testing.produce(settings, codec, topics.GPS_HITS, [hit])
-    ports = {name: start_service(name, **env).port for name in APPS}
+    workers = [start_service(name, healthy=False, **env) for name in APPS]
+    all_healthy(workers)
+    ports = {worker.name: worker.port for worker in workers}
     async with aiohttp.ClientSession() as http:
         stack = Stack(ports, http)
         for name in USERS:

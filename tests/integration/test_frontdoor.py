@@ -13,7 +13,7 @@ import pytest
 from iomkit import testing, topics
 from iomkit.frontdoor import FrontDoor
 from iomkit.identity.users import add_user
-from iomkit.processes import free_port
+from iomkit.processes import all_healthy, free_port
 from tests.browser import ARTEFACTS, chromium, until_shown
 from tests.integration.test_notifications_console import crime_and_hit, person
 
@@ -47,8 +47,10 @@ async def test_one_sign_in_through_the_front_door(settings, codec, start_service
     env = {"IOM_USERS_FILE": str(users), "IOM_NOTIFY_SUBSCRIPTIONS_FILE": str(subs),
            "TEST_SECRET": "x" * 32, "IOM_NOTIFY_PERSON_WAIT_S": "0",
            "IOM_SIGNIN_URL": "/auth/signin", "IOM_TLS": "true"}
-    ports = {name: start_service(name, **env).port
-             for name in ("referrals", "risk", "gps_stream", "notifications")}
+    workers = [start_service(name, healthy=False, **env)
+               for name in ("referrals", "risk", "gps_stream", "notifications")]
+    all_healthy(workers)
+    ports = {worker.name: worker.port for worker in workers}
     door = FrontDoor(tmp_path / "frontdoor", free_port(), ports, tmp_path / "pki")
     door.start()
     base = door.url

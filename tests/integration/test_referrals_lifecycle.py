@@ -91,7 +91,8 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
             assert response.status == 409
             assert (await response.json())["existing"] == f"/referrals/{referral_id}"
         await alerts.wait_for(lambda seen: any(
-            r.value["person_id"] == pid and r.value["kind"] == "URGENT_REFERRAL" for r in seen))
+            r.value and r.value["person_id"] == pid and r.value["kind"] == "URGENT_REFERRAL"
+            for r in seen))
 
         async def on_agenda() -> Any:
             # The person's record and the referral come by different topics: the agenda
@@ -116,7 +117,8 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
 
         def of(kind: str):
             return lambda seen: [r.value for r in seen
-                                 if r.value["person_id"] == pid and r.value["change"] == kind]
+                                 if r.value and r.value["person_id"] == pid
+                                 and r.value["change"] == kind]
 
         registered = (await changes.wait_for(of("REGISTERED")))
         assert of("REGISTERED")(registered)[0]["lead_officer"] == "OM Ada Jones"
@@ -154,7 +156,7 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
         # The licence ends within 8 weeks: the next tick opens the transition plan.
         await changes.wait_for(of("TRANSITION_STARTED"))
         await alerts.wait_for(lambda seen: any(
-            r.value["person_id"] == pid and r.value["kind"] == "TRANSITION_OPENED"
+            r.value and r.value["person_id"] == pid and r.value["kind"] == "TRANSITION_OPENED"
             for r in seen))
 
         # A decision about a referral the person never had: dead-lettered with the reason.

@@ -141,3 +141,28 @@ async def test_a_put_cancelled_while_waiting_leaves_the_notification_to_a_later_
     assert await box.put(note("n3"))
     await box.drain()
     assert [n for _, n in world.delivered] == ["n1", "n2", "n3"]
+
+
+async def test_what_it_finished_is_remembered_so_the_same_notification_is_not_made_again(
+) -> None:
+    world = World({"n2": 99})
+    box = world.outbox(attempts=2)
+    await box.put(note("n1"))
+    await box.put(note("n2"))
+    assert "n1" not in box.finished  # waiting or in flight: not finished yet
+    await box.drain()
+    assert "n1" in box.finished and "n2" in box.finished  # delivered; failed for good
+    assert "n3" not in box.finished
+    await box.close()
+
+
+def test_recent_ids_are_bounded_the_oldest_forgotten_first() -> None:
+    from services.notifications.recent import Recent
+
+    recent = Recent(limit=2)
+    for nid in ("a", "b", "c"):
+        recent.add(nid)
+    assert "a" not in recent and "b" in recent and "c" in recent and len(recent) == 2
+    recent.add("b")  # again: now the newest
+    recent.add("d")
+    assert "c" not in recent and "b" in recent and "d" in recent

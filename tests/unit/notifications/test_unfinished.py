@@ -31,6 +31,11 @@ def test_a_delivered_notification_is_forgotten() -> None:
     assert u.latest["n1"]["state"] == "RETRYING" and u.made_from["n1"] == ("iom.gps.hits", 0)
     u.keep(state("n1", "DELIVERED"), "")
     assert u.latest == {} and u.made_from == {}
+    assert "n1" in u.finished  # read back finished: not to be made again
+    u.keep(state("n2", "FAILED"), "iom.gps.hits/0/6")
+    assert "n2" in u.finished and u.latest["n2"]["state"] == "FAILED"  # kept to redeliver
+    u.keep(state("n3", "RETRYING"), "iom.gps.hits/0/7")
+    assert "n3" not in u.finished
 
 
 def test_the_first_cause_read_is_kept() -> None:
