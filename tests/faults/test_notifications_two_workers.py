@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from iomkit import testing, topics
-from iomkit.processes import free_port
+from iomkit.processes import all_healthy, free_port
 from services.notifications.receiver import Receiver
 from services.notifications.routing import notification_id
 from tests.integration.test_notifications_delivery import fast_retries, hit, person
@@ -41,8 +41,10 @@ async def test_two_workers_one_killed_every_notification_delivered_once(
 
     async with (testing.Reader(settings, codec, topics.NOTIFICATIONS.name) as notes,
                 testing.Reader(settings, codec, topics.AUDIT.name) as audits):
-        first = start_service("notifications", **env)
-        start_service("notifications", **env)  # both share the inputs' partitions
+        # both share the inputs' partitions
+        first, second = (start_service("notifications", healthy=False, **env)
+                         for _ in range(2))
+        all_healthy([first, second])
         await testing.produce(settings, codec, topics.GPS_HITS, hits)
         await wait_until(lambda: len(police.deliveries) >= HITS, 60, "police told of all")
         # Every probation notification made, the first of each worker's queue retrying (the

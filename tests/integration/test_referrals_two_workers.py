@@ -16,6 +16,7 @@ import pytest
 
 from iomkit import testing, topics
 from iomkit.identity.keys import peer_secret
+from iomkit.processes import all_healthy
 from iomkit.routing import FORWARDED, GATHER, gather_proof
 from services.referrals.case import panel
 from tests.integration.test_referrals_lifecycle import person, until
@@ -36,7 +37,8 @@ async def test_either_worker_answers_for_anyone_get_and_post(
     licence_end = (testing.now() + timedelta(days=200)).date()
     await testing.produce(settings, codec, topics.PEOPLE, [person(p, licence_end) for p in pids])
     env = {"IOM_SESSION_TIMEOUT_S": "6"}
-    workers = [start_service("referrals", **env), start_service("referrals", **env)]
+    workers = [start_service("referrals", healthy=False, **env) for _ in range(2)]
+    all_healthy(workers)
     bases = [f"http://127.0.0.1:{w.port}" for w in workers]
     await until(lambda: asyncio.to_thread(lambda: all(w.healthy() for w in workers)), 60)
 

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from iomkit.identity.users import add_user
+from iomkit.processes import all_healthy
 
 pytestmark = pytest.mark.integration
 PASSWORD = "a long enough password"
@@ -28,7 +29,8 @@ async def test_renewal_and_idle_timeout(start_service, tmp_path: Path) -> None:
     env = {"IOM_USERS_FILE": str(users), "IOM_NOTIFY_SUBSCRIPTIONS_FILE": str(subs),
            "TEST_SECRET": "x" * 32, "IOM_TOKEN_TTL_S": str(TOKEN_TTL_S),
            "IOM_IDLE_TIMEOUT_S": str(IDLE_S)}
-    service, other = start_service("notifications", **env), start_service("notifications", **env)
+    service, other = (start_service("notifications", healthy=False, **env) for _ in range(2))
+    all_healthy([service, other])
     base = f"http://127.0.0.1:{service.port}"
     elsewhere = f"http://127.0.0.1:{other.port}"
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for an IP address, as a browser keeps
