@@ -6,18 +6,18 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from iomkit import kafka, principals
 from iomkit.access import Grant, grant_of
 from iomkit.brokersetup import BrokerFiles
+from iomkit.processes import free_port
 from iomkit.settings import ROOT, Settings, load
 from iomkit.topics import TopicSpec
 
@@ -25,12 +25,8 @@ KAFKA_SH = ROOT / "deploy" / "kafka" / "kafka.sh"
 
 
 def free_ports(count: int) -> list[int]:
-    """Ports nobody listens on now (all held open together so they differ)."""
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
+    """Ports nobody listens on now, each different (iomkit.processes.free_port)."""
+    return [free_port() for _ in range(count)]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import asyncio
 import ctypes
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -150,10 +151,30 @@ class Ledger:
         self.path.unlink(missing_ok=True)
 
 
+# Listening ports for tests, benchmarks and the demo's receivers: below Linux's ephemeral
+# range (32768-60999), from which every outgoing connection takes its source port; a port
+# picked there with bind(0) was taken by a worker's connection to the broker before the
+# service meant to listen on it started ("address already in use", once in CI).
+_PORTS = (20000, 32000)
+_handed_out: set[int] = set()  # never the same port twice from one process
+_random = random.Random()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now, outside the ephemeral range, not handed out before
+    by this process."""
+    for _ in range(1000):
+        port = _random.randrange(*_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {_PORTS[0]}-{_PORTS[1]}")
 
 
 @dataclass

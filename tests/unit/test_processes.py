@@ -12,7 +12,14 @@ import sys
 import time
 
 from iomkit import reaper
-from iomkit.processes import Ledger, alive, die_with_parent, holder_of, stop_groups
+from iomkit.processes import (
+    Ledger,
+    alive,
+    die_with_parent,
+    free_port,
+    holder_of,
+    stop_groups,
+)
 
 
 def test_a_taken_port_names_its_holder_and_a_free_one_nothing():
@@ -22,6 +29,15 @@ def test_a_taken_port_names_its_holder_and_a_free_one_nothing():
         port = sock.getsockname()[1]
         assert (holder_of(port) or "").startswith(f"pid {os.getpid()} (")
     assert holder_of(port) is None
+
+
+def test_free_ports_are_below_the_ephemeral_range_and_never_the_same_twice():
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == 300  # handed out once each, even if still unbound
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    assert all(p < low for p in ports), "a listening port an outgoing connection could take"
+    with socket.socket() as sock:  # and each is bindable
+        sock.bind(("127.0.0.1", ports[-1]))
 
 
 def group(code: str) -> subprocess.Popen[bytes]:
