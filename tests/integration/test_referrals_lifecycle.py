@@ -183,7 +183,7 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
         assert "licence completed" in report["deregistration_rationale"]
         transitions = of("TRANSITION_STARTED")(changes.seen)
         assert len(transitions) == 1, "the tick must open the transition once"
-        mine = [r.value for r in changes.seen if r.value["person_id"] == pid]
+        mine = [r.value for r in changes.seen if r.value and r.value["person_id"] == pid]
         assert mine and all(c["change_id"] == change_id(c) for c in mine)
 
 
@@ -208,7 +208,8 @@ async def test_a_youth_at_17y7m_is_on_the_transfer_candidate_list(
                 ):
         found = await alerts.wait_for(lambda seen: [
             r.value for r in seen
-            if r.value["person_id"] == pid and r.value["kind"] == "YOUTH_TRANSFER_CANDIDATE"])
+            if r.value and r.value["person_id"] == pid
+            and r.value["kind"] == "YOUTH_TRANSFER_CANDIDATE"])
         alert = next(r.value for r in found if r.value["person_id"] == pid)
         takeover = alert["details"]["takeover_on"]
         assert takeover == birthday(born, 18).isoformat()
