@@ -64,6 +64,8 @@ async def device_input(item: Item) -> None:
                                                       item.record or "", item.value)
     await publish_all(topics.ZONE_BREACHES, breaches, item.cause)
     await publish_all(topics.TAG_ALERTS, alerts, item.cause)
+    if not updates:  # most fixes: nothing to measure (the hot path)
+        return
     # a fix, or a tag fitted or removed that moves a trail's evidence to another person
     path, at = (("fix_to_hit", "recorded_at") if item.record == "TagPing"
                 else ("enrolment_to_hit", "effective_at"))
