@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SERVICES = ("referrals", "risk", "gps_stream", "notifications", "insights")
+from iomkit.processes import SERVICES as SERVICES  # the rows of the page and the dashboards
+
 JOB = 'job="throughcare"'
 # Every worker of a group reports the lag of all the group's partitions: counted once each.
 LAG = "max by (service, group, topic, partition) (iom_consumer_lag)"
