@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from deploy import demo_history  # noqa: E402 - after the path is set
-from iomkit import kafka, simulation, simulator, testing  # noqa: E402
+from iomkit import kafka, metrics, simulation, simulator, testing  # noqa: E402
 from iomkit.cli import produce_records, validate_lines  # noqa: E402
 from iomkit.codec import Codec, SchemaRegistry  # noqa: E402
 from iomkit.frontdoor import FrontDoor  # noqa: E402
@@ -523,8 +523,7 @@ def scrape(ports: list[int]) -> list[str]:
     pages = []
     for port in ports:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
-                pages.append(page.read().decode())
+            pages.append(metrics.page_of(port, timeout=5))
         except OSError:
             pass  # a service down: its figures are missing from this line
     return pages

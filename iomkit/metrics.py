@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.samples import Sample
 
 from iomkit import log as logging
 from iomkit.settings import Settings
@@ -93,6 +94,14 @@ def exposition() -> bytes:
     return generate_latest()
 
 
+def page_of(port: int, timeout: float = 10.0) -> str:
+    """A local worker's /metrics page (open to any caller, as Prometheus reads it)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as page:
+        return page.read().decode()
+
+
 def folder_bytes(folder: Path) -> int:
     """Bytes of the files under ``folder`` (a store's files come and go as it compacts)."""
     total = 0
@@ -104,19 +113,24 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
-def sample_sum(expositions: Iterable[str], name: str, **labels: str) -> float:
-    """The sum of the samples called ``name`` whose labels include ``labels``, over metric
-    pages in Prometheus's text format (a reader of /metrics: make run's summary, tests)."""
+def samples(expositions: Iterable[str]) -> list[Sample]:
+    """Every sample of metric pages in Prometheus's text format, parsed once."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    total = 0.0
-    for text in expositions:
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == name and all(sample.labels.get(k) == v
-                                               for k, v in labels.items()):
-                    total += sample.value
-    return total
+    return [sample for text in expositions
+            for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
+def sum_of(parsed: Iterable[Sample], name: str, labels: Mapping[str, str]) -> float:
+    """The sum of the ``parsed`` samples called ``name`` whose labels include ``labels``."""
+    return sum(s.value for s in parsed
+               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def sample_sum(expositions: Iterable[str], name: str, **labels: str) -> float:
+    """The sum of the samples called ``name`` whose labels include ``labels``, over metric
+    pages (a reader of /metrics: tests)."""
+    return sum_of(samples(expositions), name, labels)
 
 
 def elapsed_s(since_ms: float | None, now_ms: float) -> float | None:

@@ -33,6 +33,14 @@ def config(targets: dict[str, int], rules: Path = RULES, interval_s: int = 5) ->
     return json.dumps(document, indent=2)  # YAML is a superset of JSON
 
 
+def query(base: str, expression: str) -> list[dict[str, Any]]:
+    """An instant query's vector, from a script or a test (the ops page asks with
+    ``instant``, asynchronously)."""
+    url = f"{base}/api/v1/query?query={urllib.request.quote(expression)}"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return list(json.loads(answer.read())["data"]["result"])
+
+
 @dataclass
 class Prometheus:
     folder: Path
@@ -72,11 +80,6 @@ class Prometheus:
             except OSError:
                 time.sleep(0.3)
         raise TimeoutError(f"prometheus not ready: see {self.folder / 'prometheus.log'}")
-
-    def query(self, expression: str) -> list[dict[str, Any]]:
-        url = f"{self.url}/api/v1/query?query={urllib.request.quote(expression)}"
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return list(json.loads(answer.read())["data"]["result"])
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

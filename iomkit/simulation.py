@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from iomkit import headers as h
 from iomkit import kafka, kernel
 from iomkit.codec import Codec
-from iomkit.metrics import sample_sum
+from iomkit.metrics import samples, sum_of
 from iomkit.settings import Settings
 from iomkit.simulator import World, ms
 
@@ -84,8 +84,8 @@ FIGURES: dict[str, tuple[str, dict[str, str]]] = {
 
 def totals(expositions: list[str]) -> dict[str, float]:
     """Each figure of FIGURES summed over the services' metric pages."""
-    return {figure: sample_sum(expositions, name, **labels)
-            for figure, (name, labels) in FIGURES.items()}
+    parsed = samples(expositions)  # once for all the figures
+    return {figure: sum_of(parsed, name, labels) for figure, (name, labels) in FIGURES.items()}
 
 
 def active_hits(seen: list[Any], prefix: str, people: Collection[str] | None = None

@@ -202,15 +202,12 @@ async def start_groups_at_the_end(settings: Settings, prefix: str = "throughcare
 
 
 async def metrics_page(port: int) -> str:
-    """A worker's /metrics (open to any caller on the worker's own port, as Prometheus)."""
+    """A worker's /metrics, read off the event loop."""
     import asyncio
-    import urllib.request
 
-    def get() -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
-            return answer.read().decode()
+    from iomkit.metrics import page_of
 
-    return await asyncio.to_thread(get)
+    return await asyncio.to_thread(page_of, port)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from iomkit.processes import alive, free_port, holder_of
+from iomkit.prometheus import query
 from iomkit.settings import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -82,12 +83,6 @@ def day_matched(lines: list[str]) -> bool:
     words = days[-1].split("hits ", 1)[1].split()
     found, of, extra = int(words[0]), int(words[2]), int(words[7])
     return found == of > 0 and extra == 0
-
-
-def query(prometheus: str, expression: str) -> list[dict]:
-    url = f"{prometheus}/api/v1/query?query={urllib.parse.quote(expression)}"
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return list(json.loads(answer.read())["data"]["result"])
 
 
 def no_leftovers(marker: str, env: dict[str, str], within: float) -> None:

@@ -175,8 +175,7 @@ async def test_poison_on_every_topic_stops_nothing(settings, codec, start_servic
                 break
             await asyncio.sleep(0.5)
         assert found["mi"]["hits"]["found"] == 1
-        metrics = await asyncio.to_thread(lambda: urllib.request.urlopen(
-            f"http://127.0.0.1:{services['insights'].port}/metrics", timeout=10).read().decode())
+        metrics = await testing.metrics_page(services["insights"].port)
         skipped = [line for line in metrics.splitlines() if line.startswith(
             'iom_records_skipped_total{service="insights"')]
         assert skipped and sum(float(line.rsplit(" ", 1)[1]) for line in skipped) >= 3

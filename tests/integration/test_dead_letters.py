@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.request
 from datetime import date
 
 import pytest
@@ -79,7 +78,7 @@ async def test_poison_records_go_to_dead_letters_and_good_ones_are_graded(
 
     assert risk.alive() and risk.healthy()
     for _ in range(40):  # consumer lag is measured every second (IOM_LAG_INTERVAL_S)
-        exposition = await _in_thread(_get, f"http://127.0.0.1:{risk.port}/metrics")
+        exposition = await testing.metrics_page(risk.port)
         if 'iom_consumer_lag{group="throughcare-risk-inputs"' in exposition:
             break
         await asyncio.sleep(0.25)
@@ -199,11 +198,6 @@ async def _pass_earlier_letters(settings, group: str) -> None:
         await consumer.commit(ends)
     finally:
         await kafka.stop_consumer(consumer)
-
-
-def _get(url: str) -> str:
-    with urllib.request.urlopen(url) as response:
-        return response.read().decode()
 
 
 async def _in_thread(fn, *args):
