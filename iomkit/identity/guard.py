@@ -36,6 +36,15 @@ DEFAULT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' da
                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
+def script_csp(nonce: str, images: str | None = None) -> str:
+    """A page with a script and style of its own (``nonce``) that asks only its own service
+    (``connect-src 'self'``), and shows images from ``images`` (a source list) or none."""
+    img = f"img-src {images}; " if images else ""
+    return (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+            f"connect-src 'self'; {img}form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'")
+
+
 @dataclass(frozen=True)
 class Rule:
     """Who may call a route: the roles, whether a purpose must be stated, and what the

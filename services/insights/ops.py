@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from iomkit.identity.guard import script_csp
 from iomkit.metrics import PATHS
 from iomkit.opsfigures import (
     HEADLINE_FIGURES,
@@ -203,7 +204,5 @@ reported or the event happened (a tag out of signal sends its fixes late).</p>
 
 
 def csp(nonce: str) -> str:
-    """Its own script and requests only; nothing from anywhere else."""
-    return (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-            "base-uri 'none'")
+    """Its own script and requests only; nothing from anywhere else, no images."""
+    return script_csp(nonce)

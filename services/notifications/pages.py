@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlparse
 
+from iomkit.identity.guard import script_csp
 from iomkit.identity.principal import Principal as User
 
 _STYLE = """
@@ -105,9 +106,7 @@ def csp(nonce: str, tile_url: str = "") -> str:
     if tile_url:
         parsed = urlparse(tile_url.replace("{", "").replace("}", ""))
         images += f" {parsed.scheme}://{parsed.netloc}"
-    return (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-            f"connect-src 'self'; img-src {images}; form-action 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'")
+    return script_csp(nonce, images)
 
 
 def console(user: User, nonce: str) -> str:
