@@ -298,12 +298,8 @@ class ServiceProcess:
     def stop(self, timeout: float = 20.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        stop_groups([self.process.pid], within=timeout)
+        self.process.wait()  # reaped
 
     def kill(self) -> None:
         """SIGKILL: a crash, for restart tests."""
