@@ -113,8 +113,8 @@ async def hit_received(hit: dict[str, Any], context: Context, now: datetime) -> 
     # Published before the table remembers it: a crash in between pages again with the
     # same notification id, which the recipient deduplicates; the reverse would lose it.
     for notification in plan.notifications:
-        hit_origins.remember(notification["notification_id"], kernel.arrived_ms(),
-                             hit["detected_at"])
+        hit_origins.add(notification["notification_id"],
+                        (kernel.arrived_ms(), hit["detected_at"]))
         await create(notification, context)
     await service.delivered()  # on the broker before `told` says they were made
     for name, state in plan.states.items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -23,8 +24,8 @@ from services.notifications.console import Board
 from services.notifications.internal import QUALIFICATIONS
 from services.notifications.mail import Mailer
 from services.notifications.mapcrimes import MapCrimes
-from services.notifications.origins import Origins
 from services.notifications.outbox import Outbox
+from services.notifications.recent import Recent
 from services.notifications.routing import Directory
 from services.notifications.unfinished import Partition, Unfinished
 from services.notifications.webhook import Webhook
@@ -61,7 +62,8 @@ STATES = Counter("iom_notifications_total", "Notification state changes, by reci
 DELIVERY_SECONDS = Histogram(
     "iom_notification_delivery_seconds", "Created to delivered, by recipient", ["recipient"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
-hit_origins = Origins()  # for the hit_to_webhook latency (origins.py)
+# notification id -> (the hit's arrival ms, its detected_at): the hit_to_webhook latency
+hit_origins: Recent[tuple[int | None, datetime]] = Recent()
 
 
 # -- delivery ----------------------------------------------------------------------------
