@@ -82,6 +82,7 @@ class CrimeHit(faust.Record, serializer='raw'):
     fixes: list[dict[str, Any]]
     detected_at: datetime
     rule_version: int
+    crime_force: str | None
 
 
 class CrimeReported(faust.Record, serializer='raw'):
@@ -169,6 +170,10 @@ class Person(faust.Record, serializer='raw'):
     previous_sanctions: int | None
     current_offence: str | None
     current_conviction_date: date | None
+    mappa_level: str | None
+    ppo: bool
+    rosh_level: str | None
+    priority_flags: list[str]
 
 
 class Referral(faust.Record, serializer='raw'):
