@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from iomkit.identity.isa import ROLES
 from iomkit.processes import alive, free_port, holder_of
 from iomkit.prometheus import query
 from iomkit.settings import ROOT
@@ -198,8 +199,7 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     assert any(line.startswith("sign in: https://127.0.0.1:") and "/auth/signin" in line
                for line in run.stdout.splitlines())  # through the front door
     demo = [line for line in run.stdout.splitlines() if "DEMO ONLY: user demo-" in line]
-    assert {line.split("(")[1].split(":")[0] for line in demo} == {
-        "POLICE", "PROBATION", "CENTRAL", "PARTNER_HOUSING", "POLICE_UPLOAD", "OPERATIONS"}
+    assert {line.split("(")[1].split(":")[0] for line in demo} == set(ROLES)  # every role
     assert any(line.startswith("operations: https://127.0.0.1:") and line.split()[1].endswith(
         "/ops") for line in run.stdout.splitlines())
     assert "stopping" in run.stdout
