@@ -85,8 +85,9 @@ async def publish_demo(settings, codec: Codec) -> set[str]:  # type: ignore[no-u
 
 
 def demo_trail(now: datetime) -> dict[str, list[dict[str, object]]]:
-    """A tag fitted yesterday, half an hour of its trail, and a burglary on that trail:
-    relative to now, so the demo stays inside the 30-day retention whenever it runs."""
+    """A tag fitted yesterday, half an hour of its trail, and a burglary on that trail;
+    a release 30 hours ago with no tag fitted: relative to now, so the demo stays inside the
+    30-day retention whenever it runs."""
     start = now.replace(microsecond=0) - timedelta(hours=2)
     pings = [{"device_id": "TAG-0002", "recorded_at": (start + timedelta(minutes=i)).isoformat(),
               "lat": round(50.9040 + 0.0003 * i, 6), "lon": round(-1.4100 + 0.0002 * i, 6),
@@ -96,7 +97,15 @@ def demo_trail(now: datetime) -> dict[str, list[dict[str, object]]]:
         "iom.tag.enrolments": [{
             "enrolment_id": "ENR-0002", "device_id": "TAG-0002", "person_id": "P-1002",
             "status": "FITTED", "effective_at": (now - timedelta(days=1)).isoformat(),
-            "monitoring_ends_at": None}],
+            # set for 13 months: past the licence end (2027-02-01) and the 12-month maximum,
+            # so referrals raises TAG_BEYOND_LICENCE and TAG_BEYOND_MAXIMUM (tag orders)
+            "monitoring_ends_at": (now + timedelta(days=395)).isoformat()}],
+        # released 30 hours ago on a licence requiring a tag, none fitted: TAG_NOT_FITTED
+        "iom.offender.events": [{
+            "event_id": "EV-DEMO-RELEASE-1001", "person_id": "P-1001",
+            "type": "RELEASED_ON_LICENCE", "occurred_at": (now - timedelta(hours=30)).isoformat(),
+            "source_agency": "HMP Winchester", "offence": None,
+            "details": {"neighbourhood_licence": "true"}}],
         "iom.tag.pings": pings,
         "iom.crimes.reported": [{
             "crime_ref": "44/DEMO/26", "version": 1, "offence": "BURGLARY_DWELLING",
@@ -289,6 +298,17 @@ DEMO_ACCOUNTS = (
     ("demo-central", "*", "CENTRAL", "", "every force's hits and grades, no health"),
     ("demo-housing", "Hampshire", "PARTNER_HOUSING", "Southampton Housing",
      "Southampton Housing's own plan actions only"),
+    ("demo-drugs", "Hampshire", "DRUG_ALCOHOL", "Inclusion Hampshire",
+     "Inclusion Hampshire's own plan actions; told of them by webhook"),
+    ("demo-mental-health", "Hampshire", "MENTAL_HEALTH", "Solent Mind",
+     "Solent Mind's own plan actions"),
+    ("demo-yot", "Hampshire", "YOT", "Southampton YOT", "Southampton YOT's own plan actions"),
+    ("demo-prison", "Hampshire", "PRISON", "HMP Winchester",
+     "HMP Winchester's own plan actions"),
+    ("demo-council", "Hampshire", "LOCAL_AUTHORITY", "Southampton City Council",
+     "Southampton City Council's own plan actions"),
+    ("demo-voluntary", "Hampshire", "VOLUNTARY", "Society of St James",
+     "Society of St James's own plan actions"),
     ("demo-upload", "Hampshire", "POLICE_UPLOAD", "", "Hampshire's crime file upload only"),
     ("demo-iom-head", SYNTHETIC_FORCE, "POLICE", "",
      f"{SYNTHETIC_FORCE}'s synthetic history: the insights page"),
@@ -367,7 +387,8 @@ def main() -> int:
         env["PYTHONUNBUFFERED"] = "1"
         # The demo's webhook secrets (services/notifications/subscriptions.toml names them);
         # a deployment sets its own.
-        for name in ("HAMPSHIRE_POLICE", "SOUTHAMPTON_PDU", "SOUTHAMPTON_HOUSING"):
+        for name in ("HAMPSHIRE_POLICE", "SOUTHAMPTON_PDU", "SOUTHAMPTON_HOUSING",
+                     "INCLUSION_HAMPSHIRE"):
             env.setdefault(f"IOM_NOTIFY_SECRET_{name}", f"demo-only-secret-{name.lower()}")
         # The demo recipients' endpoints, so deliveries land (and are checked) somewhere.
         receivers = DemoReceivers(subs.load(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from services.referrals.care import gate, needs, partners, plans
+from services.referrals.care import gate, needs, partners, plans, tagorders
 from services.referrals.care.checks import CareError, day, iso
 from services.referrals.case.dossier import Outputs, case_of, case_record, note, raise_alert
 from services.referrals.case.panel import uk_local_date
@@ -94,6 +94,10 @@ def on_event(d: dict[str, Any], event: Mapping[str, Any], now: datetime, out: Ou
                    f"suicide and self-harm concern {where}: contact the Offender Manager now",
                    now, {"event": kind, "on": on.isoformat(), "health_information": "true"},
                    settings)
+    if kind in gate.RELEASE_EVENTS:  # tag orders, whatever the prison record holds
+        tagorders.release(d, event, g["neighbourhood_licence"] if g["release_dates"] else None,
+                          (d.get("person") or {}).get("current_offence")
+                          in NEIGHBOURHOOD_OFFENCES, now, out, settings)
 
 
 def _checklist_opened(d: dict[str, Any], now: datetime, out: Outputs,
