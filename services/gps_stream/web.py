@@ -88,7 +88,10 @@ async def hit_view(web: Any, request: Any, hit_id: str) -> Any:
     await service.audit(request, "CONSULT", "hit evidence", person_id=hit["person_id"],
                         details={"hit_id": hit_id, "as": "investigating force"
                                  if investigating else "managing force"})
-    document = hit_document(hit, crime, principal.role, investigating)
+    # the managing force, for the investigating force to contact (routing context, as a
+    # notification carries it)
+    document = hit_document({**hit, "force": people.get(hit["person_id"])}, crime,
+                            principal.role, investigating)
     if nav.wants_html(request.headers.get("Accept", "")):
         return web.html(nav.json_page(f"hit {hit_id}", document))
     return web.json(document)
