@@ -107,7 +107,7 @@ async def stack(settings, codec, start_service, tmp_path: Path, identity_dir: Pa
                 ) -> AsyncIterator[tuple[Stack, dict[str, Any], dict[str, str]]]:
     run = uuid.uuid4().hex[:8]
     pid, kent_pid = f"P-acc-{run}", f"P-acc-kent-{run}"
-    crime, hit = crime_and_hit(run, pid)
+    crime, hit = crime_and_hit(run, pid, "Hampshire")  # a hit of the person's own force
     users = tmp_path / "users.toml"
     for name, (force, role, agency) in USERS.items():
         add_user(users, name, PASSWORD, force, role, agency=agency)
