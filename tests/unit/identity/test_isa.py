@@ -185,3 +185,11 @@ def test_only_police_of_the_crime_force_investigate(role: str) -> None:
 def test_a_hit_written_before_1_1_has_no_crime_force() -> None:
     old = {k: v for k, v in RECORDS["HIT"].items() if k != "crime_force"}
     assert minimise("POLICE", "HIT", old, CONTEXT)["crime_force"] is None
+
+
+def test_the_readme_says_what_every_role_sees() -> None:
+    from iomkit.settings import ROOT
+    table = (ROOT / "README.md").read_text().split("**Who may see what**")[1].split("\n\n")[1]
+    named = {word.strip("` ") for row in table.splitlines()[2:]
+             for word in row.split("|")[1].replace(",", " ").split()}
+    assert set(ROLES) <= named, set(ROLES) - named
