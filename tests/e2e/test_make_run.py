@@ -110,9 +110,9 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         "IOM_PROMETHEUS_PORT": str(free_port()),
     })
     # The demo's recipients on free ports: a `make run` (or another test) elsewhere on this
-    # machine may hold 6070-6072.
+    # machine may hold 6070-6074.
     demo = (ROOT / "services" / "notifications" / "subscriptions.toml").read_text()
-    for port in (6070, 6071, 6072):
+    for port in (6070, 6071, 6072, 6073, 6074):
         demo = demo.replace(f"127.0.0.1:{port}/", f"127.0.0.1:{free_port()}/")
     env["IOM_NOTIFY_SUBSCRIPTIONS_FILE"] = str(tmp_path / "subscriptions.toml")
     (tmp_path / "subscriptions.toml").write_text(demo)
