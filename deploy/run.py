@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -281,6 +282,77 @@ def show_deliveries(receivers: DemoReceivers, hit_ids: set[str], within: float) 
         say(f"  receivers refused {refused} request(s) with a bad signature")
 
 
+DEMO_OFFICER = "OM Demo Lee"
+DEMO_PARTNER = "Inclusion Hampshire"
+
+
+def _call(url: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url, method="POST" if body is not None else "GET",
+        data=None if body is None else orjson.dumps(body),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, orjson.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def show_partners_and_tag_orders(settings, logins: list[tuple[str, str, str, str]],  # type: ignore[no-untyped-def]
+                                 receivers: DemoReceivers, within: float) -> None:
+    """Partners told of their actions (issue 18 part 4): the panel accepts P-1002, probation
+    agrees a plan action with the drug and alcohol service, whose webhook is told; and the
+    tag order alerts (part 5) the demo's tag and release raised, as police were told them.
+    Best effort: the demo goes on whatever this step meets."""
+    password = next((p for user, p, _, _ in logins if user == "demo-probation"), None)
+    if password is None:
+        return
+    try:
+        base = f"http://127.0.0.1:{settings.port_of('notifications')}"
+        signed = urllib.request.Request(
+            f"{base}/auth/token", method="POST", headers={"Content-Type": "application/json"},
+            data=orjson.dumps({"username": "demo-probation", "password": password}))
+        with urllib.request.urlopen(signed, timeout=30) as answer:
+            token = orjson.loads(answer.read())["access_token"]
+        referrals = f"http://127.0.0.1:{settings.port_of('referrals')}"
+        _call(f"{referrals}/panel/decisions", token, {
+            "referral_id": "R-0001", "outcome": "ACCEPTED", "cohort": "FIXED",
+            "pathway": "REHABILITATE_AND_RESETTLE", "lead_officer": DEMO_OFFICER,
+            "rationale": "demo: accepted for the partners' actions"})
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            status, report = _call(f"{referrals}/people/P-1002/report.json", token)
+            if status == 200 and report and report.get("state") == "REGISTERED":
+                break
+            time.sleep(0.5)
+        due = (settings.now() + timedelta(days=14)).date().isoformat()
+        status, _ = _call(f"{referrals}/people/P-1002/plan/actions", token, {
+            "need": "ALCOHOL_DRUGS", "pathway": "REHABILITATE_AND_RESETTLE",
+            "partner_agency": DEMO_PARTNER, "description": "treatment place on release",
+            "due": due, "agreed_by": DEMO_OFFICER})
+        say(f"\npartners: probation agreed a plan action for {DEMO_PARTNER} (answer {status})")
+        told = receivers.of_role("DRUG_ALCOHOL")
+        while told and time.monotonic() < deadline and not any(
+                d.body["kind"] == "ACTION_ASSIGNED" for _, r in told for d in r.deliveries):
+            time.sleep(0.2)
+        for name, receiver in told:
+            for d in list(receiver.deliveries):
+                payload = d.body["payload"]
+                located = sorted(set(payload) & LOCATION_FIELDS)
+                say(f"  {name} received: {d.body['kind']} for {payload['person_id']}, "
+                    f"details {', '.join(sorted(payload.get('details', {}))) or '-'}: "
+                    + (f"LOCATION FIELDS {located}" if located else
+                       "nothing location-bearing, no health need named"))
+        kinds = ("TAG_NOT_FITTED", "TAG_BEYOND_LICENCE", "TAG_BEYOND_MAXIMUM")
+        tagged = sorted({(d.body["kind"], d.body["payload"]["person_id"])
+                         for _, r in receivers.of_role("POLICE") for d in list(r.deliveries)
+                         if d.body["kind"] in kinds})
+        say("tag orders told to Hampshire's IOM team: " + (", ".join(
+            f"{kind} ({person})" for kind, person in tagged) or "nothing yet"))
+    except (OSError, ValueError, KeyError) as exc:
+        say(f"partners: step skipped ({type(exc).__name__})")
+
+
 # One throwaway account per ISA role: (username, force, role, agency, what they may do).
 async def publish_history(settings, codec: Codec) -> None:  # type: ignore[no-untyped-def]
     """Three years of synthetic history for the insights page, published as the agencies
@@ -481,6 +553,7 @@ def main() -> int:
         hit_ids = asyncio.run(show_hits(settings, codec, args.timeout))
         show_deliveries(receivers, hit_ids, min(args.timeout, 30.0))
         show_insights(settings, logins, args.timeout)
+        show_partners_and_tag_orders(settings, logins, receivers, min(args.timeout, 30.0))
         say("\nnotifications received them:")
         for line in (logs / "notifications.log").read_text().splitlines():
             if "grade.received" in line:
