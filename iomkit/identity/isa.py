@@ -95,7 +95,8 @@ ACTION_KINDS = frozenset({"ACTION_ASSIGNED", "ACTION_OVERDUE"})
 # within the hours after release, monitoring running past the licence end or the maximum.
 TAG_ORDER_KINDS = frozenset({"TAG_NOT_FITTED", "TAG_BEYOND_LICENCE", "TAG_BEYOND_MAXIMUM"})
 # Case alerts carrying health information (substance misuse and health needs, suicide and
-# self-harm): only for roles whose agreement allows health information, never partners.
+# self-harm): only for roles whose agreement allows health information (HEALTH_ROLES: no
+# partner but the clinical ones; the handover's needs and plan to police and probation only).
 HEALTH_KINDS = frozenset({"RELEASE_HANDOVER", "SASH"})
 KINDS = (HIT, HIT_WITHDRAWN, ZONE_BREACH, TAG_ALERT, GRADE_CHANGE, *CASE_KINDS)
 
