@@ -118,11 +118,12 @@ def test_evidence_pack_lists_grid_references_a_crime_sent_in_grid_shows_as_sent(
     assert lines[0] == ("crime", "crime 44/G/26: SU 42000 12000 (442000.0 E, 112000.0 N)")
     assert [kind for kind, _ in lines] == ["crime"] + ["fix"] * 4
     # fixes in time order, each with its reference (the Belfast one refused, not shifted)
-    assert lines[1][1].startswith("13:59:00 ±10 m") and "no grid reference" in lines[1][1]
+    # times on the UK clock with their zone (2 March: GMT)
+    assert lines[1][1].startswith("13:59:00 GMT ±10 m") and "no grid reference" in lines[1][1]
     assert "Ireland" in lines[1][1]
-    assert re.fullmatch(r"14:00:00 ±10 m, 5 m from the crime: SU 41970 12417 \(.*\)",
+    assert re.fullmatch(r"14:00:00 GMT ±10 m, 5 m from the crime: SU 41970 12417 \(.*\)",
                         lines[2][1])
-    assert "<title>14:00:00 ±10 m, 5 m from the crime: SU 41970 12417" in svg
+    assert "<title>14:00:00 GMT ±10 m, 5 m from the crime: SU 41970 12417" in svg
 
 
 def test_map_with_tiles_and_without_a_crime() -> None:
