@@ -20,7 +20,10 @@ case "${1:-fetch}" in
     echo "leaflet.sh: fetching leaflet@$VERSION with npm pack"
     (cd "$work" && npm pack --silent "leaflet@$VERSION" >/dev/null)
     tgz="$work/leaflet-$VERSION.tgz"
-    got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+    # node comes with npm: the registry's integrity form (sha512-<base64>) without openssl
+    got="$(node -e 'const c = require("crypto"), fs = require("fs");
+      process.stdout.write("sha512-" + c.createHash("sha512")
+        .update(fs.readFileSync(process.argv[1])).digest("base64"))' "$tgz")"
     [[ $got == "$INTEGRITY" ]] || { echo "leaflet.sh: leaflet-$VERSION.tgz integrity $got, expected $INTEGRITY" >&2; exit 1; }
     tar xzf "$tgz" -C "$work" package/dist/leaflet.js package/dist/leaflet.css package/LICENSE
     mkdir -p "$work/out"
