@@ -219,7 +219,8 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
         await tiles_runner.cleanup()
         assert outside and all(url.startswith(tiles + "/") for url in outside), \
             f"the page loaded from elsewhere than the tile server: {outside}"
-        assert len(tiles_asked) == len(outside) and refused == [], refused
+        # (a tile request the page cancels on a redraw need not reach the server)
+        assert tiles_asked and refused == [], refused
 
         confirmed = await events.wait_for(lambda seen: any(
             r.value["type"] == "HIT_CONFIRMED" and r.value["details"].get("hit_id") == hit_id
