@@ -7,10 +7,12 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from pypdf import PdfReader
 
 from iomkit.identity.principal import Principal
-from services.notifications import evidence, mapsvg, pages
+from iomkit.settings import SettingsError
+from services.notifications import config, evidence, mapsvg, pages
 from services.notifications.console import Board, card
 from services.notifications.routing import Directory, case_alert_subject
 from tests.unit.notifications import support
@@ -148,3 +150,16 @@ def test_the_page_loads_leaflet_from_this_service_and_tiles_only_from_the_server
     offline = pages.console(OFFICER, "n0nce")
     assert "leaflet.js" not in offline and 'data-tiles=""' in offline
     assert "img-src 'self' data:;" in pages.csp("n0nce")
+
+
+def test_the_tile_server_setting_is_one_origin_template(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    for wrong in ("ftp://tiles.example/{z}/{x}/{y}.png", "https://tiles.example/tile.png",
+                  "https://{s}.tiles.example/{z}/{x}/{y}.png"):
+        monkeypatch.setenv("IOM_NOTIFY_TILE_URL", wrong)
+        with pytest.raises(SettingsError, match="IOM_NOTIFY_TILE_URL"):
+            config.load()
+    monkeypatch.setenv("IOM_NOTIFY_TILE_URL", "https://tiles.force.example/{z}/{x}/{y}.png")
+    assert config.load().tile_url.startswith("https://tiles.force.example/")
+    monkeypatch.delenv("IOM_NOTIFY_TILE_URL")
+    assert config.load().tile_url == ""  # default: no basemap
