@@ -122,7 +122,9 @@ SERVICES: dict[str, Grant] = {g.principal: g for g in (
                      t.IDENTITY_SESSIONS],
             consume=[t.GPS_HITS, t.ZONE_BREACHES, t.TAG_ALERTS, t.RISK_GRADES,
                      t.CASE_ALERTS, t.PEOPLE, t.COHORT_CHANGES, t.CRIMES_REPORTED,
-                     t.NOTIFICATIONS, t.IDENTITY_SESSIONS]),
+                     t.NOTIFICATIONS, t.IDENTITY_SESSIONS,
+                     # the zone under a breach on the console's map
+                     t.EXCLUSION_ZONES]),
     # Management information: every contract topic but the audit trail and dead letters
     # (it reads no pings either: it keeps no locations). It writes no topic of its own.
     service("insights", produce=[],

@@ -139,7 +139,7 @@ async def stack(settings, codec, start_service, tmp_path: Path, identity_dir: Pa
         ids = {"person_id": pid, "kent_person": kent_pid, "hit_id": hit["hit_id"],
                "referral_id": body["referral_id"], "agency": "Southampton Housing",
                "file": "caseload.csv",
-               "item": "ACCOMMODATION", "action_id": "a1"}
+               "item": "ACCOMMODATION", "action_id": "a1", "breach_id": "ZB-none"}
 
         async def ready() -> bool:
             views = [("referrals", f"/referrals/{ids['referral_id']}"),
@@ -207,7 +207,10 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
               "gps_stream": ["/people/{person_id}/trail?purpose=enquiry",
                              "/hits/{hit_id}?purpose=enquiry"],
               "notifications": ["/api/hits/{hit_id}",
-                                "/console/hits/{hit_id}/map.svg?purpose=enquiry"],
+                                "/console/hits/{hit_id}/map.svg?purpose=enquiry",
+                                "/console/hits/{hit_id}/map.json?purpose=enquiry",
+                                "/console/hits/{hit_id}/pack.html?purpose=enquiry",
+                                "/console/hits/{hit_id}/pack.pdf?purpose=enquiry"],
               "insights": ["/insights?force=Hampshire", "/insights/report.json?force=Hampshire",
                            "/insights/tables/{file}?force=Hampshire",
                            "/insights/pack?force=Hampshire"]}
@@ -244,6 +247,12 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
     assert len(evidence["fixes"]) == 6 and evidence["device_id"]
     assert "fixes" not in told and "device_id" not in told and "distance_m" not in told
     assert told["crime"] is None and told["person_id"] == ids["person_id"]
+    # The evidence pack and the map's data say where the person was: not for probation.
+    for path in ("/console/hits/{hit_id}/pack.pdf?purpose=enquiry",
+                 "/console/hits/{hit_id}/map.json?purpose=enquiry"):
+        status, _ = await stack_.call("GET", "notifications", concrete(path, ids),
+                                      "hants-probation")
+        assert status == 403, f"{path} as probation: {status}"
     # A partner: its own agency's actions only.
     status, _ = await stack_.call("GET", "referrals", "/agencies/Southampton Housing/actions",
                                   "housing")
