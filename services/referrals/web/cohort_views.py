@@ -131,7 +131,8 @@ class Decisions(View):
                 referral, outcome=fields["outcome"],
                 panel_date=fields["panel_date"],
                 decided_at=now, cohort=fields.get("cohort"), pathway=fields.get("pathway"),
-                lead_officer=fields.get("lead_officer"), rationale=fields.get("rationale"))
+                lead_officer=fields.get("lead_officer"), rationale=fields.get("rationale"),
+                chair=fields.get("chair"), agencies_present=fields.get("agencies_present") or ())
         except forms.FieldErrors as exc:
             if as_json:
                 return self.json({"error": "invalid decision", "fields": exc.errors},

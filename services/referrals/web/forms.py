@@ -144,6 +144,18 @@ def _flag(value: Any) -> bool:
     raise _Invalid(f"{_shown(value)} is not true or false: tick the box or leave it empty")
 
 
+def _names(value: Any) -> list[str]:
+    """A list of names: a JSON list, or a form's text with one per line or comma."""
+    if value is _MISSING or value is None:
+        return []
+    if isinstance(value, str):
+        value = re.split(r"[,\n]", value)
+    if not isinstance(value, list):
+        raise _Invalid(f"expected a list of names, got {type(value).__name__}")
+    names = [_optional_text(item) for item in value]
+    return [name for name in names if name]
+
+
 def _optional_date(value: Any) -> date | None:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
@@ -200,6 +212,8 @@ _DECISION_PARSERS: Final[dict[str, _Parser]] = {
     "lead_officer": _optional_text,
     "rationale": _optional_text,
     "panel_date": _required(_optional_date),
+    "chair": _optional_text,
+    "agencies_present": lambda value: _names(value),
 }
 _REVIEW_PARSERS: Final[dict[str, _Parser]] = {
     "supervisor": _text,

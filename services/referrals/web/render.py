@@ -604,6 +604,11 @@ def _decision_form(n: int, referral: Mapping[str, Any], panel_date: object) -> s
         f'<input type="text" id="lead_officer-{n}" name="lead_officer"></div>'
         f'<div class="field"><label for="rationale-{n}">Rationale</label>'
         f'<textarea id="rationale-{n}" name="rationale" rows="4"></textarea></div>'
+        f'<div class="field"><label for="chair-{n}">Chair</label>'
+        f'<input type="text" id="chair-{n}" name="chair"></div>'
+        f'<div class="field"><label for="agencies_present-{n}">Agencies present</label>'
+        '<p class="hint">One a line.</p>'
+        f'<textarea id="agencies_present-{n}" name="agencies_present" rows="3"></textarea></div>'
         f'<button type="submit" class="decide" id="decide-{n}">Record decision</button></form>'
     )
 

@@ -234,7 +234,21 @@ def test_a_decision_form_is_typed():
         "lead_officer": "PC A. Patel",
         "rationale": "Meets FIXED criteria.",
         "panel_date": date(2026, 12, 1),
+        "chair": None,
+        "agencies_present": [],
     }
+
+
+def test_the_chair_and_agencies_present_come_from_a_form_or_json():
+    typed = decision_from_input(decision_form(
+        chair=" Supt Hale ", agencies_present="Hampshire Police\nProbation, Housing\n"))
+    assert typed["chair"] == "Supt Hale"
+    assert typed["agencies_present"] == ["Hampshire Police", "Probation", "Housing"]
+    typed = decision_from_input({**decision_form(), "agencies_present": ["Probation", " "]})
+    assert typed["agencies_present"] == ["Probation"]
+    with pytest.raises(FieldErrors) as caught:
+        decision_from_input({**decision_form(), "agencies_present": 3})
+    assert "agencies_present" in caught.value.errors
 
 
 def test_blank_optional_choices_become_none():
