@@ -76,3 +76,17 @@ def test_the_pack_carries_open_actions_and_the_minutes_page_lists_the_meeting():
     page = dom(render_records.minutes_page(doc))
     assert "DI Cole" in page.one("ul", id="attendees").text
     assert datetime(2026, 11, 24, tzinfo=UTC).date().isoformat() in page.one("h1").text
+
+
+def test_the_whole_report_with_care_and_records_is_one_well_formed_page():
+    from services.referrals.care import casework
+    from services.referrals.case import dossier
+    from services.referrals.web import render_care
+
+    d = filled()
+    doc = {**dossier.report(d, NOW, RS), "care": casework.view(d, NOW),
+           "records": records.view(d, NOW)}
+    root = dom(render.report(doc, render_care.care_sections(doc)
+                             + render_records.record_sections(doc)))
+    assert root.one(id="lead-officer").text == "OM Ben Ode"
+    assert root.one("section", id="decisions").all("tr", class_="decision")
