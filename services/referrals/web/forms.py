@@ -213,7 +213,7 @@ _DECISION_PARSERS: Final[dict[str, _Parser]] = {
     "rationale": _optional_text,
     "panel_date": _required(_optional_date),
     "chair": _optional_text,
-    "agencies_present": lambda value: _names(value),
+    "agencies_present": _names,
 }
 _REVIEW_PARSERS: Final[dict[str, _Parser]] = {
     "supervisor": _text,
@@ -258,3 +258,37 @@ def decision_from_input(data: Mapping[str, Any]) -> dict[str, Any]:
 def review_from_input(data: Mapping[str, Any]) -> dict[str, Any]:
     """A supervisor's review of a management report: supervisor, finding, reviewed_on."""
     return _collect(data, _REVIEW_PARSERS, "supervisor review")
+
+
+def _rows(data: Mapping[str, Any], names: tuple[str, ...], count: int) -> list[dict[str, Any]]:
+    """A form's numbered rows (``from_0``, ``action_0``, ...) with the blank ones left out."""
+    rows = []
+    for n in range(count):
+        row = {k: data.get(f"{k}_{n}") for k in names}
+        if any(isinstance(v, str) and v.strip() for v in row.values()):
+            rows.append(row)
+    return rows
+
+
+def plan_steps_from_input(data: Mapping[str, Any], rows: int) -> Any:
+    """A transition plan's steps: a JSON body's ``steps``, or the form's numbered rows
+    (checked by case.transition_plan)."""
+    if "steps" in data:
+        return data["steps"]
+    return _rows(data, ("from", "action", "who", "contact"), rows)
+
+
+def minutes_from_input(data: Mapping[str, Any], rows: int) -> dict[str, Any]:
+    """MAP minutes as case.minutes checks them: a JSON body as it is; from the pack's form,
+    the people discussed one a line (or comma) and the numbered action rows."""
+    found = dict(data)
+    if isinstance(found.get("discussed"), str):
+        found["discussed"] = [p.strip() for p in found["discussed"].replace("\n", ",").split(",")
+                              if p.strip()]
+    if "actions" not in found:
+        found["actions"] = _rows(data, ("person_id", "description", "owner_agency", "due"),
+                                 rows)
+        for n in range(rows):
+            for k in ("person_id", "description", "owner_agency", "due"):
+                found.pop(f"{k}_{n}", None)
+    return found

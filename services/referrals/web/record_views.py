@@ -141,19 +141,6 @@ class Contacts(View):
             "by": _by(request, data)}, "contact log")
 
 
-def _steps(data: dict[str, Any]) -> Any:
-    """The plan's steps: a JSON list, or the form's numbered rows (from_0, action_0, ...)
-    with the blank rows left out."""
-    if "steps" in data:
-        return data["steps"]
-    rows = []
-    for n in range(render_records.PLAN_ROWS):
-        row = {k: data.get(f"{k}_{n}") for k in ("from", "action", "who", "contact")}
-        if any(isinstance(v, str) and v.strip() for v in row.values()):
-            rows.append(row)
-    return rows
-
-
 @service.page("/people/{person_id}/transition/plan", owned_by=PERSON)
 class TransitionPlan(View):
     """The transition plan's steps: from when, what, who, and the contact, scaled back."""
@@ -161,7 +148,8 @@ class TransitionPlan(View):
     @allow(CASE_ROLES)
     async def post(self, request: Request, person_id: str) -> Response:
         return await _record(self, request, person_id, "transition_plan", lambda data: {
-            "steps": _steps(data), "by": _by(request, data)}, "transition plan")
+            "steps": forms.plan_steps_from_input(data, render_records.PLAN_ROWS),
+            "by": _by(request, data)}, "transition plan")
 
 
 @service.page("/people/{person_id}/map/actions/{action_id}/close", owned_by=PERSON)
@@ -176,24 +164,6 @@ class CloseMapAction(View):
 
 
 # -- the MAP meeting's minutes -------------------------------------------------------------------
-
-
-def _minutes_input(data: dict[str, Any]) -> dict[str, Any]:
-    """The minutes as JSON, or from the pack's form: people discussed one a line or comma,
-    and numbered action rows."""
-    if isinstance(data.get("discussed"), str):
-        data = {**data, "discussed": [p.strip() for p in
-                                      data["discussed"].replace("\n", ",").split(",")
-                                      if p.strip()]}
-    if "actions" not in data:
-        rows = []
-        for n in range(render_records.ACTION_ROWS):
-            row = {k: data.get(f"{k}_{n}") for k in ("person_id", "description",
-                                                      "owner_agency", "due")}
-            if any(isinstance(v, str) and v.strip() for v in row.values()):
-                rows.append(row)
-        data = {**data, "actions": rows}
-    return data
 
 
 @service.page("/map/minutes")
@@ -228,8 +198,9 @@ class MapMinutes(View):
         as_json = request.content_type == "application/json"
         now = service.clock()
         try:
-            taken = minutes.check_minutes(_minutes_input(await read_form(request)),
-                                          uk_local_date(now))
+            data = forms.minutes_from_input(await read_form(request),
+                                            render_records.ACTION_ROWS)
+            taken = minutes.check_minutes(data, uk_local_date(now))
             if not principal_of(request).sees(taken["force"]):
                 raise Forbidden(f"the MAP meeting of a force not yours ({taken['force'][:64]})")
             wanted = {p["person_id"] for p in taken["discussed"]}
