@@ -135,7 +135,8 @@ def _deregister(d: dict[str, Any], cmd: Mapping[str, Any], at: datetime, out: Ou
     d["case"]["state"] = "DEREGISTERED"
     d["deregistration_rationale"] = reason
     r["deregistration"] = {"id": cmd["id"], "at": at.isoformat(), "by": by,
-                           "rationale": rationale, "state_left": case.state.value,
+                           "rationale": rationale, "reason": reason,
+                           "state_left": case.state.value,
                            "change_id": change["change_id"]}
     out.cohort_changes.append(change)
     note(d, at, "COHORT_CHANGE", f"DEREGISTERED: {reason}", change["change_id"], settings)
@@ -271,13 +272,19 @@ def view(d: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     case = d.get("case") or {}
     today = uk_local_date(now)
     plan = r["transition_plans"][-1] if r["transition_plans"] else None
+    # the manual de-registration, while it is what closed the case (not one of an earlier
+    # registration that a licence end closed again since)
+    dereg = r["deregistration"]
+    if dereg and (case.get("state") != "DEREGISTERED"
+                  or d.get("deregistration_rationale") != dereg.get("reason")):
+        dereg = None
     actions = sorted(r["map"]["actions"].values(),
                      key=lambda a: (a["closed_on"] is not None, a["due"], a["action_id"]))
     return {
         "decisions": [{k: x.get(k) for k in ("decision_id", "outcome", "panel_date", "chair",
                                              "agencies_present", "rationale", "lead_officer")}
                       for x in d.get("decisions") or ()],
-        "deregistration": r["deregistration"] if case.get("state") == "DEREGISTERED" else None,
+        "deregistration": dereg,
         "lead_officer_changes": list(reversed(r["officers"])),
         "transition_plan": None if plan is None else {
             **plan, "current_step": transition_plan.current_step(plan["steps"], today),

@@ -11,7 +11,7 @@ import pytest
 from services.referrals.care.checks import CareError
 from services.referrals.case import dossier, lifecycle, minutes, records
 from services.referrals.case.dossier import Outputs
-from tests.unit.referrals.case.test_dossier import NOW, RS, registered
+from tests.unit.referrals.case.test_dossier import NOW, RS, decision, referral, registered
 
 
 def run(d: dict, name: str, at: datetime = NOW, **fields: object) -> Outputs:
@@ -50,6 +50,23 @@ def test_a_manual_deregistration_publishes_the_rationale_and_closes_the_case_onc
     # another de-registration of a closed case: refused
     assert refused(d, "deregister", NOW + timedelta(seconds=1),
                    rationale="a second rationale here", by="x") == "person_id"
+
+
+def test_a_manual_deregistration_is_shown_only_while_it_is_what_closed_the_case():
+    d = registered()
+    run(d, "deregister", rationale="moved abroad for work", by="SPO")
+    assert records.view(d, NOW)["deregistration"]["by"] == "SPO"
+    again = NOW + timedelta(days=40)
+    dossier.on_referral(d, {**referral(at=again), "referral_id": "R-2"}, again, RS)
+    dossier.on_decision(d, {**decision(), "decision_id": "D-2", "referral_id": "R-2",
+                            "decided_at": again, "panel_date": again.date()}, again, RS)
+    assert records.view(d, again)["deregistration"] is None  # registered again
+    ended = {"event_id": "E-end", "person_id": "P-1", "type": "LICENCE_ENDED",
+             "occurred_at": again, "source_agency": "Probation", "offence": None,
+             "details": {}}
+    dossier.on_event(d, ended, again, RS)
+    assert d["case"]["state"] == "DEREGISTERED"
+    assert records.view(d, again)["deregistration"] is None  # the licence closed it
 
 
 def test_a_replayed_deregistration_before_the_table_was_written_publishes_the_same_change():
