@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -34,7 +34,7 @@ from services.referrals.care.checks import (
     same_person,
 )
 from services.referrals.case import lifecycle, minutes, transition_plan
-from services.referrals.case.dossier import OPEN_STATES, Outputs, case_of, note
+from services.referrals.case.dossier import OPEN_STATES, Outputs, case_of, case_record, note
 from services.referrals.case.panel import uk_local_date
 from services.referrals.config import ReferralsSettings
 
@@ -87,13 +87,13 @@ def command(d: dict[str, Any], cmd: Mapping[str, Any], out: Outputs,
     elif name == "add_note":
         _add_note(d, cmd, at, settings)
     elif name == "log_contact":
-        _log_contact(d, cmd, at, settings)
+        _log_contact(d, cmd, at, out, settings)
     elif name == "transition_plan":
         _transition_plan(d, cmd, at, settings)
     elif name == "map_minutes":
-        _map_minutes(d, cmd, at, settings)
+        _map_minutes(d, cmd, at, out, settings)
     elif name == "close_map_action":
-        _close_map_action(d, cmd, at, settings)
+        _close_map_action(d, cmd, at, out, settings)
     else:
         raise CareError("command", f"unknown command {name!r}")
 
@@ -191,7 +191,7 @@ def _add_note(d: dict[str, Any], cmd: Mapping[str, Any], at: datetime,
     note(d, at, "NOTE", f"case note recorded by {author}", cmd["id"], settings)
 
 
-def _log_contact(d: dict[str, Any], cmd: Mapping[str, Any], at: datetime,
+def _log_contact(d: dict[str, Any], cmd: Mapping[str, Any], at: datetime, out: Outputs,
                  settings: ReferralsSettings) -> None:
     r = held(d)
     if any(x["id"] == cmd["id"] for x in r["contacts"]):
@@ -211,6 +211,9 @@ def _log_contact(d: dict[str, Any], cmd: Mapping[str, Any], at: datetime,
     del r["contacts"][:-KEPT_CONTACTS]
     note(d, made, "CONTACT", f"contact by {entry['agency']} ({entry['method'].lower()})",
          cmd["id"], settings)
+    # counted by insights (contacts by agency): the agency and the day, never what was said
+    case_record(d, out, "CONTACT_LOGGED", cmd["id"], at, agency=entry["agency"],
+                done_on=uk_local_date(made))
 
 
 # -- transition plan and MAP minutes -------------------------------------------------------------
@@ -235,29 +238,36 @@ def _transition_plan(d: dict[str, Any], cmd: Mapping[str, Any], at: datetime,
          settings)
 
 
-def _map_minutes(d: dict[str, Any], cmd: Mapping[str, Any], at: datetime,
+def _map_minutes(d: dict[str, Any], cmd: Mapping[str, Any], at: datetime, out: Outputs,
                  settings: ReferralsSettings) -> None:
     _known(d)
     force = (d["person"] or {}).get("force") or ""
     if force.casefold() != str(cmd.get("force", "")).casefold():
         raise CareError("force", f"the person is managed by {force}, not {cmd.get('force')}")
     r = held(d)
+    known = set(r["map"]["actions"])
     r["map"] = minutes.apply(r["map"], cmd)
+    for a in cmd["actions"]:
+        if a["action_id"] not in known:
+            case_record(d, out, "MAP_ACTION_AGREED", a["action_id"], at,
+                        agency=a["owner_agency"], due_on=date.fromisoformat(a["due"]))
     note(d, at, "MAP", f"discussed at the MAP meeting of {cmd['meeting_date']}"
          + (f": {len(cmd['actions'])} actions agreed" if cmd["actions"] else ""),
          cmd["meeting_id"], settings)
 
 
 def _close_map_action(d: dict[str, Any], cmd: Mapping[str, Any], at: datetime,
-                      settings: ReferralsSettings) -> None:
+                      out: Outputs, settings: ReferralsSettings) -> None:
     r = held(d)
     closed_on = check_day("closed_on", cmd.get("closed_on") or uk_local_date(at).isoformat())
     action = str(cmd.get("action_id"))
-    description = (r["map"]["actions"].get(action) or {}).get("description")
+    found = r["map"]["actions"].get(action) or {}
     r["map"], changed = minutes.close(r["map"], action, closed_on,
                                       str(cmd.get("outcome") or ""), uk_local_date(at))
     if changed:
-        note(d, at, "MAP", f"MAP action closed: {description}", action, settings)
+        note(d, at, "MAP", f"MAP action closed: {found.get('description')}", action, settings)
+        case_record(d, out, "MAP_ACTION_CLOSED", action, at, agency=found.get("owner_agency"),
+                    due_on=date.fromisoformat(found["due"]), done_on=closed_on)
 
 
 # -- reading -------------------------------------------------------------------------------------

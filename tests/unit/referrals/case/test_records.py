@@ -237,3 +237,31 @@ def test_minutes_for_a_person_of_another_force_are_refused():
     with pytest.raises(CareError) as error:
         records.command(d, cmd, Outputs(), RS)
     assert error.value.field == "force"
+
+
+def test_contacts_and_map_actions_are_counted_on_case_records_without_their_text():
+    from pathlib import Path
+
+    from iomkit.codec import Codec, SchemaRegistry
+
+    codec = Codec(SchemaRegistry(Path(__file__).resolve().parents[4] / "schemas"))
+    d = registered()
+    out = run(d, "log_contact", contact_at="2026-11-24T23:30:00Z", agency="DAS",
+              method="PHONE", by="Worker", summary="relapsed at the weekend")
+    [counted] = out.records
+    assert (counted["kind"], counted["agency"], counted["done_on"]) == (
+        "CONTACT_LOGGED", "DAS", date(2026, 11, 24))  # 23:30 UTC in November: still the 24th
+    assert "relapsed" not in str(counted)
+    cmd = minutes_cmd()
+    agreed = Outputs()
+    records.command(d, cmd, agreed, RS)
+    again = Outputs()
+    records.command(d, cmd, again, RS)  # the same minutes again: agreed once
+    assert [r["kind"] for r in agreed.records] == ["MAP_ACTION_AGREED"] and again.records == []
+    action = cmd["actions"][0]["action_id"]
+    closed = run(d, "close_map_action", action_id=action, outcome="done")
+    [done] = closed.records
+    assert (done["kind"], done["subject"], done["done_on"]) == (
+        "MAP_ACTION_CLOSED", action, date(2026, 11, 25))
+    for record in (counted, *agreed.records, done):
+        assert codec.decode(codec.encode("CaseRecord", record)).value == record
