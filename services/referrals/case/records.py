@@ -12,6 +12,9 @@ when the officer recorded it, ISO UTC): applying a command is idempotent (a comm
 held is skipped), and what it publishes depends only on the command, so a command read again
 after a crash publishes the same ``CohortChange`` (same ``change_id``) again.
 
+A contact and a MAP action are also counted on ``iom.case.records`` (``CONTACT_LOGGED``,
+``MAP_ACTION_AGREED``, ``MAP_ACTION_CLOSED``: the agency and the dates, never the text).
+
 Notes and contacts are personal data under the information sharing agreement: only the case
 roles (the person's force's police and probation) read them (:data:`CASE_ONLY`); the
 timeline says that a note or contact was recorded, never what it says.
