@@ -98,6 +98,7 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
     async with (testing.Reader(settings, codec, topics.COHORT_CHANGES.name) as changes,
                 testing.Reader(settings, codec, topics.CASE_ALERTS.name) as alerts,
                 testing.Reader(settings, codec, topics.DEAD_LETTERS.name) as dead,
+                testing.Reader(settings, codec, topics.CASE_RECORDS.name) as counted,
                 aiohttp.ClientSession(headers=token("PROBATION", "Hampshire")) as http,
                 ):
         body = {"person_id": pid, "referring_agency": "Probation", "referrer": "PO Patel",
@@ -213,6 +214,11 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
                 "map_actions") else None
 
         await until(recorded)
+        # counted for the management information: the agency and the day, not the text
+        facts = await counted.wait_for(lambda seen: {"CONTACT_LOGGED", "MAP_ACTION_AGREED"} <= {
+            r.value["kind"] for r in seen if r.value and r.value["person_id"] == pid})
+        assert {"Southampton Housing", "Drug and Alcohol Service"} <= {
+            r.value["agency"] for r in facts if r.value and r.value["person_id"] == pid}
         # The central team reads the report, never the notes or contacts.
         async with http.get(f"{base}/people/{pid}/report.json",
                             headers=token("CENTRAL", "Hampshire")) as response:
