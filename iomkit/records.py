@@ -155,6 +155,8 @@ class PanelDecision(faust.Record, serializer='raw'):
     rationale: str
     panel_date: date
     decided_at: datetime
+    chair: str | None
+    agencies_present: list[str]
 
 
 class Person(faust.Record, serializer='raw'):

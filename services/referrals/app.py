@@ -21,13 +21,14 @@ import orjson
 from iomkit import topics
 from iomkit.service import Context
 from services.referrals.care import casework
-from services.referrals.case import dossier
+from services.referrals.case import dossier, records
 from services.referrals.case.dossier import Outputs
 from services.referrals.runtime import COMMANDS, TICKS, app, cases, rs, service
 from services.referrals.web import (  # the page modules register their routes on import
     care_views,  # noqa: F401
     cohort_views,  # noqa: F401
     person_views,  # noqa: F401
+    record_views,  # noqa: F401
 )
 
 # -- the stream ---------------------------------------------------------------------------------
@@ -66,6 +67,8 @@ async def person_record(record: Any, context: Context) -> None:
         dossier.on_breach(d, value, rs)
     elif topic == COMMANDS.name and value.get("command") == "review":
         out = dossier.on_review(d, value, now, rs)
+    elif topic == COMMANDS.name and value.get("command") in records.COMMANDS:
+        records.command(d, value, out, rs)
     elif topic == COMMANDS.name:
         casework.command(d, value, now, out, rs)
     elif topic == TICKS.name:

@@ -202,7 +202,8 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
     # An officer of another force, with a role the route names: 403 on the person's data.
     person = {"referrals": ["/people/{person_id}/report", "/people/{person_id}/report.json",
                             "/referrals/{referral_id}", "/panel?force=Hampshire",
-                            "/map?force=Hampshire"],
+                            "/map?force=Hampshire", "/people/{person_id}/notes",
+                            "/map/minutes?force=Hampshire"],
               "risk": ["/people/{person_id}/grade", "/grades?force=Hampshire"],
               "gps_stream": ["/people/{person_id}/trail?purpose=enquiry",
                              "/hits/{hit_id}?purpose=enquiry"],
@@ -219,7 +220,11 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
             status, _ = await stack_.call("GET", service, concrete(path, ids), "kent-police")
             assert status == 403, f"{service} {path} as Kent's officer: {status}"
     for path in ("/people/{person_id}/needs", "/people/{person_id}/reviews",
-                 "/people/{person_id}/plan/actions", "/people/{person_id}/pathway"):
+                 "/people/{person_id}/plan/actions", "/people/{person_id}/pathway",
+                 "/people/{person_id}/deregistration", "/people/{person_id}/lead-officer",
+                 "/people/{person_id}/notes", "/people/{person_id}/contacts",
+                 "/people/{person_id}/transition/plan",
+                 "/people/{person_id}/map/actions/{action_id}/close"):
         status, _ = await stack_.call("POST", "referrals", concrete(path, ids), "kent-probation",
                                       json={"supervisor": "x", "finding": "y"})
         assert status == 403, f"POST {path} as Kent's probation: {status}"
@@ -240,6 +245,17 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
     _, central = await stack_.call("GET", "referrals", concrete(
         "/people/{person_id}/report.json", ids), "hub")
     assert {"needs", "sash"} <= set(police["care"]) and not {"needs", "sash"} & set(central["care"])
+    # case notes and contacts: the case roles only
+    assert {"notes", "contacts"} <= set(police["records"])
+    assert not {"notes", "contacts"} & set(central["records"])
+    notes = concrete("/people/{person_id}/notes", ids)
+    status, _ = await stack_.call("GET", "referrals", notes, "hub")
+    assert status == 403
+    # MAP minutes naming a person of another force: refused
+    status, _ = await stack_.call("POST", "referrals", "/map/minutes", "kent-probation", json={
+        "force": "Kent", "meeting_date": "2026-01-01", "attendees": ["x"],
+        "discussed": [ids["person_id"]]})
+    assert status == 403
     _, evidence = await stack_.call("GET", "gps_stream", concrete(
         "/hits/{hit_id}?purpose=enquiry", ids), "hants-police")
     _, told = await stack_.call("GET", "gps_stream", concrete(

@@ -230,7 +230,9 @@ def on_decision(d: dict[str, Any], decision: Mapping[str, Any], now: datetime,
         "outcome": decision["outcome"], "cohort": decision["cohort"],
         "pathway": decision["pathway"], "lead_officer": decision["lead_officer"],
         "rationale": decision["rationale"], "panel_date": iso(decision["panel_date"]),
-        "decided_at": decision["decided_at"].astimezone(UTC).isoformat()})
+        "decided_at": decision["decided_at"].astimezone(UTC).isoformat(),
+        "chair": decision.get("chair"),
+        "agencies_present": list(decision.get("agencies_present") or ())})
     referral["status"] = decision["outcome"]
     note(d, decision["decided_at"], "DECISION",
           f"panel {decision['outcome']}: {decision['rationale']}", decision["decision_id"],

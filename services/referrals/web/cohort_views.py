@@ -12,9 +12,9 @@ from iomkit import topics
 from iomkit.identity import Forbidden, allow, check_force, principal_of
 from iomkit.identity.isa import CASE_ROLES
 from services.referrals.care.checks import day, iso
-from services.referrals.case import dossier, lifecycle, panel, youth
+from services.referrals.case import dossier, lifecycle, minutes, panel, youth
 from services.referrals.runtime import rs, service
-from services.referrals.web import forms, render
+from services.referrals.web import forms, render, render_records
 from services.referrals.web.common import (
     audit,
     audit_list,
@@ -131,7 +131,8 @@ class Decisions(View):
                 referral, outcome=fields["outcome"],
                 panel_date=fields["panel_date"],
                 decided_at=now, cohort=fields.get("cohort"), pathway=fields.get("pathway"),
-                lead_officer=fields.get("lead_officer"), rationale=fields.get("rationale"))
+                lead_officer=fields.get("lead_officer"), rationale=fields.get("rationale"),
+                chair=fields.get("chair"), agencies_present=fields.get("agencies_present") or ())
         except forms.FieldErrors as exc:
             if as_json:
                 return self.json({"error": "invalid decision", "fields": exc.errors},
@@ -185,7 +186,11 @@ def _map_pack(found: list[dict[str, Any]], since: date, today: date, force: str 
         since, today, members, changes, incidents["HIT"], incidents["BREACH"],
         ending_weeks=rs.transition_weeks, review_days=rs.review_days,
         red_review_days=rs.red_review_days)
-    forces = sorted({m.force for m in members} | set(waiting))
+    forces = sorted({m.force for m in members} | set(waiting) | {
+        _force(d) or "unknown" for d in found
+        if (not force or (_force(d) or "").casefold() == force.casefold())
+        and minutes.open_actions([(d["person_id"], (d.get("records") or {}).get("map") or {})],
+                                 today)})
     order = lifecycle.GRADE_ORDER
 
     force_of = {m.person_id: m.force for m in members}
@@ -217,7 +222,20 @@ def _map_pack(found: list[dict[str, Any]], since: date, today: date, force: str 
                                  "review_due": reviews.get(m.person_id)}
                                 for m in of(f, pack.overdue_reviews)],
             "referrals_waiting": waiting.get(f, []),
-        }} for f in forces]}
+        },
+        # actions agreed at earlier MAP meetings, carried into every pack until closed
+        "open_actions": _open_actions(found, f, today)} for f in forces]}
+
+
+def _force(d: dict[str, Any]) -> str | None:
+    return (d.get("person") or {}).get("force")
+
+
+def _open_actions(found: list[dict[str, Any]], force: str, today: date
+                  ) -> list[dict[str, Any]]:
+    return minutes.open_actions(
+        ((d["person_id"], d["records"]["map"]) for d in found if d.get("records")
+         and (_force(d) or "").casefold() == force.casefold()), today)
 
 
 def _waiting_referrals(found: list[dict[str, Any]], today: date, force: str | None
@@ -268,11 +286,13 @@ async def map_page(web: Any, request: Request) -> Response:
     except ValueError as exc:
         return web.json({"error": f"since: {exc}"}, status=400)
     await audit_list(request, [m["person_id"] for f in doc["forces"]
-                               for m in f["cohort"] + f["changes"]["referrals_waiting"]],
+                               for m in f["cohort"] + f["changes"]["referrals_waiting"]
+                               + f["open_actions"]],
                      "CONSULT", "weekly MAP meeting pack")
     if wants_json(request):
         return web.json(doc)
-    return html_page(web, render.map_pack(doc))
+    return html_page(web, render.map_pack(doc, lambda f: render_records.carried_actions(
+        f["open_actions"]) + render_records.minutes_form(f["force"], doc["until"])))
 
 
 # -- the quarterly Youth to Adult Transfer Panel -------------------------------------------------

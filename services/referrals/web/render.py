@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from html import escape
 from http import HTTPStatus
@@ -559,20 +559,22 @@ def _changes(changes: Mapping[str, Any]) -> str:
     return html
 
 
-def _force_section(force: Mapping[str, Any]) -> str:
+def _force_section(force: Mapping[str, Any], more: str = "") -> str:
     name = force.get("force")
     return (
         f'<section class="force" data-force="{_e(name)}"><h2>{_e(name)}</h2>'
         f"<h3>Cohort, by grade</h3>{_cohort_table(force.get('cohort') or ())}"
         f"<h3>Changes since the last meeting</h3>{_changes(force.get('changes') or {})}"
-        "</section>"
+        f"{more}</section>"
     )
 
 
-def map_pack(pack: Mapping[str, Any]) -> str:
-    """The weekly Multi-Agency Practitioner (MAP) meeting pack, one section per force."""
+def map_pack(pack: Mapping[str, Any],
+             more: Callable[[Mapping[str, Any]], str] = lambda force: "") -> str:
+    """The weekly Multi-Agency Practitioner (MAP) meeting pack, one section per force;
+    ``more(force)`` is further HTML (escaped) at the end of each force's section."""
     forces = pack.get("forces") or ()
-    sections = "".join(_force_section(force) for force in forces)
+    sections = "".join(_force_section(force, more(force)) for force in forces)
     body = (
         "<h1>MAP meeting pack</h1>"
         f"<p>Changes from {_time(pack.get('since'))} to {_time(pack.get('until'))}.</p>"
@@ -604,6 +606,11 @@ def _decision_form(n: int, referral: Mapping[str, Any], panel_date: object) -> s
         f'<input type="text" id="lead_officer-{n}" name="lead_officer"></div>'
         f'<div class="field"><label for="rationale-{n}">Rationale</label>'
         f'<textarea id="rationale-{n}" name="rationale" rows="4"></textarea></div>'
+        f'<div class="field"><label for="chair-{n}">Chair</label>'
+        f'<input type="text" id="chair-{n}" name="chair"></div>'
+        f'<div class="field"><label for="agencies_present-{n}">Agencies present</label>'
+        '<p class="hint">One a line.</p>'
+        f'<textarea id="agencies_present-{n}" name="agencies_present" rows="3"></textarea></div>'
         f'<button type="submit" class="decide" id="decide-{n}">Record decision</button></form>'
     )
 
