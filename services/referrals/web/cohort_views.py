@@ -43,7 +43,7 @@ def _pending(found: list[dict[str, Any]]
         for x in d["decisions"]:
             decisions.append({**x, "panel_date": date.fromisoformat(x["panel_date"])})
         open_referral = d["referrals"].get(d["open_referral"]) if d["open_referral"] else None
-        advice = dossier.assessment(d, open_referral, rs)
+        advice = dossier.assessment(d, open_referral, rs, service.clock())
         if advice is not None:
             assessments[d["person_id"]] = advice
         if d["grade"]:

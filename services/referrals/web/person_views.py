@@ -75,7 +75,7 @@ class Referrals(View):
         await audit(request, referral["person_id"], "COLLECT", "referral to IOM",
                      {"referral_id": referral_id})
         service.log.info("referral.submitted", referral_id=referral_id)
-        assessment = dossier.assessment(d, referral, rs) if d else None
+        assessment = dossier.assessment(d, referral, rs, now) if d else None
         advice = None if assessment is None else {"cohort": assessment.cohort,
                                                   "reasons": list(assessment.reasons)}
         if as_json:
