@@ -12,9 +12,9 @@ from iomkit import topics
 from iomkit.identity import allow, check_force, principal_of
 from iomkit.identity.isa import CASE_READERS, CASE_ROLES, HEALTH_ROLES, HEALTH_SECTIONS
 from services.referrals.care import casework
-from services.referrals.case import dossier
+from services.referrals.case import dossier, signals
 from services.referrals.runtime import COMMANDS, PERSON, cases, rs, service
-from services.referrals.web import forms, render, render_care
+from services.referrals.web import forms, render, render_care, render_selection
 from services.referrals.web.common import (
     audit,
     check_person,
@@ -123,7 +123,8 @@ async def report_page(web: Any, request: Request, person_id: str) -> Response:
     check_person(request, d, person_id)
     await audit(request, person_id, "VIEW", "management report")
     doc = _report(request, d)
-    return html_page(web, render.report(doc, render_care.care_sections(doc)))
+    return html_page(web, render.report(doc, render_selection.report_sections(doc["selection"])
+                                        + render_care.care_sections(doc)))
 
 
 def _report(request: Request, d: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def _report(request: Request, d: dict[str, Any]) -> dict[str, Any]:
     care = casework.view(d, now)
     if principal_of(request).role not in HEALTH_ROLES:
         care = {k: v for k, v in care.items() if k not in HEALTH_SECTIONS}
-    return {**dossier.report(d, now, rs), "care": care}
+    return {**dossier.report(d, now, rs), "selection": signals.view(d, now, rs), "care": care}
 
 
 @service.page("/people/{person_id}/reviews", owned_by=PERSON)
