@@ -46,6 +46,7 @@ async def person_record(record: Any, context: Context) -> None:
     topic = context.topic
     if topic == topics.PEOPLE.name:
         dossier.on_person(d, value, now)
+        signals.recheck_arrests(d, now, out, rs)
     elif topic == topics.REFERRALS.name:
         out = dossier.on_referral(d, value, now, rs)
         service.log.info("referral.opened", referral_id=value["referral_id"],
@@ -61,6 +62,7 @@ async def person_record(record: Any, context: Context) -> None:
     elif topic == topics.RISK_GRADES.name:
         if dossier.on_grade(d, value, rs):
             casework.on_grade(d, value["rag"], value.get("previous_rag"), now, out, rs)
+            signals.recheck_arrests(d, now, out, rs)
     elif topic == topics.GPS_HITS.name:
         dossier.on_hit(d, value, rs)
     elif topic == topics.ZONE_BREACHES.name:

@@ -8,7 +8,9 @@ the dossier's ``signals`` (neighbourhood crime convictions, the latest sentence)
   ``details.sentence_days`` records the sentence and whether it is short (under 12 months).
 - An ``ARRESTED`` event for someone not on IOM, and not already referred, whose advice with
   the arrest's offence is the FIXED cohort raises one ``ARREST_CANDIDATE`` alert to the
-  force's IOM team (alert_id from the event_id: once per arrest).
+  force's IOM team (alert_id from the event_id: once per arrest). An arrest that does not
+  (yet) qualify is looked at again when a grade or the person's record arrives within
+  ARREST_RECHECK of it, since those come by other topics, in no fixed order.
 - Zones reach referrals re-keyed by person (app.py: iom.exclusion-zones is keyed by zone
   id) with only what the dossier shows: id, kind, victim_safety, dates, version.
 """
@@ -25,6 +27,11 @@ from services.referrals.case.panel import uk_local_date
 from services.referrals.config import ReferralsSettings
 
 ARREST_CANDIDATE: Final = "ARREST_CANDIDATE"
+#: An arrest is looked at again when a grade or the person's record arrives this long after
+#: it: the risk service grades the person on the arrest itself, and that grade (or the
+#: person's facts) can reach referrals after the arrest does (another topic).
+ARREST_RECHECK: Final = timedelta(days=7)
+KEEP_ARRESTS: Final = 10
 #: Zones kept per person, and how long an ended zone is still shown.
 KEEP_ZONES: Final = 50
 ENDED_ZONES_SHOWN: Final = timedelta(days=90)
@@ -56,32 +63,52 @@ def on_event(d: dict[str, Any], event: Mapping[str, Any], now: datetime, out: Ou
     if sentence is not None and selection.newer_sentence(held.get("sentence"), sentence):
         held["sentence"] = sentence
     if kind == selection.ARRESTED:
-        _arrested(d, event, now, out, settings)
+        arrest = {"event_id": event["event_id"],
+                  "at": event["occurred_at"].astimezone(UTC).isoformat(),
+                  "offence": event.get("offence")}
+        if not _arrested(d, arrest, now, out, settings):
+            pending = held.setdefault("arrests", [])
+            if arrest not in pending:
+                pending.append(arrest)
+                pending.sort(key=lambda a: a["at"])
+                del pending[:-KEEP_ARRESTS]
 
 
-def _arrested(d: dict[str, Any], event: Mapping[str, Any], now: datetime, out: Outputs,
-              settings: ReferralsSettings) -> None:
+def recheck_arrests(d: dict[str, Any], now: datetime, out: Outputs,
+                    settings: ReferralsSettings) -> None:
+    """A grade or the person's record arrived: recent arrests that did not qualify are
+    looked at again; one that qualifies or is older than ARREST_RECHECK is let go."""
+    pending = (d.get("signals") or {}).get("arrests")
+    if not pending:
+        return
+    pending[:] = [a for a in pending
+                  if now - datetime.fromisoformat(a["at"]) <= ARREST_RECHECK
+                  and not _arrested(d, a, now, out, settings)]
+
+
+def _arrested(d: dict[str, Any], arrest: Mapping[str, Any], now: datetime, out: Outputs,
+              settings: ReferralsSettings) -> bool:
     """Selection at arrest (seed 004): "at the point of arrest when the full extent of
-    offending and reasons become known"."""
+    offending and reasons become known". True when the alert is raised (or was already)."""
     if d["person"] is None:
-        return  # no facts to assess yet: the panel's referral route remains
+        return False  # no facts to assess yet
     case = d["case"] or {}
-    advice = dossier.assessment(d, None, settings, event["occurred_at"],
-                                offence=event.get("offence"))
+    advice = dossier.assessment(d, None, settings, datetime.fromisoformat(arrest["at"]),
+                                offence=arrest["offence"])
     in_cohort = case.get("state") in dossier.OPEN_STATES
     if advice is None or not selection.arrest_candidate(
             in_cohort=in_cohort, referred=d["open_referral"] is not None,
             cohort=advice.cohort):
-        return
-    offence = str(event.get("offence") or "offence not given").replace("_", " ").lower()
+        return False
+    offence = str(arrest["offence"] or "offence not given").replace("_", " ").lower()
     dossier.raise_alert(
-        d, out, ARREST_CANDIDATE, event["event_id"],
+        d, out, ARREST_CANDIDATE, arrest["event_id"],
         f"arrested ({offence}): not on IOM and meets the FIXED cohort criteria; consider "
         "selection onto IOM", now,
-        {"event_id": event["event_id"],
-         "arrested_at": event["occurred_at"].astimezone(UTC).isoformat(),
-         "offence": str(event.get("offence") or ""),
-         "reasons": "; ".join(advice.reasons)}, settings)
+        {"event_id": arrest["event_id"], "arrested_at": arrest["at"],
+         "offence": str(arrest["offence"] or ""), "reasons": "; ".join(advice.reasons)},
+        settings)
+    return True
 
 
 # -- zones ----------------------------------------------------------------------------------------

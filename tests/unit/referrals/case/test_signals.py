@@ -164,3 +164,29 @@ def test_a_breach_flag_marks_a_zone_not_seen_and_ended_zones_are_forgotten() -> 
     for n in range(signals.KEEP_ZONES + 5):
         signals.on_zone(d, zone(f"Z-{n + 100}"), NOW)
     assert len(d["zones"]) == signals.KEEP_ZONES
+
+
+def test_an_arrest_read_before_the_grade_is_looked_at_again_when_the_grade_arrives() -> None:
+    d = known()
+    arrest = event("ARRESTED", NOW - timedelta(hours=1), "ARR-1", "ROBBERY")
+    assert feed(d, arrest).alerts == []  # no grade yet: not shown to be high risk
+    out = Outputs()
+    dossier.on_grade(d, grade("RED", None, 1), RS)
+    signals.recheck_arrests(d, NOW, out, RS)
+    assert [a["alert_id"] for a in out.alerts] == [
+        dossier.alert_id("P-1", "ARREST_CANDIDATE", "ARR-1")]
+    assert d["signals"]["arrests"] == []  # raised: let go
+    again = Outputs()
+    signals.recheck_arrests(d, NOW, again, RS)
+    assert again.alerts == [] and feed(d, arrest).alerts == []  # once per arrest
+
+
+def test_an_arrest_is_looked_at_again_only_within_seven_days() -> None:
+    d = known()
+    feed(d, event("ARRESTED", NOW - timedelta(days=8), "OLD", "ROBBERY"),
+         event("ARRESTED", NOW - timedelta(days=6), "RECENT", "ROBBERY"))
+    dossier.on_grade(d, grade("RED", None, 1), RS)
+    out = Outputs()
+    signals.recheck_arrests(d, NOW, out, RS)
+    assert [a["details"]["event_id"] for a in out.alerts] == ["RECENT"]
+    assert d["signals"]["arrests"] == []
