@@ -303,7 +303,8 @@ class _Story:
             "first_sanction_date": first if known else None,
             "previous_sanctions": previous if known else None,
             "current_offence": offence if known else None,
-            "current_conviction_date": convicted if known else None})
+            "current_conviction_date": convicted if known else None,
+            "mappa_level": None, "ppo": False, "rosh_level": None, "priority_flags": []})
         risk = p if p is not None else 0.5
         lo, hi = max(self.start, referred - 365 * DAY), referred - DAY
         for _ in range(sum(rng.random() < risk for _ in range(2)) if hi > lo else 0):

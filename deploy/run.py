@@ -84,6 +84,10 @@ async def publish_demo(settings, codec: Codec) -> set[str]:  # type: ignore[no-u
     return people
 
 
+DEMO_CRIMES = ("44/DEMO/26", "43/DEMO-TVP/26")
+CROSS_FORCE_CRIME = DEMO_CRIMES[1]
+
+
 def demo_trail(now: datetime) -> dict[str, list[dict[str, object]]]:
     """A tag fitted yesterday, half an hour of its trail, and a burglary on that trail:
     relative to now, so the demo stays inside the 30-day retention whenever it runs."""
@@ -105,23 +109,32 @@ def demo_trail(now: datetime) -> dict[str, list[dict[str, object]]]:
             "committed_to": (at + timedelta(minutes=10)).isoformat(),
             "reported_at": now.isoformat(), "force": "Hampshire",
             "type_description": "Burglary in a dwelling", "batch_id": "DEMO",
-            "crime_text": "Rear window forced"}],
+            "crime_text": "Rear window forced"}, {
+            # Reported by another force (contract 1.1): its police are told of the hit too.
+            "crime_ref": CROSS_FORCE_CRIME, "version": 1, "offence": "THEFT_FROM_PERSON",
+            "lat": 50.91121, "lon": -1.40519, "location_accuracy_m": 10.0,
+            "committed_from": (start + timedelta(minutes=21)).isoformat(),
+            "committed_to": (start + timedelta(minutes=27)).isoformat(),
+            "reported_at": now.isoformat(), "force": "Thames Valley",
+            "type_description": "Theft from the person", "batch_id": "DEMO-TVP",
+            "crime_text": "Phone taken from a visitor's pocket"}],
     }
 
 
 async def show_hits(settings, codec: Codec, within: float) -> set[str]:  # type: ignore[no-untyped-def]
     async with testing.Reader(settings, codec, GPS_HITS.name) as hits:
-        await hits.wait_for(lambda seen: any(r.value and r.value["crime_ref"] == "44/DEMO/26"
-                                             for r in seen), within)
+        await hits.wait_for(lambda seen: set(DEMO_CRIMES) <= {
+            r.value["crime_ref"] for r in seen if r.value}, within)
     say("\ncrime hits published by gps_stream (iom.gps.hits):")
     hit_ids: set[str] = set()
     for received in hits.seen:
-        if received.value and received.value["crime_ref"] == "44/DEMO/26":
+        if received.value and received.value["crime_ref"] in DEMO_CRIMES:
             hit = received.value
             hit_ids.add(hit["hit_id"])
             say(f"  hit {hit['hit_id']} rev {hit['revision']} {hit['status']}: "
                 f"{hit['person_id']} {hit['distance_m']:.0f} m from {hit['crime_ref']} "
-                f"({len(hit['fixes'])} evidence fixes)")
+                f"({len(hit['fixes'])} evidence fixes; crime reported by "
+                f"{hit.get('crime_force') or 'an unnamed force'})")
     return hit_ids
 
 
@@ -232,16 +245,18 @@ def show_deliveries(receivers: DemoReceivers, hit_ids: set[str], within: float) 
     police = receivers.of_role("POLICE")
     deadline = time.monotonic() + within
 
-    def police_hits() -> list[dict[str, Any]]:
-        return [d.body for _, r in police for d in list(r.deliveries)
+    def police_hits() -> list[tuple[str, dict[str, Any]]]:
+        return [(name, d.body) for name, r in police for d in list(r.deliveries)
                 if d.body["kind"] == "HIT" and d.body["source_id"] in hit_ids]
 
-    while not police_hits() and time.monotonic() < deadline:
+    # each hit to the person's force's police, the cross-force one to the crime's too
+    while len(police_hits()) < len(hit_ids) + 1 and time.monotonic() < deadline:
         time.sleep(0.1)
-    for body in police_hits():
+    for name, body in sorted(police_hits(), key=lambda p: (p[1]["payload"]["crime_ref"], p[0])):
         payload = body["payload"]
-        say(f"  police received: hit {payload['hit_id']} revision {payload['revision']} "
-            f"for {payload['person_id']} (signature verified)")
+        say(f"  police received ({name}): hit {payload['hit_id']} revision "
+            f"{payload['revision']} of {payload['crime_ref']} for {payload['person_id']} "
+            "(signature verified)")
     if police and not police_hits():
         say("  police received: nothing yet (see the notifications log)")
     for _, receiver in receivers.of_role("PARTNER_HOUSING"):
@@ -285,6 +300,8 @@ async def publish_history(settings, codec: Codec) -> None:  # type: ignore[no-un
 
 DEMO_ACCOUNTS = (
     ("demo-police", "Hampshire", "POLICE", "", "Hampshire's people, hit evidence and trails"),
+    ("demo-tvp-police", "Thames Valley", "POLICE", "",
+     "Thames Valley's people, and hits on its crimes (as investigators)"),
     ("demo-probation", "Hampshire", "PROBATION", "", "cases, needs, hits without location"),
     ("demo-central", "*", "CENTRAL", "", "every force's hits and grades, no health"),
     ("demo-housing", "Hampshire", "PARTNER_HOUSING", "Southampton Housing",
@@ -367,7 +384,8 @@ def main() -> int:
         env["PYTHONUNBUFFERED"] = "1"
         # The demo's webhook secrets (services/notifications/subscriptions.toml names them);
         # a deployment sets its own.
-        for name in ("HAMPSHIRE_POLICE", "SOUTHAMPTON_PDU", "SOUTHAMPTON_HOUSING"):
+        for name in ("HAMPSHIRE_POLICE", "SOUTHAMPTON_PDU", "SOUTHAMPTON_HOUSING",
+                     "THAMES_VALLEY_POLICE"):
             env.setdefault(f"IOM_NOTIFY_SECRET_{name}", f"demo-only-secret-{name.lower()}")
         # The demo recipients' endpoints, so deliveries land (and are checked) somewhere.
         receivers = DemoReceivers(subs.load(

@@ -150,7 +150,10 @@ class Codec:
         buf.write(MAGIC)
         buf.write(version.fingerprint)
         try:
-            fastavro.schemaless_writer(buf, version.parsed, value, strict=True)
+            # Strict, but a missing field with a default takes it (fastavro's
+            # strict_allow_default; an unknown field is still an error), so a producer
+            # written before a compatible addition (contract 1.1) still encodes.
+            fastavro.schemaless_writer(buf, version.parsed, value, strict_allow_default=True)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise EncodeError(f"{name}: {exc}") from exc
         return buf.getvalue()

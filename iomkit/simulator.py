@@ -205,6 +205,8 @@ def _person(rng: random.Random, person_id: str, force: str, today: date) -> dict
         "first_sanction_date": min(first, conviction),
         "previous_sanctions": rng.randint(3, 45),
         "current_offence": rng.choice(OGRS_OFFENCES), "current_conviction_date": conviction,
+        # contract 1.1: none of the simulated people is MAPPA-managed, a PPO or RoSH-assessed
+        "mappa_level": None, "ppo": False, "rosh_level": None, "priority_flags": [],
     }
 
 

@@ -71,7 +71,7 @@ LOCATION_FIELDS = frozenset({"fixes", "distance_m", "lat", "lon", "device_id"})
 _CONTEXT = ("force", "lead_officer")  # added by routing from iom.people and cohort changes
 _HIT_EVIDENCE = ("hit_id", "revision", "status", "crime_ref", "crime_version", "offence",
                  "person_id", "device_id", "distance_m", "nearest_fix_at", "fixes",
-                 "detected_at", "rule_version", *_CONTEXT)
+                 "detected_at", "rule_version", "crime_force", *_CONTEXT)
 _WITHDRAWN = ("hit_id", "revision", "status", "crime_ref", "crime_version", "person_id",
               "detected_at", "force")
 _CASE_FULL = ("alert_id", "person_id", "kind", "summary", "raised_at", "details", *_CONTEXT)
@@ -119,6 +119,24 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# What the police of the force investigating a crime (CrimeHit.crime_force, contract 1.1)
+# receive of a hit on a person another force manages: the evidence, to rule the person in
+# or out, and which force manages them (to contact its IOM team); not the case itself (the
+# lead officer, grades, case alerts stay with the managing force).
+INVESTIGATING_ROLES = frozenset({POLICE})
+INVESTIGATING: dict[str, dict[str, tuple[str, ...]]] = {
+    POLICE: {
+        HIT: tuple(f for f in _HIT_EVIDENCE if f != "lead_officer"),
+        HIT_WITHDRAWN: (*_WITHDRAWN, "crime_force"),
+    },
+}
+
+
+def investigates(role: str, kind: str) -> bool:
+    """Whether ``role`` of a crime's force receives ``kind`` about another force's person."""
+    return kind in INVESTIGATING.get(role, {})
+
+
 class NotAllowed(Exception):
     """The agreement does not let this role receive this kind."""
 
@@ -135,13 +153,27 @@ def fields(role: str, kind: str) -> tuple[str, ...]:
 
 
 def minimise(role: str, kind: str, record: Mapping[str, Any],
-             context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             context: Mapping[str, Any] | None = None, *, investigating: bool = False
+             ) -> dict[str, Any]:
     """Exactly the fields ``role`` may receive of a ``kind`` record: the record's own
     fields plus the routing context (force, lead officer). A field missing from both is a
-    bug in the table, so it raises rather than sending less than the agreement says."""
-    merged = {**record, **(context or {})}
-    allowed = fields(role, kind)
+    bug in the table, so it raises rather than sending less than the agreement says.
+    ``investigating``: the role is the crime's force's, not the person's (INVESTIGATING)."""
+    merged = {"crime_force": None, **record, **(context or {})}  # a 1.0 hit has none
+    allowed = fields_of(role, kind, investigating)
     missing = [name for name in allowed if name not in merged]
     if missing:
         raise KeyError(f"{kind} for {role}: missing {', '.join(missing)}")
     return {name: merged[name] for name in allowed}
+
+
+def fields_of(role: str, kind: str, investigating: bool = False) -> tuple[str, ...]:
+    """The field table of ``role`` for ``kind``, as the person's force or (``investigating``)
+    as the crime's force."""
+    if not investigating:
+        return fields(role, kind)
+    try:
+        return INVESTIGATING[role][kind]
+    except KeyError:
+        raise NotAllowed(f"role {role} of an investigating force may not receive "
+                         f"{kind}") from None

@@ -31,6 +31,7 @@ def evidence_message(update: Any, partition: int) -> dict[str, Any]:
         "hit_id": update.hit_id, "crime_ref": update.crime_ref,
         "crime_version": update.crime_version, "offence": update.offence,
         "person_id": update.person_id, "partition": partition,
+        "crime_force": update.crime_force,
         "device_id": update.device_id if update.fixes else None,
         "fixes": [list(f) for f in update.fixes] if update.status == ACTIVE else [],
     }
@@ -76,6 +77,7 @@ def assemble(state: Mapping[str, Any] | None, message: Mapping[str, Any], now: d
     partitions[str(message["partition"])] = {
         "crime_version": message["crime_version"], "offence": message["offence"],
         "device_id": message["device_id"], "fixes": message["fixes"],
+        "crime_force": message.get("crime_force"),  # absent from evidence sent before 1.1
     }
     state["partitions"] = partitions
     state["crime_ref"], state["person_id"] = message["crime_ref"], message["person_id"]
@@ -85,8 +87,10 @@ def assemble(state: Mapping[str, Any] | None, message: Mapping[str, Any], now: d
     status = ACTIVE if fixes else WITHDRAWN
     if status == WITHDRAWN and state["status"] in (None, WITHDRAWN):
         return state, None  # never matched, or already withdrawn: nothing to say
-    offence = next((p["offence"] for p in partitions.values()
-                    if p["crime_version"] == newest), message["offence"])
+    newest_part = next((p for p in partitions.values() if p["crime_version"] == newest), None)
+    offence = newest_part["offence"] if newest_part else message["offence"]
+    # Not part of the evidence compared below: the force is the crime's, not new evidence.
+    crime_force = (newest_part or {}).get("crime_force") or message.get("crime_force")
     evidence = {"status": status, "crime_version": newest, "offence": offence,
                 "fixes": [list(f) for f in fixes]}
     if evidence == state["evidence"]:
@@ -105,7 +109,7 @@ def assemble(state: Mapping[str, Any] | None, message: Mapping[str, Any], now: d
         "distance_m": state["distance_m"], "nearest_fix_at": state["nearest_fix_at"],
         "fixes": [{"recorded_at": f[0], "lat": f[1], "lon": f[2], "accuracy_m": f[3],
                    "distance_m": f[4]} for f in fixes],
-        "detected_at": now, "rule_version": rule_version,
+        "detected_at": now, "rule_version": rule_version, "crime_force": crime_force,
     }
     return state, hit
 

@@ -21,10 +21,12 @@ def iso_of_ms(ms: int) -> str:
     return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).isoformat()
 
 
-def hit_document(hit: dict[str, Any], crime: Crime | None, role: str) -> dict[str, Any]:
+def hit_document(hit: dict[str, Any], crime: Crime | None, role: str,
+                 investigating: bool = False) -> dict[str, Any]:
     """The hit with exactly the fields the caller's role receives (isa.FIELDS): police get
-    the evidence (fixes, the crime's place), probation that there was a hit and when."""
-    shown = set(isa.fields(role, isa.HIT))
+    the evidence (fixes, the crime's place), probation that there was a hit and when; the
+    police of the force investigating the crime what isa.INVESTIGATING gives them."""
+    shown = set(isa.fields_of(role, isa.HIT, investigating))
     located = bool(shown & isa.LOCATION_FIELDS)
     # Officers read National Grid references: the crime's (first) and every fix's, OSTN15.
     points = ([] if crime is None or not located else [(crime.lat, crime.lon)]) + (

@@ -76,6 +76,9 @@ class Crime:
     location_accuracy_m: float
     committed_from_ms: int
     committed_to_ms: int
+    # The force that reported it (contract 1.1): not part of the rule, carried to the hit
+    # so that the investigating force is told too.
+    force: str | None = None
 
     def window_ms(self, settings: HitRuleSettings) -> tuple[int, int]:
         """Condition 2's closed interval of fix times."""

@@ -93,6 +93,7 @@ class HitUpdate:
     nearest_fix_at_ms: int
     fixes: tuple[EvidenceFix, ...]
     rule_version: int = RULE_VERSION
+    crime_force: str | None = None  # the force that reported the crime (contract 1.1)
 
 
 class _Trail:
@@ -501,4 +502,5 @@ class HitMatcher:
             distance_m=hit.distance_m,
             nearest_fix_at_ms=hit.nearest_fix_at_ms,
             fixes=fixes,
+            crime_force=crime.force,
         )

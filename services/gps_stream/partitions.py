@@ -63,7 +63,7 @@ def crime_of(value: dict[str, Any]) -> Crime:
     if end < start:
         raise InvalidCrime("committed_to is before committed_from")
     return Crime(value["crime_ref"], value["version"], value["offence"], lat, lon,
-                 accuracy, start, end)
+                 accuracy, start, end, value.get("force") or None)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from faust.web import Request, Response, View
 from yarl import URL
 
 from iomkit import crimeupload, nav
-from iomkit.identity import allow, check_force, principal_of, purpose_of
+from iomkit.identity import allow, check_force, isa, principal_of, purpose_of
 from iomkit.identity.guard import PURPOSE_HEADER, TOKEN_COOKIE, TooLarge
 from iomkit.identity.isa import CRIME_UPLOAD_ROLES, EVIDENCE_ROLES
 from iomkit.identity.principal import ALL_FORCES
@@ -77,12 +77,21 @@ async def hit_view(web: Any, request: Any, hit_id: str) -> Any:
     hit = published.get(hit_id.encode())
     if hit is None:
         return web.json({"error": f"no hit {hit_id}"}, status=404)
-    check_force(request, people.get(hit["person_id"]), hit["person_id"])
-    role = principal_of(request).role
+    principal = principal_of(request)
+    # The police of the force that reported the crime see it too, as its investigators.
+    investigating = (not principal.sees(people.get(hit["person_id"]))
+                     and isa.investigates(principal.role, isa.HIT)
+                     and principal.sees(hit.get("crime_force")))
+    if not investigating:
+        check_force(request, people.get(hit["person_id"]), hit["person_id"])
     crime = matchers.crimes.get(hit["crime_ref"])
     await service.audit(request, "CONSULT", "hit evidence", person_id=hit["person_id"],
-                        details={"hit_id": hit_id})
-    document = hit_document(hit, crime, role)
+                        details={"hit_id": hit_id, "as": "investigating force"
+                                 if investigating else "managing force"})
+    # the managing force, for the investigating force to contact (routing context, as a
+    # notification carries it)
+    document = hit_document({**hit, "force": people.get(hit["person_id"])}, crime,
+                            principal.role, investigating)
     if nav.wants_html(request.headers.get("Accept", "")):
         return web.html(nav.json_page(f"hit {hit_id}", document))
     return web.json(document)

@@ -2,7 +2,9 @@
 carry them. Pure (the app feeds the board from the followed topics and serves it).
 
 A card is a hit or a zone breach, minimised by the user's role exactly as a webhook would
-be (iomkit.identity.isa.minimise), shown only to users of the person's force.
+be (iomkit.identity.isa.minimise), shown only to users of the person's force, and a hit also
+to the police of the force that reported the crime (contract 1.1), with what the agreement
+gives an investigating force.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from iomkit.identity.isa import (
     PROBATION,
     ZONE_BREACH,
     allows,
+    investigates,
     minimise,
 )
 from iomkit.identity.principal import Principal as User
@@ -101,17 +104,31 @@ class Board:
     def force_of(self, item: Item) -> str | None:
         return self.directory.force_of(item.record["person_id"])
 
+    def investigating(self, user: User, item: Item) -> bool:
+        """Whether ``user`` sees a hit only as police of the crime's force (not of the
+        person's): then with the investigating force's fields."""
+        return (item.kind == HIT and investigates(user.role, item.kind)
+                and not user.sees(self.force_of(item))
+                and user.sees(item.record.get("crime_force")))
+
     def may_see(self, user: User, item: Item) -> bool:
-        return allows(user.role, item.kind) and user.sees(self.force_of(item))
+        if not allows(user.role, item.kind):
+            return False
+        return user.sees(self.force_of(item)) or self.investigating(user, item)
+
+    def card(self, item: Item, user: User, has_crime: bool) -> dict[str, Any]:
+        return card(item, user, self.force_of(item), has_crime,
+                    investigating=self.investigating(user, item))
 
     def visible(self, user: User) -> Iterator[Item]:
         return (item for item in self.items.values() if self.may_see(user, item))
 
 
-def card(item: Item, user: User, force: str | None, has_crime: bool) -> dict[str, Any]:
+def card(item: Item, user: User, force: str | None, has_crime: bool,
+         investigating: bool = False) -> dict[str, Any]:
     """What ``user`` is shown of an item: the role's fields, and how to present them."""
     fields = minimise(user.role, item.kind, item.record,
-                      {"force": force, "lead_officer": None})
+                      {"force": force, "lead_officer": None}, investigating=investigating)
     if user.role not in EVIDENCE_ROLES:
         # hit evidence (where a person was) only to police and probation, on any page
         fields = {k: v for k, v in fields.items() if k not in LOCATION_FIELDS}
@@ -131,8 +148,10 @@ def card(item: Item, user: User, force: str | None, has_crime: bool) -> dict[str
         "person_id": item.record["person_id"], "fields": fields,
         "map": with_map, "crime_known": has_crime,
         "qualification": item.qualification,
+        # one decision per hit, by either force: once made, both see it and nobody re-makes it
         "may_qualify": item.kind == HIT and user.role in HIT_QUALIFIERS
-        and item.record["status"] == "ACTIVE",
+        and item.record["status"] == "ACTIVE" and item.qualification is None,
+        "investigating": investigating,
     }
 
 

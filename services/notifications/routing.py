@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from iomkit.identity.isa import HIT, HIT_WITHDRAWN, minimise
+from iomkit.identity.isa import HIT, HIT_WITHDRAWN, investigates, minimise
 from services.notifications import once
 from services.notifications.once import Action, HitState
 from services.notifications.subscriptions import Recipient, route
@@ -96,9 +96,12 @@ def payload_text(value: Mapping[str, Any]) -> str:
 
 
 def notification(recipient: Recipient, kind: str, source_id: str, person_id: str | None,
-                 record: Mapping[str, Any], subject: Subject, now: datetime) -> dict[str, Any]:
-    """A PENDING Notification with exactly what the recipient's role may receive."""
-    payload = minimise(recipient.role, kind, record, subject.context())
+                 record: Mapping[str, Any], subject: Subject, now: datetime,
+                 investigating: bool = False) -> dict[str, Any]:
+    """A PENDING Notification with exactly what the recipient's role may receive (as the
+    person's force, or as the force investigating the crime)."""
+    payload = minimise(recipient.role, kind, record, subject.context(),
+                       investigating=investigating)
     return {
         "notification_id": notification_id(source_id, recipient.name, kind),
         "recipient": recipient.name, "kind": kind, "source_id": source_id,
@@ -114,12 +117,27 @@ class HitPlan:
     actions: dict[str, Action]
 
 
+def hit_recipients(recipients: Iterable[Recipient], kind: str, subject: Subject,
+                   crime_force: str | None) -> list[tuple[Recipient, bool]]:
+    """Who is told of a hit, each once: the person's force's recipients, then (contract
+    1.1) the police of the force that reported the crime, as its investigators
+    (``True``), when that is another force."""
+    recipients = list(recipients)
+    told = route(recipients, kind, subject.force)
+    names = {r.name for r in told}
+    investigators = [r for r in route(recipients, kind, crime_force)
+                     if r.name not in names and investigates(r.role, kind)]
+    return [(r, False) for r in told] + [(r, True) for r in investigators]
+
+
 def plan_hit(hit: Mapping[str, Any], subject: Subject, recipients: Iterable[Recipient],
              states: Mapping[str, HitState | None], now: datetime) -> HitPlan:
-    """Once per hit, for every recipient of the person's force: page, withdraw or nothing."""
+    """Once per hit, for every recipient of the person's force and every police recipient
+    of the crime's force: page, withdraw or nothing."""
     plan = HitPlan([], {}, {})
     kind = HIT_WITHDRAWN if hit["status"] == "WITHDRAWN" else HIT
-    for recipient in route(recipients, kind, subject.force):
+    for recipient, investigating in hit_recipients(recipients, kind, subject,
+                                                   hit.get("crime_force")):
         action, state = once.decide(states.get(recipient.name), hit["revision"],
                                     hit["status"])
         plan.actions[recipient.name] = action
@@ -129,7 +147,7 @@ def plan_hit(hit: Mapping[str, Any], subject: Subject, recipients: Iterable[Reci
             plan.notifications.append(notification(
                 recipient, HIT if action is Action.PAGE else HIT_WITHDRAWN,
                 once.source_of(hit["hit_id"], state.episode), hit["person_id"], hit, subject,
-                now))
+                now, investigating))
     return plan
 
 

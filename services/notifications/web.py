@@ -21,7 +21,6 @@ from services.notifications import mapsvg, pages
 from services.notifications.console import (
     CONSOLE_ROLES,
     HIT_QUALIFIERS,
-    card,
     hit_ruling_event,
     qualification_problem,
     sse,
@@ -126,8 +125,7 @@ class ConsoleEvents(View):
                             details={"items": ",".join(i.id for i in items)},
                             people=sorted({i.record["person_id"] for i in items}))
         for item in items:
-            shown = card(item, principal, board.force_of(item),
-                         item.record.get("crime_ref") in crimes)
+            shown = board.card(item, principal, item.record.get("crime_ref") in crimes)
             await response.write(sse("card", shown, item.id))
 
 
@@ -135,7 +133,7 @@ class ConsoleEvents(View):
 @allow(CONSOLE_ROLES, scope="item")
 async def hit_list(web: Any, request: Request) -> aioweb.Response:
     principal = principal_of(request)
-    shown = [card(i, principal, board.force_of(i), i.record.get("crime_ref") in crimes)
+    shown = [board.card(i, principal, i.record.get("crime_ref") in crimes)
              for i in board.visible(principal)]
     await service.audit(request, "VIEW", "hit list",
                         people=sorted({item["person_id"] for item in shown}))
@@ -148,15 +146,15 @@ async def hit_detail(web: Any, request: Request, hit_id: str) -> aioweb.Response
     item = visible_hit(request, hit_id)
     await service.audit(request, "VIEW", "hit detail", person_id=item.record["person_id"],
                         details={"item": hit_id})
-    return json_response(card(item, principal_of(request), board.force_of(item),
-                              item.record.get("crime_ref") in crimes))
+    return json_response(board.card(item, principal_of(request),
+                                    item.record.get("crime_ref") in crimes))
 
 
 @service.page("/console/hits/{hit_id}/map.svg")
 @allow(EVIDENCE_ROLES, purpose=True, scope="item")
 async def hit_map(web: Any, request: Request, hit_id: str) -> aioweb.Response:
     item = visible_hit(request, hit_id)
-    if not card(item, principal_of(request), None, False)["map"]:
+    if not board.card(item, principal_of(request), False)["map"]:
         raise Forbidden("your role does not receive location data", item.record["person_id"])
     await service.audit(request, "VIEW", "hit evidence map", person_id=item.record["person_id"],
                         details={"item": hit_id, "revision": str(item.record["revision"])})
@@ -185,11 +183,15 @@ class Qualify(View):
             problem = "the hit was withdrawn"
         if problem is not None:
             return json_response({"error": problem}, 422)
+        if item.qualification is not None:
+            # One decision per hit, whichever force makes it: the other force sees it.
+            return json_response({"error": "the hit is already qualified",
+                                  "qualification": item.qualification}, 409)
         now = service.clock()
         hit = item.record
         qualification = {"outcome": outcome, "reason": reason.strip(),
-                         "by": principal.username, "at": now.isoformat(),
-                         "revision": hit["revision"]}
+                         "by": principal.username, "force": principal.force,
+                         "at": now.isoformat(), "revision": hit["revision"]}
         await service.publish(topics.OFFENDER_EVENTS, hit_ruling_event(
             hit, outcome, reason.strip(), principal, now), acknowledged=True)
         await service.send_json(QUALIFICATIONS, hit_id.encode(), qualification,
@@ -198,6 +200,8 @@ class Qualify(View):
         await service.audit(request, "ALTER", f"hit qualified {outcome}",
                             person_id=hit["person_id"],
                             details={"item": hit_id, "outcome": outcome,
-                                     "revision": str(hit["revision"])})
+                                     "revision": str(hit["revision"]),
+                                     "as": "investigating force" if board.investigating(
+                                         principal, item) else "managing force"})
         service.log.info("hit.qualified", outcome=outcome, role=principal.role)
         return json_response(qualification)

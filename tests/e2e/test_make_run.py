@@ -182,14 +182,24 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     words = headline.split()
     assert int(words[4]) > 0 and "predicted by OGRS3" in headline, headline
     assert int(headline.rsplit("(", 1)[1].split()[0]) > 0, headline  # complete cohorts
-    # gps_stream found the demo burglary on P-1002's trail.
+    # gps_stream found the demo burglary on P-1002's trail, and the theft Thames Valley
+    # reported (contract 1.1: a cross-force hit carries the crime's force).
     hits = [line for line in run.stdout.splitlines() if line.startswith("  hit ")]
-    assert hits and "ACTIVE: P-1002" in hits[-1] and "44/DEMO/26" in hits[-1]
-    # notifications told the demo's police endpoint (which checked the signature) ...
-    hit_id = hits[-1].split()[1]
-    police = [line for line in run.stdout.splitlines() if "police received:" in line]
-    assert police == [f"  police received: hit {hit_id} revision 1 for P-1002 "
-                      "(signature verified)"], run.stdout
+    [burglary] = [line for line in hits if "44/DEMO/26" in line]
+    [theft] = [line for line in hits if "43/DEMO-TVP/26" in line]
+    assert "ACTIVE: P-1002" in burglary and "reported by Hampshire" in burglary
+    assert "ACTIVE: P-1002" in theft and "reported by Thames Valley" in theft
+    # notifications told the demo's police endpoints (which checked the signature): both
+    # hits to Hampshire's (the person's force), the theft to Thames Valley's too ...
+    burglary_id, theft_id = burglary.split()[1], theft.split()[1]
+    police = [line for line in run.stdout.splitlines() if "police received" in line]
+    assert police == [
+        f"  police received (hampshire-police-iom): hit {theft_id} revision 1 of "
+        "43/DEMO-TVP/26 for P-1002 (signature verified)",
+        f"  police received (thames-valley-police-iom): hit {theft_id} revision 1 of "
+        "43/DEMO-TVP/26 for P-1002 (signature verified)",
+        f"  police received (hampshire-police-iom): hit {burglary_id} revision 1 of "
+        "44/DEMO/26 for P-1002 (signature verified)"], run.stdout
     # ... and housing only what its agreement allows: nothing that says where anyone was.
     housing = [line for line in run.stdout.splitlines() if "housing received:" in line]
     assert len(housing) == 1 and housing[0].endswith("nothing location-bearing"), run.stdout

@@ -41,16 +41,18 @@ def crime(ref: str, version: int, start: datetime, at: tuple[float, float] = CRI
     return {"crime_ref": ref, "version": version, "offence": "BURGLARY_DWELLING",
             "lat": at[0], "lon": at[1], "location_accuracy_m": 0.0,
             "committed_from": start, "committed_to": start + timedelta(minutes=30),
-            "reported_at": start + timedelta(hours=2), "force": "Hampshire",
+            "reported_at": start + timedelta(hours=2), "force": CRIME_FORCE,
             "type_description": None, "batch_id": None, "crime_text": None}
 
 
 HEADERS: dict[str, str] = {}  # the officer's token, set by the test
+# The crimes are Thames Valley's, the people Hampshire's: a cross-force hit (contract 1.1).
+CRIME_FORCE = "Thames Valley"
 
 
-def get(url: str) -> tuple[int, dict]:
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
     try:
-        request = urllib.request.Request(url, headers={**HEADERS,
+        request = urllib.request.Request(url, headers={**(headers or HEADERS),
                                                        "X-IOM-Purpose": "hit review"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -99,6 +101,7 @@ async def test_hits_are_found_whatever_arrives_first(settings, codec, start_serv
         assert latest[hit_a]["device_id"] == tag_a
         assert latest[hit_a]["distance_m"] == pytest.approx(40, abs=0.5)
         assert latest[hit_a]["rule_version"] == 1
+        assert latest[hit_a]["crime_force"] == latest[hit_b]["crime_force"] == CRIME_FORCE
         assert latest[hit_b]["person_id"] == person_b
 
         # A late ping, recorded in the window, adds evidence: same hit_id, next revision.
@@ -130,6 +133,15 @@ async def test_hits_are_found_whatever_arrives_first(settings, codec, start_serv
     assert status == 200 and body["status"] == "WITHDRAWN" and body["person_id"] == person_a
     status, body = await asyncio.to_thread(get, f"http://127.0.0.1:{worker.port}/hits/nope")
     assert status == 404
+    # The crime force's police see the hit as its investigators; its probation do not.
+    status, body = await asyncio.to_thread(
+        get, f"http://127.0.0.1:{worker.port}/hits/{hit_a}", token("POLICE", CRIME_FORCE))
+    assert status == 200 and body["crime_force"] == CRIME_FORCE
+    assert body["force"] == "Hampshire"  # whom to ask about the person
+    assert "lead_officer" not in body
+    status, _ = await asyncio.to_thread(
+        get, f"http://127.0.0.1:{worker.port}/hits/{hit_a}", token("PROBATION", CRIME_FORCE))
+    assert status == 403
 
     # Whichever worker owns a device's partition, either worker shows the whole trail.
     for who, count in ((person_a, 7), (person_b, 1)):

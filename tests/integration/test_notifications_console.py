@@ -1,8 +1,11 @@
 """The live hit console on the real broker: unauthenticated and wrong-force requests are
 refused and audited; in headless Chromium a hit published to Kafka appears on an officer's
 page, is clicked (its evidence map drawn), qualified as confirmed with a reason, and the
-OffenderEvent HIT_CONFIRMED arrives on iom.offender.events. A screenshot is kept in
-var/artefacts/."""
+OffenderEvent HIT_CONFIRMED arrives on iom.offender.events. The crime was reported by
+another force (contract 1.1, CrimeHit.crime_force): the hit appears live in that force's
+police console too, with the investigating force's fields, the first force's decision shows
+there and a second decision is refused; its police subscription is paged, its probation
+sees nothing. A screenshot is kept in var/artefacts/."""
 
 from __future__ import annotations
 
@@ -35,12 +38,13 @@ def person(codec: Any, person_id: str, force: str) -> dict[str, Any]:
     return from_json(codec.registry.current("Person").raw, raw)
 
 
-def crime_and_hit(run: str, person_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def crime_and_hit(run: str, person_id: str, crime_force: str
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
     start = testing.now().replace(microsecond=0) - timedelta(hours=2)
     crime = {"crime_ref": f"44/{run}/26", "version": 1, "offence": "BURGLARY_DWELLING",
              "lat": CRIME_AT[0], "lon": CRIME_AT[1], "location_accuracy_m": 15.0,
              "committed_from": start, "committed_to": start + timedelta(minutes=30),
-             "reported_at": start + timedelta(hours=1), "force": "Hampshire",
+             "reported_at": start + timedelta(hours=1), "force": crime_force,
              "type_description": None, "batch_id": None, "crime_text": None}
     # a trail past the crime with a 4-minute and a 14-minute gap
     minutes = [0, 1, 2, 6, 7, 21]
@@ -51,7 +55,7 @@ def crime_and_hit(run: str, person_id: str) -> tuple[dict[str, Any], dict[str, A
            "crime_ref": crime["crime_ref"], "crime_version": 1,
            "offence": "BURGLARY_DWELLING", "person_id": person_id, "device_id": f"TAG-{run}",
            "distance_m": 0.0, "nearest_fix_at": start + timedelta(minutes=7), "fixes": fixes,
-           "detected_at": testing.now(), "rule_version": 1}
+           "detected_at": testing.now(), "rule_version": 1, "crime_force": crime_force}
     return crime, hit
 
 
@@ -71,25 +75,33 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
     run = uuid.uuid4().hex[:8]
     force = f"Consoleshire {run}"
     subject = f"P-console-{run}"
+    crime_force = f"Crimeshire {run}"  # the force that reported the crime
+    known = [force, crime_force]
     users = tmp_path / "users.toml"
-    add_user(users, "officer", "officer password 1", force, "POLICE", [force])
-    add_user(users, "kent", "kent password 12", "Kent", "POLICE", [force])
-    add_user(users, "pdu", "probation password", force, "PROBATION", [force])
+    add_user(users, "officer", "officer password 1", force, "POLICE", known)
+    add_user(users, "kent", "kent password 12", "Kent", "POLICE", known)
+    add_user(users, "pdu", "probation password", force, "PROBATION", known)
+    add_user(users, "investigator", "investigator pass", crime_force, "POLICE", known)
+    add_user(users, "crime-pdu", "crime probation pw", crime_force, "PROBATION", known)
     subs = tmp_path / "subs.toml"
     subs.write_text('[[recipient]]\nname = "nobody"\nrole = "POLICE"\nkinds = ["HIT"]\n'
                     f'forces = ["Nowhere {run}"]\nurl = "http://127.0.0.1:9/"\n'
+                    'secret_env = "TEST_SECRET"\n'
+                    '[[recipient]]\nname = "investigators"\nrole = "POLICE"\nkinds = ["HIT"]\n'
+                    f'forces = ["{crime_force}"]\nurl = "http://127.0.0.1:9/"\n'
                     'secret_env = "TEST_SECRET"\n')
     await testing.produce(settings, codec, topics.PEOPLE, [person(codec, subject, force)])
     service = start_service("notifications", IOM_USERS_FILE=str(users),
                             IOM_NOTIFY_SUBSCRIPTIONS_FILE=str(subs),
-                            IOM_NOTIFY_EXTRA_FORCES=f"{force},Nowhere {run}",
+                            IOM_NOTIFY_EXTRA_FORCES=f"{force},Nowhere {run},{crime_force}",
                             IOM_NOTIFY_PERSON_WAIT_S="0", TEST_SECRET="x" * 32)
     base = f"http://127.0.0.1:{service.port}"
-    crime, hit = crime_and_hit(run, subject)
+    crime, hit = crime_and_hit(run, subject, crime_force)
     hit_id = hit["hit_id"]
 
     async with testing.Reader(settings, codec, topics.AUDIT.name) as audits, \
             testing.Reader(settings, codec, topics.OFFENDER_EVENTS.name) as events, \
+            testing.Reader(settings, codec, topics.NOTIFICATIONS.name) as notices, \
             aiohttp.ClientSession() as http:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
@@ -109,6 +121,16 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
             await page.fill("input[name=password]", "officer password 1")
             await page.click("button[type=submit]")
             await page.wait_for_selector("body[data-live='1']")
+            # The crime force's officer, in a browser of their own.
+            theirs = await (await browser.new_context()).new_page()
+            theirs.on("request", lambda r: outside.append(r.url)
+                      if not r.url.startswith(base) else None)
+            await theirs.goto(f"{base}/console")
+            await theirs.wait_for_url("**/auth/signin?next=*")
+            await theirs.fill("input[name=username]", "investigator")
+            await theirs.fill("input[name=password]", "investigator pass")
+            await theirs.click("button[type=submit]")
+            await theirs.wait_for_selector("body[data-live='1']")
 
             # The hit is published to Kafka only now: it must arrive live, by SSE.
             await testing.produce(settings, codec, topics.CRIMES_REPORTED, [crime])
@@ -129,6 +151,9 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
                             "Trail passes the rear garden at the time of the burglary")
             await page.click("#qualify button[type=submit]")
             await page.wait_for_selector("#qualified")
+            # one decision: the crime force's console shows it, live
+            await theirs.locator(f"#item-{hit_id} .q").wait_for(timeout=20_000)
+            assert "CONFIRMED" in await theirs.locator(f"#item-{hit_id} .q").inner_text()
             ARTEFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTEFACTS / "notifications-console.png"),
                                   full_page=True)
@@ -141,6 +166,34 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
         event = next(r.value for r in confirmed if r.value["type"] == "HIT_CONFIRMED"
                      and r.value["details"].get("hit_id") == hit_id)
         assert event["person_id"] == subject and event["details"]["confirmed_by"] == "officer"
+
+        # The crime force's police: the hit as investigators (no lead officer), the decision
+        # made, a second one refused; its probation: nothing.
+        investigator = await login(http, base, "investigator", "investigator pass")
+        async with http.get(f"{base}/api/hits/{hit_id}", headers=investigator) as answer:
+            assert answer.status == 200
+            shown = await answer.json()
+            assert shown["investigating"] and "lead_officer" not in shown["fields"]
+            assert shown["fields"]["crime_force"] == crime_force
+            assert shown["fields"]["force"] == force
+            assert shown["qualification"]["by"] == "officer" and not shown["may_qualify"]
+        async with http.post(f"{base}/api/hits/{hit_id}/qualify",
+                             headers={**investigator, "Origin": base},
+                             json={"outcome": "RULED_OUT", "reason": "a second decision"}
+                             ) as answer:
+            assert answer.status == 409
+            assert (await answer.json())["qualification"]["outcome"] == "CONFIRMED"
+        crime_pdu = await login(http, base, "crime-pdu", "crime probation pw")
+        async with http.get(f"{base}/api/hits/{hit_id}", headers=crime_pdu) as answer:
+            assert answer.status == 403
+        paged = await notices.wait_for(lambda seen: any(
+            r.value and r.value["recipient"] == "investigators"
+            and r.value["source_id"].startswith(hit_id) for r in seen))
+        notice = next(r.value for r in paged if r.value and r.value["recipient"] ==
+                      "investigators" and r.value["source_id"].startswith(hit_id))
+        payload = json.loads(notice["payload"])
+        assert notice["kind"] == "HIT" and payload["crime_force"] == crime_force
+        assert payload["force"] == force and "lead_officer" not in payload
 
         # Unauthenticated: refused and audited.
         async with http.get(f"{base}/api/hits/{hit_id}") as answer:

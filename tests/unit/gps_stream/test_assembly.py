@@ -108,3 +108,14 @@ def test_published_evidence_reads_a_decoded_hit_exactly():
     _, out = run([evidence([fix(0), fix(1)])])
     assert published_evidence(as_decoded(out[0])) == published_evidence(out[0])
     assert published_evidence(out[0])["fixes"] == [fix(0), fix(1)]
+
+
+def test_the_hit_carries_the_crime_force_of_the_newest_version() -> None:
+    """Contract 1.1: CrimeHit.crime_force is the reporting force of the crime version the
+    hit was worked out from; evidence sent before 1.1 (no crime_force) gives None."""
+    first = {**evidence([fix(1)]), "crime_force": "Thames Valley"}
+    newer = {**evidence([fix(2)], partition=1, version=2), "crime_force": "Hampshire"}
+    _, hits = run([first, newer])
+    assert [h["crime_force"] for h in hits] == ["Thames Valley", "Hampshire"]
+    _, hits = run([evidence([fix(1)])])  # sent by a worker before 1.1
+    assert hits[0]["crime_force"] is None

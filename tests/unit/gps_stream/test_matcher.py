@@ -308,3 +308,27 @@ def test_crime_moved_with_the_same_fixes_republishes_distances() -> None:
     [update] = m.add_crime(Crime("MPS-1", 2, "ROBBERY", moved_lat, moved_lon, 0.0, FROM, TO))
     assert (update.revision, update.crime_version) == (2, 2)
     assert update.distance_m == pytest.approx(10.0, abs=1e-6)
+
+
+def test_the_crime_force_travels_to_the_hit_and_does_not_change_it() -> None:
+    """Contract 1.1: the reporting force is carried, never part of the rule."""
+    from dataclasses import replace
+
+    m = HitMatcher()
+    m.add_enrolment(FITTED_P1)
+    m.add_fix(fix(FROM + 5 * MIN, 50.0))
+    [update] = m.add_crime(replace(CRIME, force="Thames Valley"))
+    assert update.crime_force == "Thames Valley" and update.status == ACTIVE
+    assert crime_of_value_force("Thames Valley") == "Thames Valley"
+    assert crime_of_value_force("") is None  # an empty force is none
+
+
+def crime_of_value_force(force: str) -> str | None:
+    from datetime import UTC, datetime, timedelta
+
+    from services.gps_stream.partitions import crime_of
+
+    at = datetime(2028, 2, 29, 23, 50, tzinfo=UTC)
+    return crime_of({"crime_ref": "TVP-1", "version": 1, "offence": "ROBBERY", "lat": LAT,
+                     "lon": LON, "location_accuracy_m": 0.0, "committed_from": at,
+                     "committed_to": at + timedelta(minutes=20), "force": force}).force

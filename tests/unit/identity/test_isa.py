@@ -13,6 +13,7 @@ from iomkit.identity.isa import (
     ROLES,
     NotAllowed,
     allows,
+    investigates,
     minimise,
 )
 from tests.unit.notifications import support
@@ -30,10 +31,10 @@ RECORDS = {
 EXPECTED_HIT = {
     "POLICE": {"hit_id", "revision", "status", "crime_ref", "crime_version", "offence",
                "person_id", "device_id", "distance_m", "nearest_fix_at", "fixes",
-               "detected_at", "rule_version", "force", "lead_officer"},
+               "detected_at", "rule_version", "crime_force", "force", "lead_officer"},
     "CENTRAL": {"hit_id", "revision", "status", "crime_ref", "crime_version", "offence",
                 "person_id", "device_id", "distance_m", "nearest_fix_at", "fixes",
-                "detected_at", "rule_version", "force", "lead_officer"},
+                "detected_at", "rule_version", "crime_force", "force", "lead_officer"},
     "PROBATION": {"hit_id", "revision", "status", "crime_ref", "offence", "person_id",
                   "nearest_fix_at", "detected_at", "force", "lead_officer"},
 }
@@ -107,3 +108,30 @@ def test_a_partner_learns_the_checklist_opened_but_not_its_items_or_readiness() 
                     CONTEXT)
     assert "details" not in sent and "summary" not in sent
     assert not allows("PARTNER_HOUSING", "RELEASE_ITEMS_UNREADY")
+
+
+# The police of the force that reported the crime (contract 1.1): the evidence and which
+# force manages the person, not the case (no lead officer). Nobody else investigates.
+EXPECTED_INVESTIGATING_HIT = EXPECTED_HIT["POLICE"] - {"lead_officer"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_police_of_the_crime_force_investigate(role: str) -> None:
+    if role != "POLICE":
+        assert not investigates(role, "HIT")
+        with pytest.raises(NotAllowed):
+            minimise(role, "HIT", RECORDS["HIT"], CONTEXT, investigating=True)
+        return
+    sent = minimise(role, "HIT", RECORDS["HIT"], CONTEXT, investigating=True)
+    assert set(sent) == EXPECTED_INVESTIGATING_HIT
+    assert sent["force"] == "Hampshire" and sent["fixes"] == RECORDS["HIT"]["fixes"]
+    withdrawn = minimise(role, "HIT_WITHDRAWN", RECORDS["HIT_WITHDRAWN"], CONTEXT,
+                         investigating=True)
+    assert "lead_officer" not in withdrawn and "crime_force" in withdrawn
+    for kind in set(KINDS) - {"HIT", "HIT_WITHDRAWN"}:
+        assert not investigates(role, kind)
+
+
+def test_a_hit_written_before_1_1_has_no_crime_force() -> None:
+    old = {k: v for k, v in RECORDS["HIT"].items() if k != "crime_force"}
+    assert minimise("POLICE", "HIT", old, CONTEXT)["crime_force"] is None

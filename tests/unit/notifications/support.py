@@ -18,13 +18,14 @@ def recipient(name: str, role: str, kinds: tuple[str, ...], forces: tuple[str, .
 
 
 def hit(revision: int = 1, status: str = "ACTIVE", hit_id: str = "h1",
-        person_id: str = "P-1") -> dict[str, Any]:
+        person_id: str = "P-1", crime_force: str | None = "Hampshire") -> dict[str, Any]:
     fixes = [{"recorded_at": T0 + timedelta(minutes=m), "lat": 50.9097 + 0.0002 * m,
               "lon": -1.4044, "accuracy_m": 10.0, "distance_m": 22.0 * m + 5} for m in (0, 3, 20)]
     return {"hit_id": hit_id, "revision": revision, "status": status, "crime_ref": "44/X/26",
             "crime_version": 1, "offence": "BURGLARY_DWELLING", "person_id": person_id,
             "device_id": "TAG-1", "distance_m": 5.0, "nearest_fix_at": T0, "fixes": fixes,
-            "detected_at": T0 + timedelta(hours=1), "rule_version": 1}
+            "detected_at": T0 + timedelta(hours=1), "rule_version": 1,
+            "crime_force": crime_force}
 
 
 def breach() -> dict[str, Any]:

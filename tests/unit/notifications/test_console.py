@@ -173,3 +173,36 @@ async def test_a_console_that_does_not_keep_up_loses_its_oldest_cards_only() -> 
     assert slow.qsize() == 3 and b.dropped == 3  # bounded: the three newest wait
     assert [slow.get_nowait() for _ in range(3)] == [support.hit(1)["hit_id"]] * 3
     assert keeping_up.qsize() == 3
+
+
+TVP = Principal("tvp", ("Thames Valley",), "POLICE")
+TVP_PDU = Principal("tvp-pdu", ("Thames Valley",), "PROBATION")
+
+
+def test_a_cross_force_hit_shows_in_both_forces_consoles() -> None:
+    """Contract 1.1: the crime force's police see the hit as its investigators (the
+    evidence, no lead officer), and may qualify it; its probation and other forces do not."""
+    b = board()
+    b.hit(support.hit(crime_force="Thames Valley"))
+    b.breach(support.breach())
+    assert {i.id for i in b.visible(OFFICER)} == {"h1", "b1"}
+    assert [i.id for i in b.visible(TVP)] == ["h1"]  # the hit, not the person's breach
+    assert list(b.visible(TVP_PDU)) == [] and list(b.visible(KENT)) == []
+    item = b.items["h1"]
+    assert not b.investigating(OFFICER, item) and b.investigating(TVP, item)
+    theirs = b.card(item, TVP, True)
+    assert theirs["investigating"] and theirs["may_qualify"] and theirs["map"]
+    assert "lead_officer" not in theirs["fields"]
+    assert theirs["fields"]["force"] == "Hampshire"
+    assert theirs["fields"]["crime_force"] == "Thames Valley"
+    ours = b.card(item, OFFICER, True)
+    assert not ours["investigating"] and "lead_officer" in ours["fields"]
+
+
+def test_one_decision_per_hit_seen_by_both_forces() -> None:
+    b = board()
+    b.hit(support.hit(crime_force="Thames Valley"))
+    b.qualify("h1", {"outcome": "RULED_OUT", "by": "tvp", "force": "Thames Valley"})
+    for user in (OFFICER, TVP):
+        shown = b.card(b.items["h1"], user, True)
+        assert shown["qualification"]["by"] == "tvp" and not shown["may_qualify"]

@@ -99,3 +99,42 @@ def test_a_case_alert_goes_to_the_force_it_names() -> None:
 def test_a_case_alert_about_a_person_not_followed_yet_counts_as_registered() -> None:
     subject = case_alert_subject(support.case_alert(), None)
     assert subject == Subject("Hampshire", True, "PC Smith")
+
+
+THAMES_VALLEY = recipient("tvp", "POLICE", ("HIT",), ("Thames Valley",))
+TVP_PROBATION = recipient("tvp-pdu", "PROBATION", ("HIT",), ("Thames Valley",))
+
+
+def test_a_cross_force_hit_also_pages_the_police_of_the_crime_force() -> None:
+    """Contract 1.1: a crime Thames Valley reported, a Hampshire person near it: Hampshire's
+    recipients as before, and Thames Valley's police as investigators (not its probation,
+    which manages nobody here), without the case's lead officer."""
+    subject = Subject("Hampshire", True, "PC Smith")
+    everyone = [*ALL, THAMES_VALLEY, TVP_PROBATION]
+    plan = plan_hit(support.hit(crime_force="Thames Valley"), subject, everyone, {}, T0)
+    by_recipient = {n["recipient"]: orjson.loads(n["payload"]) for n in plan.notifications}
+    assert set(by_recipient) == {"police", "pdu", "tvp"}
+    tvp, hants = by_recipient["tvp"], by_recipient["police"]
+    assert "lead_officer" not in tvp and hants["lead_officer"] == "PC Smith"
+    assert tvp["crime_force"] == hants["crime_force"] == "Thames Valley"
+    assert tvp["force"] == "Hampshire" and len(tvp["fixes"]) == 3
+    # once per hit for them too: the next revision pages nobody, a withdrawal tells both
+    again = plan_hit(support.hit(2, crime_force="Thames Valley"), subject, everyone,
+                     plan.states, T0)
+    assert again.notifications == [] and again.actions["tvp"] is Action.UPDATE
+    withdrawn = plan_hit(support.hit(3, "WITHDRAWN", crime_force="Thames Valley"), subject,
+                         everyone, again.states, T0)
+    assert {n["recipient"] for n in withdrawn.notifications} == {"police", "pdu", "tvp"}
+
+
+def test_a_hit_of_the_persons_own_force_or_of_no_crime_force_pages_nobody_else() -> None:
+    subject = Subject("Hampshire")
+    for crime_force in ("Hampshire", None):
+        plan = plan_hit(support.hit(crime_force=crime_force), subject,
+                        [*ALL, THAMES_VALLEY], {}, T0)
+        assert {n["recipient"] for n in plan.notifications} == {"police", "pdu"}
+    # a recipient of both forces is told once, as the person's force
+    both = recipient("both", "POLICE", ("HIT",), ("Hampshire", "Thames Valley"))
+    plan = plan_hit(support.hit(crime_force="Thames Valley"), subject, [both], {}, T0)
+    assert len(plan.notifications) == 1
+    assert "lead_officer" in orjson.loads(plan.notifications[0]["payload"])
