@@ -102,8 +102,9 @@ SERVICES: dict[str, Grant] = {g.principal: g for g in (
     service("referrals",
             produce=[t.REFERRALS, t.PANEL_DECISIONS, t.COHORT_CHANGES, t.CASE_ALERTS,
                      t.CASE_RECORDS],
+            # iom.exclusion-zones: which zones protect a victim (the dossier shows them).
             consume=[t.PEOPLE, t.REFERRALS, t.PANEL_DECISIONS, t.OFFENDER_EVENTS,
-                     t.RISK_GRADES, t.GPS_HITS, t.ZONE_BREACHES]),
+                     t.RISK_GRADES, t.GPS_HITS, t.ZONE_BREACHES, t.EXCLUSION_ZONES]),
     service("risk",
             produce=[t.RISK_GRADES],
             consume=[t.PEOPLE, t.OFFENDER_EVENTS, t.GPS_HITS, t.ZONE_BREACHES,

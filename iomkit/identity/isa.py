@@ -56,7 +56,10 @@ TAG_ALERT = "TAG_ALERT"
 GRADE_CHANGE = "GRADE_CHANGE"
 CASE_KINDS = ("URGENT_REFERRAL", "REVIEW_OVERDUE", "TRANSITION_OPENED", "FURTHER_SUPPORT",
               "YOUTH_TRANSFER_CANDIDATE", "CHECKLIST_OPENED", "RELEASE_HANDOVER",
-              "RELEASE_ITEMS_UNREADY", "SASH", "PLAN_REVIEW_DUE")
+              "RELEASE_ITEMS_UNREADY", "SASH", "PLAN_REVIEW_DUE",
+              # selection at arrest: for the force's IOM team (police, probation), and the
+              # central team as every non-health case kind; never partners
+              "ARREST_CANDIDATE")
 # Case alerts carrying health information (substance misuse and health needs, suicide and
 # self-harm): only for roles whose agreement allows health information, never partners.
 HEALTH_KINDS = frozenset({"RELEASE_HANDOVER", "SASH"})

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
+from services.referrals.case.dossier import alert_id
 from services.referrals.case.lifecycle import change_id
 from services.referrals.case.panel import uk_local_date
 from services.referrals.case.youth import add_months, birthday
@@ -83,16 +84,41 @@ async def post(http: aiohttp.ClientSession, url: str, body: dict[str, Any],
         return await response.json()
 
 
+def event(person_id: str, kind: str, event_id: str, offence: str | None = None,
+          **details: str) -> dict[str, Any]:
+    return {"event_id": event_id, "person_id": person_id, "type": kind,
+            "occurred_at": testing.now(), "source_agency": "Hampshire Constabulary",
+            "offence": offence, "details": details}
+
+
 async def test_referral_to_deregistration(settings, codec, start_service, token) -> None:
     pid = f"P-LC-{uuid.uuid4().hex[:8]}"
     other = f"P-LC2-{uuid.uuid4().hex[:8]}"  # de-registered by hand
+    arrested = f"P-ARR-{uuid.uuid4().hex[:8]}"  # not on IOM: selection at arrest
     licence_end = (testing.now() + timedelta(days=30)).date()  # inside the 8 weeks
-    await testing.produce(settings, codec, topics.PEOPLE, [person(pid, licence_end),
-                                                           person(other, licence_end)])
+    # Contract 1.1: a MAPPA-managed PPO with a RoSH level (issue 18 parts 2, 6).
+    await testing.produce(settings, codec, topics.PEOPLE, [
+        {**person(pid, licence_end), "mappa_level": "LEVEL_2", "ppo": True,
+         "rosh_level": "HIGH"},
+        person(other, licence_end), person(arrested, None)])
     referral, accepted = registered_directly(other)
     await testing.produce(settings, codec, topics.REFERRALS, [referral])
     # The risk service grades everyone it is told about; the panel reads that grade.
-    await testing.produce(settings, codec, topics.RISK_GRADES, [grade(pid, "AMBER", 1)])
+    await testing.produce(settings, codec, topics.RISK_GRADES, [
+        grade(pid, "AMBER", 1), grade(arrested, "RED", 1)])
+    # A victim's exclusion zone (keyed by zone id) reaches the person's dossier.
+    zone_id = f"Z-V-{uuid.uuid4().hex[:8]}"
+    square = [[50.91, -1.41], [50.91, -1.40], [50.90, -1.40], [50.90, -1.41], [50.91, -1.41]]
+    await testing.produce(settings, codec, topics.EXCLUSION_ZONES, [{
+        "zone_id": zone_id, "person_id": pid, "kind": "EXCLUSION", "polygon": square,
+        "active_from": testing.now() - timedelta(days=1), "active_to": None, "version": 1,
+        "victim_safety": True}])
+    # One arrest delivered twice, and a short community sentence.
+    arrest_id = uuid.uuid4().hex
+    arrest = event(arrested, "ARRESTED", arrest_id, "ROBBERY")
+    await testing.produce(settings, codec, topics.OFFENDER_EVENTS, [
+        arrest, arrest, event(arrested, "SENTENCED_COMMUNITY", uuid.uuid4().hex,
+                              sentence_months="6")])
     service = start_service("referrals", IOM_REFERRALS_TICK_INTERVAL_S="1")
     base = f"http://127.0.0.1:{service.port}"
     async with (testing.Reader(settings, codec, topics.COHORT_CHANGES.name) as changes,
@@ -143,6 +169,35 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
 
         item = await until(on_agenda)
         assert item["urgent"] and item["assessment"]["cohort"] == "FIXED"
+        # MAPPA-managed: flagged to the panel, which decides (the item is decidable below).
+        assert (item["flags"]["mappa_level"], item["flags"]["ppo"],
+                item["flags"]["rosh_level"]) == ("LEVEL_2", True, "HIGH")
+        async with http.get(f"{base}/panel?force=Hampshire") as response:
+            page = await response.text()
+        assert f'data-referral-id="{referral_id}"' in page
+        assert 'data-mappa-level="LEVEL_2"' in page and "RoSH: high" in page
+
+        # Selection at arrest: one candidate alert for the one arrest, id from its event id.
+        def candidate(seen: list) -> list:
+            return [r.value for r in seen if r.value and r.value["person_id"] == arrested
+                    and r.value["kind"] == "ARREST_CANDIDATE"]
+
+        raised = candidate(await alerts.wait_for(candidate))
+        assert raised[0]["alert_id"] == alert_id(arrested, "ARREST_CANDIDATE", arrest_id)
+        assert raised[0]["force"] == "Hampshire" and raised[0]["details"]["event_id"] == arrest_id
+
+        async def signalled() -> Any:
+            report = await get_json(http, f"{base}/people/{arrested}/report.json")
+            return report if (report.get("selection") or {}).get("sentence") else None
+
+        assert (await until(signalled))["selection"]["sentence"]["short"] is True
+
+        async def protected() -> Any:
+            report = await get_json(http, f"{base}/people/{pid}/report.json")
+            return (report.get("selection") or {}).get("victim_safety_zones")
+
+        zones = await until(protected)
+        assert [(z["zone_id"], z["active_now"]) for z in zones] == [(zone_id, True)]
 
         decision = {"referral_id": referral_id, "outcome": "ACCEPTED", "cohort": "FIXED",
                     "pathway": "CATCH_AND_CONTROL", "lead_officer": "OM Ada Jones",
@@ -330,6 +385,8 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
         assert len(transitions) == 1, "the tick must open the transition once"
         mine = [r.value for r in changes.seen if r.value and r.value["person_id"] == pid]
         assert mine and all(c["change_id"] == change_id(c) for c in mine)
+        # The arrest delivered twice (and read again after the crash) raised one alert.
+        assert {a["alert_id"] for a in candidate(alerts.seen)} == {raised[0]["alert_id"]}
 
 
 async def test_a_youth_at_17y7m_is_on_the_transfer_candidate_list(

@@ -12,7 +12,7 @@ from iomkit import topics
 from iomkit.identity import Forbidden, allow, check_force, principal_of
 from iomkit.identity.isa import CASE_ROLES
 from services.referrals.care.checks import day, iso
-from services.referrals.case import dossier, lifecycle, minutes, panel, youth
+from services.referrals.case import dossier, lifecycle, minutes, panel, signals, youth
 from services.referrals.runtime import rs, service
 from services.referrals.web import forms, render, render_records
 from services.referrals.web.common import (
@@ -43,7 +43,7 @@ def _pending(found: list[dict[str, Any]]
         for x in d["decisions"]:
             decisions.append({**x, "panel_date": date.fromisoformat(x["panel_date"])})
         open_referral = d["referrals"].get(d["open_referral"]) if d["open_referral"] else None
-        advice = dossier.assessment(d, open_referral, rs)
+        advice = dossier.assessment(d, open_referral, rs, service.clock())
         if advice is not None:
             assessments[d["person_id"]] = advice
         if d["grade"]:
@@ -52,16 +52,20 @@ def _pending(found: list[dict[str, Any]]
 
 
 def _sitting(books: tuple[Any, ...], force: str, panel_date: date,
-             already: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """One sitting's agenda, leaving out the referrals ``already`` listed for an earlier one."""
+             already: frozenset[str] = frozenset(),
+             flags: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One sitting's agenda, leaving out the referrals ``already`` listed for an earlier one;
+    each item with the person's selection signals (MAPPA, PPO, RoSH, prolific...)."""
     items = panel.agenda(*books, panel_date, force=force)
+    flags = flags or {}
     return {"panel_date": panel_date.isoformat(), "items": [{
         "referral": {**item.referral, "submitted_at": item.referral["submitted_at"].isoformat()},
         "urgent": item.urgent,
         "assessment": None if item.assessment is None else {
             "cohort": item.assessment.cohort, "reasons": list(item.assessment.reasons)},
         "rag": item.rag, "grade_reasons": list(item.grade_reasons),
-        "deferred_on": [x.isoformat() for x in item.deferred_on]}
+        "deferred_on": [x.isoformat() for x in item.deferred_on],
+        "flags": flags.get(item.referral["person_id"])}
         for item in items if item.referral["referral_id"] not in already]}
 
 
@@ -69,12 +73,21 @@ def _agenda(found: list[dict[str, Any]], force: str, sittings: tuple[date, ...]
             ) -> dict[str, Any]:
     """The first sitting's agenda and, on a panel day, what is waiting for the next one."""
     books = _pending(found)
-    first = _sitting(books, force, sittings[0])
+    now = service.clock()
+    flags = {d["person_id"]: _flags(d, now) for d in found if d["person"] is not None}
+    first = _sitting(books, force, sittings[0], flags=flags)
     following = None
     if len(sittings) > 1:
         listed = frozenset(i["referral"]["referral_id"] for i in first["items"])
-        following = _sitting(books, force, sittings[1], listed)
+        following = _sitting(books, force, sittings[1], listed, flags)
     return {"force": force, **first, "next_sitting": following}
+
+
+def _flags(d: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The person's signals for the panel: the report's, without the victim's zones."""
+    view = signals.view(d, now, rs)
+    del view["victim_safety_zones"]
+    return view
 
 
 @service.page("/panel")
