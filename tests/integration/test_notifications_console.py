@@ -46,7 +46,7 @@ def person(codec: Any, person_id: str, force: str) -> dict[str, Any]:
     return from_json(codec.registry.current("Person").raw, raw)
 
 
-def crime_and_hit(run: str, person_id: str, crime_force: str
+def crime_and_hit(run: str, person_id: str, crime_force: str = "Hampshire"
                   ) -> tuple[dict[str, Any], dict[str, Any]]:
     start = testing.now().replace(microsecond=0) - timedelta(hours=2)
     crime = {"crime_ref": f"44/{run}/26", "version": 1, "offence": "BURGLARY_DWELLING",
