@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint unit broker-fetch broker-tools broker-start broker-stop browser kcat frontdoor keycloak prometheus clean
+.PHONY: run test bench lint unit broker-fetch broker-tools broker-start broker-stop browser kcat frontdoor keycloak prometheus leaflet clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -44,13 +44,17 @@ prometheus:
 keycloak:
 	deploy/keycloak/keycloak.sh fetch
 
+# Leaflet from npm (pinned, integrity checked) for the console's map over a tile server.
+leaflet:
+	deploy/leaflet/leaflet.sh fetch
+
 broker-start: $(STAMP) broker-fetch
 	deploy/kafka/kafka.sh start
 
 broker-stop:
 	deploy/kafka/kafka.sh stop
 
-run: $(STAMP) broker-fetch frontdoor prometheus
+run: $(STAMP) broker-fetch frontdoor prometheus leaflet
 	$(PY) deploy/run.py
 
 lint: $(STAMP)
@@ -63,7 +67,7 @@ unit: $(STAMP)
 # Temporary folders (the broker's data among them) under var/: pytest keeps only the last
 # three runs in /tmp/pytest-of-USER, so on a machine shared by several checkouts another
 # run could delete this run's broker folder while it is in use.
-test: $(STAMP) broker-fetch broker-tools browser kcat frontdoor keycloak prometheus lint
+test: $(STAMP) broker-fetch broker-tools browser kcat frontdoor keycloak prometheus leaflet lint
 	@mkdir -p var  # pytest makes --basetemp itself but not its parent, absent on a clean clone
 	$(PY) -m pytest -q -p no:cacheprovider --basetemp=var/pytest
 

@@ -612,7 +612,8 @@ def zone_around(zone_id: str, person: str, lat: float, lon: float, active_from: 
     ring = [[lat - dlat, lon - dlon], [lat - dlat, lon + dlon], [lat + dlat, lon + dlon],
             [lat + dlat, lon - dlon], [lat - dlat, lon - dlon]]
     return {"zone_id": zone_id, "person_id": person, "kind": "EXCLUSION", "polygon": ring,
-            "active_from": at(active_from), "active_to": None, "version": 1}
+            "active_from": at(active_from), "active_to": None, "version": 1,
+            "victim_safety": False}
 
 
 def last_fixes(day: Day) -> dict[int, tuple[float, float]]:

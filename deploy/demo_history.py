@@ -145,7 +145,8 @@ class _Story:
                 "decision_id": self.id("D"), "referral_id": rid, "person_id": pid,
                 "outcome": now, "cohort": cohort, "pathway": pathway, "lead_officer": officer,
                 "rationale": f"synthetic panel rationale: {now.lower()}", "panel_date": panel,
-                "decided_at": at})
+                "decided_at": at, "chair": "Synthetic Panel Chair",  # no rng: the rest stays
+                "agencies_present": ["Synthetic Police", "Synthetic Probation", AGENCIES[0]]})
             if now != "DEFERRED":
                 return now, at, pathway, officer
             outcome = "ACCEPTED" if self.rng.random() < 0.7 else "REJECTED"

@@ -102,9 +102,11 @@ SERVICES: dict[str, Grant] = {g.principal: g for g in (
     service("referrals",
             produce=[t.REFERRALS, t.PANEL_DECISIONS, t.COHORT_CHANGES, t.CASE_ALERTS,
                      t.CASE_RECORDS],
+            # iom.exclusion-zones: which zones protect a victim (the dossier shows them).
             # iom.tag.enrolments: tag orders checked against the licence (care/tagorders.py)
             consume=[t.PEOPLE, t.REFERRALS, t.PANEL_DECISIONS, t.OFFENDER_EVENTS,
-                     t.RISK_GRADES, t.GPS_HITS, t.ZONE_BREACHES, t.TAG_ENROLMENTS]),
+                     t.RISK_GRADES, t.GPS_HITS, t.ZONE_BREACHES, t.EXCLUSION_ZONES,
+                     t.TAG_ENROLMENTS]),
     service("risk",
             produce=[t.RISK_GRADES],
             consume=[t.PEOPLE, t.OFFENDER_EVENTS, t.GPS_HITS, t.ZONE_BREACHES,
@@ -123,7 +125,9 @@ SERVICES: dict[str, Grant] = {g.principal: g for g in (
                      t.IDENTITY_SESSIONS],
             consume=[t.GPS_HITS, t.ZONE_BREACHES, t.TAG_ALERTS, t.RISK_GRADES,
                      t.CASE_ALERTS, t.PEOPLE, t.COHORT_CHANGES, t.CRIMES_REPORTED,
-                     t.NOTIFICATIONS, t.IDENTITY_SESSIONS]),
+                     t.NOTIFICATIONS, t.IDENTITY_SESSIONS,
+                     # the zone under a breach on the console's map
+                     t.EXCLUSION_ZONES]),
     # Management information: every contract topic but the audit trail and dead letters
     # (it reads no pings either: it keeps no locations). It writes no topic of its own.
     service("insights", produce=[],

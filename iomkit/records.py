@@ -113,6 +113,7 @@ class ExclusionZone(faust.Record, serializer='raw'):
     active_from: datetime
     active_to: datetime | None
     version: int
+    victim_safety: bool
 
 
 class Notification(faust.Record, serializer='raw'):
@@ -155,6 +156,8 @@ class PanelDecision(faust.Record, serializer='raw'):
     rationale: str
     panel_date: date
     decided_at: datetime
+    chair: str | None
+    agencies_present: list[str]
 
 
 class Person(faust.Record, serializer='raw'):
@@ -251,6 +254,7 @@ class ZoneBreach(faust.Record, serializer='raw'):
     kind: str
     first_fix_at: datetime
     detected_at: datetime
+    victim_safety: bool
 
 
 RECORD_TYPES: dict[str, type[faust.Record]] = {

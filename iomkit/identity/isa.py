@@ -84,8 +84,12 @@ TAG_ALERT = "TAG_ALERT"
 GRADE_CHANGE = "GRADE_CHANGE"
 CASE_KINDS = ("URGENT_REFERRAL", "REVIEW_OVERDUE", "TRANSITION_OPENED", "FURTHER_SUPPORT",
               "YOUTH_TRANSFER_CANDIDATE", "CHECKLIST_OPENED", "RELEASE_HANDOVER",
-              "RELEASE_ITEMS_UNREADY", "SASH", "PLAN_REVIEW_DUE", "ACTION_ASSIGNED",
-              "ACTION_OVERDUE", "TAG_NOT_FITTED", "TAG_BEYOND_LICENCE", "TAG_BEYOND_MAXIMUM")
+              "RELEASE_ITEMS_UNREADY", "SASH", "PLAN_REVIEW_DUE",
+              # selection at arrest: for the force's IOM team (police, probation), and the
+              # central team as every non-health case kind; never partners
+              "ARREST_CANDIDATE",
+              "ACTION_ASSIGNED", "ACTION_OVERDUE", "TAG_NOT_FITTED", "TAG_BEYOND_LICENCE",
+              "TAG_BEYOND_MAXIMUM")
 # A plan action assigned to a partner agency (new) or past its due date: told to police and
 # probation of the force, and to a partner only when the action names its agency
 # (notifications routes these by details.partner_agency). Never health information: an

@@ -156,6 +156,7 @@ class Zone:
     active_from_ms: int
     active_to_ms: int | None
     version: int
+    victim_safety: bool = False  # protects a victim: copied onto each ZoneBreach
 
     def is_active(self, at_ms: int) -> bool:
         """active_from <= at_ms <= active_to (both ends inclusive; no end when null)."""
@@ -373,7 +374,8 @@ def validate_zone(value: Mapping[str, Any]) -> Zone:
         raise ZoneError(f"polygon is self-intersecting (edges {crossing[0]} and {crossing[1]})")
     if _area_m2(ring) < MIN_AREA_M2:
         raise ZoneError(f"polygon has zero area (under {MIN_AREA_M2:g} m2)")
-    return Zone(zone_id, person_id, kind, points, active_from, active_to, version)
+    return Zone(zone_id, person_id, kind, points, active_from, active_to, version,
+                bool(value.get("victim_safety", False)))
 
 
 # --- the index ------------------------------------------------------------------------
@@ -582,6 +584,7 @@ class BreachTracker:
                     "kind": ENTERED_EXCLUSION if zone.kind == EXCLUSION else LEFT_INCLUSION,
                     "first_fix_at": _at(run.first_ms),
                     "detected_at": _at(now_ms),
+                    "victim_safety": zone.victim_safety,
                 })
         return out
 

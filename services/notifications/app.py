@@ -50,6 +50,7 @@ from services.notifications.runtime import (
     told,
     unfinished,
     webhook,
+    zones,
 )
 
 # -- inputs ------------------------------------------------------------------------------
@@ -152,8 +153,8 @@ async def command_received(command: dict[str, Any], context: Context) -> None:
 
 @app.task
 async def follow_people() -> None:
-    await service.follow(topics.PEOPLE, lambda _, p: directory.person(p["person_id"], p["force"]),
-                         ready["people"])
+    await service.follow(topics.PEOPLE, lambda _, p: directory.person(
+        p["person_id"], p["force"], p.get("rosh_level")), ready["people"])
 
 
 @app.task
@@ -165,6 +166,11 @@ async def follow_cohort() -> None:
 @app.task
 async def follow_crimes() -> None:
     await service.follow(topics.CRIMES_REPORTED, lambda _, crime: crimes.keep(crime))
+
+
+@app.task
+async def follow_zones() -> None:
+    await service.follow(topics.EXCLUSION_ZONES, lambda _, zone: zones.keep(zone))
 
 
 @app.task
@@ -230,6 +236,7 @@ async def recover_owned(recovered: asyncio.Event, caught_up: asyncio.Event) -> N
 async def forget_old_crimes() -> None:
     """The map's crimes are kept as long as fixes are (30 days after the crime)."""
     crimes.forget_before(service.clock() - timedelta(days=notify.crime_days))
+    zones.forget_before(service.clock() - timedelta(days=notify.crime_days))
 
 
 @app.timer(interval=3600.0)

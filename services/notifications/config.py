@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from iomkit.settings import SettingsError, describe_error
@@ -32,8 +32,14 @@ class NotifySettings(BaseSettings):
     smtp_port: int = Field(25, ge=1, le=65535)
     mail_from: str = Field("throughcare@localhost", description="From: of e-mails")
 
-    tile_url: str = Field("", description="optional map tiles, e.g. https://t/{z}/{x}/{y}.png;"
-                          " empty: the console draws the evidence alone")
+    tile_url: str = Field("", description="the force's tile server, a URL template such as "
+                          "https://tiles.force.example/{z}/{x}/{y}.png; empty: no basemap, the "
+                          "map draws the evidence alone (trail, crime, scale, north)")
+    tile_attribution: str = Field("", description="the tile server's attribution, shown on "
+                                  "the map (text, not HTML)")
+    leaflet_dir: Path = Field(HERE.parent.parent / ".cache" / "leaflet" / "leaflet-1.9.4",
+                              description="Leaflet as `make leaflet` vendors it from npm; "
+                              "without it the console draws its own SVG map")
     extra_forces: str = Field("", description="forces beyond the 43 of England and Wales, "
                               "comma separated")
     unfinished_days: float = Field(30.0, gt=0, description="a notification not delivered "
@@ -46,6 +52,16 @@ class NotifySettings(BaseSettings):
                              "that could tell again, with the same notification ids")
     person_wait_s: float = Field(3.0, ge=0, description="how long a record about a person not "
                                  "yet on iom.people waits for them before it is dead-lettered")
+
+    @field_validator("tile_url")
+    @classmethod
+    def _tile_template(cls, url: str) -> str:
+        # the page's policy allows images from exactly this origin: it must be one
+        if url and (not url.startswith(("https://", "http://")) or
+                    not all(p in url for p in ("{z}", "{x}", "{y}")) or "{s}" in url):
+            raise ValueError("an http(s) URL template with {z}, {x} and {y} (no {s}), "
+                             "or empty")
+        return url
 
     def forces(self) -> tuple[str, ...]:
         return tuple(f.strip() for f in self.extra_forces.split(",") if f.strip())

@@ -20,6 +20,7 @@ import orjson
 from iomkit.identity.isa import (
     CENTRAL,
     EVIDENCE_ROLES,
+    GRADE_CHANGE,
     HIT,
     LOCATION_FIELDS,
     POLICE,
@@ -30,7 +31,8 @@ from iomkit.identity.isa import (
     minimise,
 )
 from iomkit.identity.principal import Principal as User
-from services.notifications.routing import Directory
+from services.notifications import present
+from services.notifications.routing import Directory, Subject
 
 QUALIFICATIONS = ("CONFIRMED", "RULED_OUT")
 HIT_QUALIFIERS = frozenset({POLICE, CENTRAL})  # roles that may rule a person in or out
@@ -111,24 +113,37 @@ class Board:
                 and not user.sees(self.force_of(item))
                 and user.sees(item.record.get("crime_force")))
 
+    def subject_of(self, item: Item) -> Subject | None:
+        """What routing knows of the item's person: lead officer, RoSH level."""
+        return self.directory.get(item.record["person_id"])
+
     def may_see(self, user: User, item: Item) -> bool:
         if not allows(user.role, item.kind):
             return False
         return user.sees(self.force_of(item)) or self.investigating(user, item)
 
-    def card(self, item: Item, user: User, has_crime: bool) -> dict[str, Any]:
-        return card(item, user, self.force_of(item), has_crime,
-                    investigating=self.investigating(user, item))
+    def card(self, item: Item, user: User, has_crime: bool, has_zone: bool = False
+             ) -> dict[str, Any]:
+        return card(item, user, self.force_of(item), has_crime, self.subject_of(item),
+                    has_zone, investigating=self.investigating(user, item))
 
     def visible(self, user: User) -> Iterator[Item]:
         return (item for item in self.items.values() if self.may_see(user, item))
 
 
 def card(item: Item, user: User, force: str | None, has_crime: bool,
+         subject: Subject | None = None, has_zone: bool = False,
          investigating: bool = False) -> dict[str, Any]:
-    """What ``user`` is shown of an item: the role's fields, and how to present them."""
+    """What ``user`` is shown of an item: the role's fields, and how to present them
+    (``rows``: labels and values in words, UK local times, rounded distances). ``subject``
+    is what routing knows of the person (lead officer, RoSH level), when it knows it.
+    ``investigating``: the user is police of the crime's force, not the person's: the
+    investigating force's fields, nothing of the case (lead officer, RoSH)."""
+    if investigating:
+        subject = None
+    lead = subject.lead_officer if subject else None
     fields = minimise(user.role, item.kind, item.record,
-                      {"force": force, "lead_officer": None}, investigating=investigating)
+                      {"force": force, "lead_officer": lead}, investigating=investigating)
     if user.role not in EVIDENCE_ROLES:
         # hit evidence (where a person was) only to police and probation, on any page
         fields = {k: v for k, v in fields.items() if k not in LOCATION_FIELDS}
@@ -140,14 +155,36 @@ def card(item: Item, user: User, force: str | None, has_crime: bool,
         status = item.record["status"]
         at = item.record["detected_at"]
     else:
-        title = f"{item.record['kind'].replace('_', ' ').lower()} zone {item.record['zone_id']}"
+        title = f"{present.words(item.record['kind'], 'kind')}: {item.record['zone_id']}"
         status = "BREACH"
         at = item.record["detected_at"]
+    # RoSH beside the grade, for the roles that receive grades; never part of the RAG.
+    rosh = subject.rosh_level if subject and allows(user.role, GRADE_CHANGE) else None
+    # A breach of a victim's exclusion zone (ZoneBreach.victim_safety, optional: .get).
+    victim = bool(item.record.get("victim_safety")) if item.kind == ZONE_BREACH else False
+    flags = ([f"RoSH {present.words(rosh, 'rosh_level')}"] if rosh else []) + (
+        ["victim safety"] if victim else [])
+    shown = dict(fields)
+    if item.kind == HIT and item.record.get("crime_force") and "crime_ref" in fields:
+        shown["crime_force"] = item.record["crime_force"]
+    if rosh is not None:
+        shown["rosh_level"] = rosh
+    if victim:
+        shown["victim_safety"] = True
     return {
-        "id": item.id, "type": item.kind, "title": title, "status": status, "at": at,
-        "person_id": item.record["person_id"], "fields": fields,
+        "id": item.id, "type": item.kind, "title": title, "status": status,
+        "status_text": present.words(status, "status"),
+        "at": at, "at_local": present.when(at), "person_id": item.record["person_id"],
+        "flags": flags,
+        "fields": fields, "rows": present.rows(shown), "rosh_level": rosh,
+        "victim_safety": victim,
+        "lead_officer": None if investigating else present.lead_officer(lead),
         "map": with_map, "crime_known": has_crime,
+        # a breach's zone on a map: for the roles that see where people are
+        "zone_map": item.kind == ZONE_BREACH and has_zone and user.role in EVIDENCE_ROLES,
         "qualification": item.qualification,
+        "qualification_text": present.qualification_text(item.qualification)
+        if item.qualification else None,
         # one decision per hit, by either force: once made, both see it and nobody re-makes it
         "may_qualify": item.kind == HIT and user.role in HIT_QUALIFIERS
         and item.record["status"] == "ACTIVE" and item.qualification is None,

@@ -1,11 +1,13 @@
 """The evidence map of a hit, drawn from the data itself as SVG. Pure.
 
-No tile server is reachable where the console runs, so the map is the evidence alone: an
+The console's fallback when Leaflet is not vendored, and the map of the evidence pack (the
+printable page and the PDF). Without a tile server the map is the evidence alone: an
 equirectangular projection around the crime (metres east and north; over a few hundred
 metres the error is far below any fix's accuracy), each fix with its accuracy circle, the
 trail between fixes coloured by the time gap (a long gap is where the person could have
-been anywhere), the crime with its own accuracy, and a scale bar. A deployment with a tile
-server sets a tile URL and the tiles are drawn underneath.
+been anywhere), the crime with its own accuracy, a scale bar and north (up). A deployment
+with a tile server sets a tile URL and the tiles are drawn underneath. Fix times are on the
+UK clock with their zone (GMT or BST, ``present``).
 
 Officers read and write positions as National Grid references, so beneath the map the
 evidence pack lists the crime's and every fix's grid reference, converted from WGS84 with
@@ -24,6 +26,7 @@ from html import escape
 from typing import Any
 
 from iomkit import grid
+from services.notifications import present
 
 R = 6_371_008.8  # mean Earth radius (m), as the hit rule's haversine
 GAP_COLOURS = ((120.0, "#2a9d3f", "≤ 2 min"), (600.0, "#e9a100", "≤ 10 min"),
@@ -64,10 +67,11 @@ class Projection:
 
 
 def _time(value: Any) -> str:
-    return value.strftime("%H:%M:%S") if isinstance(value, datetime) else str(value)
+    """A fix's time on the UK clock with its zone (GMT or BST): how officers read it."""
+    return present.clock(value) if isinstance(value, (datetime, int)) else str(value)
 
 
-def _seconds(a: Any, b: Any) -> float:
+def gap_seconds(a: Any, b: Any) -> float:
     if isinstance(a, datetime) and isinstance(b, datetime):
         return (b - a).total_seconds()
     return float(b - a) / 1000.0  # epoch milliseconds
@@ -124,7 +128,7 @@ def render(fixes: Sequence[Mapping[str, Any]], crime: Mapping[str, Any] | None,
                    'stroke-opacity="0.35" stroke-width="1"/>')
     out.append('</g><g class="trail">')
     for a, b in itertools.pairwise(ordered):
-        gap = _seconds(a["recorded_at"], b["recorded_at"])
+        gap = gap_seconds(a["recorded_at"], b["recorded_at"])
         (x1, y1), (x2, y2) = proj.xy(a["lat"], a["lon"]), proj.xy(b["lat"], b["lon"])
         out.append(f'<line class="gap" data-gap-s="{gap:.0f}" x1="{x1:.1f}" y1="{y1:.1f}" '
                    f'x2="{x2:.1f}" y2="{y2:.1f}" stroke="{gap_colour(gap)}" stroke-width="3" '
@@ -134,8 +138,8 @@ def render(fixes: Sequence[Mapping[str, Any]], crime: Mapping[str, Any] | None,
     for f, reference in zip(ordered, references, strict=True):
         x, y = proj.xy(f["lat"], f["lon"])
         distance = f.get("distance_m")
-        label = f"{_time(f['recorded_at'])} ±{f['accuracy_m']:.0f} m" + (
-            f", {distance:.0f} m from the crime" if distance is not None else "")
+        label = f"{_time(f['recorded_at'])} ±{present.distance(f['accuracy_m'])}" + (
+            f", {present.distance(distance)} from the crime" if distance is not None else "")
         labels.append(f"{label}: {reference}")
         out.append(f'<circle class="fix" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#1d4e89" '
                    f'stroke="#fff" stroke-width="1.5"><title>{escape(labels[-1])}</title>'
@@ -154,12 +158,35 @@ def render(fixes: Sequence[Mapping[str, Any]], crime: Mapping[str, Any] | None,
                    'font-size="12" fill="#d62828">{}</text></g>'.format(
                        x + 9, y - 9, escape(str(crime.get("crime_ref", "crime")))))
     out.extend(_scale_bar(mpp, height))
+    out.extend(_north(width, height))
     out.extend(_legend(width))
     crime_line = ("crime: position not known here" if crime is None or crime_reference is None
                   else f"crime {crime.get('crime_ref', '')}: {crime_reference}")
     out.extend(_reference_list(crime_line, labels, height, listed))
     out.append("</svg>")
     return "".join(out)
+
+
+def render_zone(polygon: Sequence[Sequence[float]], colour: str, label: str,
+                width: int = 640, height: int = 420) -> str:
+    """A zone breach without a basemap: the zone's polygon ([lat, lon] ring) around its
+    centre, its label, a scale bar and north."""
+    lat0 = sum(p[0] for p in polygon) / len(polygon)
+    lon0 = sum(p[1] for p in polygon) / len(polygon)
+    probe = Projection(lat0, lon0, 1.0, 0, 0)
+    extent = max([50.0, *(max(abs(c) for c in probe.xy(p[0], p[1])) for p in polygon)])
+    mpp = extent * 1.25 / (min(width, height) / 2 - 24)
+    proj = Projection(lat0, lon0, mpp, width, height)
+    points = " ".join("{:.1f},{:.1f}".format(*proj.xy(p[0], p[1])) for p in polygon)
+    return "".join([
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" class="evidence-map zone-map" role="img" '
+        'aria-label="zone map">',
+        f'<rect width="{width}" height="{height}" fill="#f4f1ea"/>',
+        f'<polygon class="zone" points="{points}" fill="{colour}" fill-opacity="0.15" '
+        f'stroke="{colour}" stroke-width="2"><title>{escape(label)}</title></polygon>',
+        f'<text x="8" y="18" font-size="12">{escape(label)}</text>',
+        *_scale_bar(mpp, height), *_north(width, height), "</svg>"])
 
 
 def _reference_list(crime_line: str, fix_lines: Sequence[str], top: int,
@@ -189,6 +216,17 @@ def _scale_bar(mpp: float, height: int) -> list[str]:
             'stroke="#222" stroke-width="2"/>'
             f'<text x="{20 + px / 2:.1f}" y="{y - 6}" font-size="11" text-anchor="middle">'
             f'{label}</text></g>']
+
+
+def _north(width: int, height: int) -> list[str]:
+    """North is up (the projection is around the crime, north along the y axis)."""
+    x, y = width - 28, height - 52
+    return [f'<g class="north" aria-label="north"><rect x="{x - 14}" y="{y - 6}" width="28" '
+            'height="44" fill="#fff" fill-opacity="0.8"/>'
+            f'<path d="M{x} {y} L{x + 8} {y + 22} L{x} {y + 17} L{x - 8} {y + 22} Z" '
+            'fill="#222"/>'
+            f'<text x="{x}" y="{y + 34}" font-size="11" text-anchor="middle" '
+            'font-weight="bold">N</text></g>']
 
 
 def _legend(width: int) -> list[str]:

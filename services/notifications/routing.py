@@ -42,9 +42,11 @@ class Subject:
     force: str | None
     registered: bool = False
     lead_officer: str | None = None
+    rosh_level: str | None = None  # OASys risk of serious harm (iom.people), beside the RAG
 
     def context(self) -> dict[str, Any]:
-        return {"force": self.force, "lead_officer": self.lead_officer}
+        return {"force": self.force, "lead_officer": self.lead_officer,
+                "rosh_level": self.rosh_level}
 
 
 class Directory:
@@ -53,9 +55,14 @@ class Directory:
     def __init__(self) -> None:
         self._force: dict[str, str] = {}
         self._registered: dict[str, str | None] = {}  # person -> lead officer
+        self._rosh: dict[str, str] = {}  # person -> RoSH level, only for those assessed
 
-    def person(self, person_id: str, force: str) -> None:
+    def person(self, person_id: str, force: str, rosh_level: str | None = None) -> None:
         self._force[person_id] = force
+        if rosh_level is None:
+            self._rosh.pop(person_id, None)
+        else:
+            self._rosh[person_id] = rosh_level
 
     def cohort(self, person_id: str, change: str, lead_officer: str | None) -> None:
         if change == "DEREGISTERED":
@@ -71,7 +78,7 @@ class Directory:
         if known is None:
             return None
         return Subject(known, person_id in self._registered,
-                       self._registered.get(person_id))
+                       self._registered.get(person_id), self._rosh.get(person_id))
 
     def force_of(self, person_id: str) -> str | None:
         return self._force.get(person_id)
@@ -83,7 +90,8 @@ def case_alert_subject(alert: Mapping[str, Any], known: Subject | None) -> Subje
     lead officer are the cohort's as followed, the alert's own lead officer first. A
     person not followed yet counts as registered."""
     return Subject(alert["force"], known.registered if known else True,
-                   alert["lead_officer"] or (known.lead_officer if known else None))
+                   alert["lead_officer"] or (known.lead_officer if known else None),
+                   known.rosh_level if known else None)
 
 
 def grade_matters(grade: Mapping[str, Any], registered: bool) -> bool:

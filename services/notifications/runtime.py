@@ -24,6 +24,7 @@ from services.notifications.console import Board
 from services.notifications.internal import QUALIFICATIONS
 from services.notifications.mail import Mailer
 from services.notifications.mapcrimes import MapCrimes
+from services.notifications.mapzones import MapZones
 from services.notifications.outbox import Outbox
 from services.notifications.recent import Recent
 from services.notifications.routing import Directory
@@ -45,6 +46,8 @@ told = service.table("told", help="source|recipient -> once-per-hit state or sen
 directory = Directory()
 board = Board(directory)
 crimes = MapCrimes()
+zones = MapZones()  # the zones under the console's breach maps
+service.measure_store("map_zones", lambda: len(zones))
 unfinished = Unfinished()
 service.measure_store("unfinished", lambda: len(unfinished.latest))
 service.measure_store("hit_origins", lambda: len(hit_origins))

@@ -6,6 +6,7 @@ themselves (Board.may_see)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from typing import Any
 
@@ -17,7 +18,7 @@ from iomkit import topics
 from iomkit.identity import Forbidden, allow, principal_of, public
 from iomkit.identity.isa import EVIDENCE_ROLES
 from iomkit.identity.signin import SIGNIN
-from services.notifications import mapsvg, pages
+from services.notifications import evidence, mapsvg, pages
 from services.notifications.console import (
     CONSOLE_ROLES,
     HIT_QUALIFIERS,
@@ -26,7 +27,7 @@ from services.notifications.console import (
     sse,
 )
 from services.notifications.internal import QUALIFICATIONS
-from services.notifications.runtime import board, crimes, notify, service, stopping
+from services.notifications.runtime import board, crimes, notify, service, stopping, zones
 
 
 def json_response(value: Any, status: int = 200) -> aioweb.Response:
@@ -70,7 +71,8 @@ async def old_login(web: Any, request: Request) -> aioweb.Response:
 @allow(CONSOLE_ROLES, scope="item")
 async def console_page(web: Any, request: Request) -> aioweb.StreamResponse:
     nonce = secrets.token_urlsafe(16)
-    return html(pages.console(principal_of(request), nonce), nonce)
+    return html(pages.console(principal_of(request), nonce, leaflet_vendored(),
+                              notify.tile_url, notify.tile_attribution), nonce)
 
 
 @service.page("/console/events")
@@ -125,7 +127,8 @@ class ConsoleEvents(View):
                             details={"items": ",".join(i.id for i in items)},
                             people=sorted({i.record["person_id"] for i in items}))
         for item in items:
-            shown = board.card(item, principal, item.record.get("crime_ref") in crimes)
+            shown = board.card(item, principal, item.record.get("crime_ref") in crimes,
+                               item.record.get("zone_id") in zones)
             await response.write(sse("card", shown, item.id))
 
 
@@ -133,7 +136,8 @@ class ConsoleEvents(View):
 @allow(CONSOLE_ROLES, scope="item")
 async def hit_list(web: Any, request: Request) -> aioweb.Response:
     principal = principal_of(request)
-    shown = [board.card(i, principal, i.record.get("crime_ref") in crimes)
+    shown = [board.card(i, principal, i.record.get("crime_ref") in crimes,
+                        i.record.get("zone_id") in zones)
              for i in board.visible(principal)]
     await service.audit(request, "VIEW", "hit list",
                         people=sorted({item["person_id"] for item in shown}))
@@ -147,7 +151,8 @@ async def hit_detail(web: Any, request: Request, hit_id: str) -> aioweb.Response
     await service.audit(request, "VIEW", "hit detail", person_id=item.record["person_id"],
                         details={"item": hit_id})
     return json_response(board.card(item, principal_of(request),
-                                    item.record.get("crime_ref") in crimes))
+                                    item.record.get("crime_ref") in crimes,
+                                    item.record.get("zone_id") in zones))
 
 
 @service.page("/console/hits/{hit_id}/map.svg")
@@ -205,3 +210,126 @@ class Qualify(View):
                                          principal, item) else "managing force"})
         service.log.info("hit.qualified", outcome=outcome, role=principal.role)
         return json_response(qualification)
+
+
+# -- the evidence: Leaflet's map data, the evidence pack, breaches on the map ---------------
+
+VENDORED = {"leaflet.js": "application/javascript", "leaflet.css": "text/css"}
+
+
+def leaflet_vendored() -> bool:
+    return all((notify.leaflet_dir / name).is_file() for name in VENDORED)
+
+
+async def vendored(name: str) -> aioweb.Response:
+    path = notify.leaflet_dir / name
+    if not path.is_file():
+        raise aioweb.HTTPNotFound(text="Leaflet is not vendored here (make leaflet)")
+    body = await asyncio.to_thread(path.read_bytes)
+    return aioweb.Response(body=body, content_type=VENDORED[name], headers={
+        "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+@service.page("/console/vendor/leaflet.js")
+@allow(CONSOLE_ROLES, scope="")
+async def leaflet_js(web: Any, request: Request) -> aioweb.Response:
+    """Leaflet, vendored from npm at build time: the console loads nothing from elsewhere."""
+    return await vendored("leaflet.js")
+
+
+@service.page("/console/vendor/leaflet.css")
+@allow(CONSOLE_ROLES, scope="")
+async def leaflet_css(web: Any, request: Request) -> aioweb.Response:
+    return await vendored("leaflet.css")
+
+
+def evidence_item(request: Request, hit_id: str) -> Any:
+    """A hit whose evidence (where the person was) the caller's role receives."""
+    item = visible_hit(request, hit_id)
+    if item.kind != "HIT" or not board.card(item, principal_of(request), False)["map"]:
+        raise Forbidden("your role does not receive location data", item.record["person_id"])
+    return item
+
+
+@service.page("/console/hits/{hit_id}/map.json")
+@allow(EVIDENCE_ROLES, purpose=True, scope="item")
+async def hit_map_data(web: Any, request: Request, hit_id: str) -> aioweb.Response:
+    """The evidence map's data for Leaflet: crime, fixes, gaps (GeoJSON), in words."""
+    item = evidence_item(request, hit_id)
+    await service.audit(request, "VIEW", "hit evidence map", person_id=item.record["person_id"],
+                        details={"item": hit_id, "revision": str(item.record["revision"])})
+    return json_response(evidence.trail_geojson(item.record["fixes"],
+                                                crimes.get(item.record["crime_ref"])))
+
+
+def evidence_pack(request: Request, item: Any) -> dict[str, Any]:
+    principal = principal_of(request)
+    # the crime force's investigators get the evidence, not the case (lead officer, RoSH)
+    subject = None if board.investigating(principal, item) else board.subject_of(item)
+    return evidence.pack(
+        item.record, crimes.get(item.record["crime_ref"]), item.qualification,
+        force=board.force_of(item), lead_officer=subject.lead_officer if subject else None,
+        rosh_level=subject.rosh_level if subject else None,
+        made_for=f"{principal.username} ({principal.role}, {principal.force})",
+        purpose=str(request.query.get("purpose", "")).strip()[:200], now=service.clock())
+
+
+@service.page("/console/hits/{hit_id}/pack.html")
+@allow(EVIDENCE_ROLES, purpose=True, scope="item")
+async def hit_pack_page(web: Any, request: Request, hit_id: str) -> aioweb.Response:
+    """The evidence pack as one printable page (no script)."""
+    item = evidence_item(request, hit_id)
+    await service.audit(request, "VIEW", "hit evidence pack", person_id=item.record["person_id"],
+                        details={"item": hit_id, "revision": str(item.record["revision"]),
+                                 "format": "html"})
+    nonce = secrets.token_urlsafe(16)
+    return html(evidence.html(evidence_pack(request, item), nonce), nonce)
+
+
+@service.page("/console/hits/{hit_id}/pack.pdf")
+@allow(EVIDENCE_ROLES, purpose=True, scope="item")
+async def hit_pack_pdf(web: Any, request: Request, hit_id: str) -> aioweb.Response:
+    """The evidence pack as a PDF, to attach to a case file."""
+    item = evidence_item(request, hit_id)
+    await service.audit(request, "VIEW", "hit evidence pack", person_id=item.record["person_id"],
+                        details={"item": hit_id, "revision": str(item.record["revision"]),
+                                 "format": "pdf"})
+    body = await asyncio.to_thread(evidence.pdf, evidence_pack(request, item))
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"evidence-{item.record['crime_ref']}-{hit_id}")
+    return aioweb.Response(body=body, content_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}.pdf"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+def breach_zone(request: Request, breach_id: str) -> tuple[Any, dict[str, Any]]:
+    item = visible_hit(request, breach_id)
+    zone = zones.get(item.record.get("zone_id"))
+    if item.kind != "ZONE_BREACH" or zone is None:
+        raise aioweb.HTTPNotFound(text=orjson.dumps({"error": "no zone to draw"}).decode(),
+                                  content_type="application/json")
+    return item, zone
+
+
+async def audit_breach_map(request: Request, item: Any) -> None:
+    await service.audit(request, "VIEW", "zone breach map", person_id=item.record["person_id"],
+                        details={"item": item.id, "zone": item.record["zone_id"]})
+
+
+@service.page("/console/breaches/{breach_id}/map.json")
+@allow(EVIDENCE_ROLES, purpose=True, scope="item")
+async def breach_map_data(web: Any, request: Request, breach_id: str) -> aioweb.Response:
+    """A zone breach on the map: the zone the person entered or left."""
+    item, zone = breach_zone(request, breach_id)
+    await audit_breach_map(request, item)
+    return json_response(evidence.zone_geojson(zone, item.record))
+
+
+@service.page("/console/breaches/{breach_id}/map.svg")
+@allow(EVIDENCE_ROLES, purpose=True, scope="item")
+async def breach_map_svg(web: Any, request: Request, breach_id: str) -> aioweb.Response:
+    item, zone = breach_zone(request, breach_id)
+    await audit_breach_map(request, item)
+    colour = evidence.ZONE_COLOURS.get(zone["kind"], ("#e9a100", ""))[0]
+    svg = mapsvg.render_zone(zone["polygon"], colour, evidence.zone_label(zone, item.record))
+    return aioweb.Response(text=svg, content_type="image/svg+xml",
+                           headers={"Cache-Control": "no-store"})

@@ -21,20 +21,22 @@ import orjson
 from iomkit import topics
 from iomkit.service import Context
 from services.referrals.care import casework, tagorders
-from services.referrals.case import dossier
+from services.referrals.case import dossier, records, signals
 from services.referrals.case.dossier import Outputs
-from services.referrals.runtime import COMMANDS, TAGS, TICKS, app, cases, rs, service
+from services.referrals.runtime import COMMANDS, TAGS, TICKS, ZONES, app, cases, rs, service
 from services.referrals.web import (  # the page modules register their routes on import
     care_views,  # noqa: F401
     cohort_views,  # noqa: F401
     person_views,  # noqa: F401
+    record_views,  # noqa: F401
 )
 
 # -- the stream ---------------------------------------------------------------------------------
 
 
 @service.agent(topics.PEOPLE, topics.REFERRALS, topics.PANEL_DECISIONS, topics.OFFENDER_EVENTS,
-               topics.RISK_GRADES, topics.GPS_HITS, topics.ZONE_BREACHES, COMMANDS, TICKS, TAGS)
+               topics.RISK_GRADES, topics.GPS_HITS, topics.ZONE_BREACHES, COMMANDS, TICKS, ZONES,
+               TAGS)
 async def person_record(record: Any, context: Context) -> None:
     value = record if isinstance(record, dict) else record.asdict()
     person_id = value["person_id"]
@@ -46,6 +48,7 @@ async def person_record(record: Any, context: Context) -> None:
     topic = context.topic
     if topic == topics.PEOPLE.name:
         dossier.on_person(d, value, now)
+        signals.recheck_arrests(d, now, out, rs)
         tagorders.apply(d, now, out, rs)  # the licence end may have moved
     elif topic == topics.REFERRALS.name:
         out = dossier.on_referral(d, value, now, rs)
@@ -58,15 +61,22 @@ async def person_record(record: Any, context: Context) -> None:
     elif topic == topics.OFFENDER_EVENTS.name:
         out = dossier.on_event(d, value, now, rs)
         casework.on_event(d, value, now, out, rs)
+        signals.on_event(d, value, now, out, rs)
     elif topic == topics.RISK_GRADES.name:
         if dossier.on_grade(d, value, rs):
             casework.on_grade(d, value["rag"], value.get("previous_rag"), now, out, rs)
+            signals.recheck_arrests(d, now, out, rs)
     elif topic == topics.GPS_HITS.name:
         dossier.on_hit(d, value, rs)
     elif topic == topics.ZONE_BREACHES.name:
         dossier.on_breach(d, value, rs)
+        signals.on_breach(d, value)
+    elif topic == ZONES.name:
+        signals.on_zone(d, value, now)
     elif topic == COMMANDS.name and value.get("command") == "review":
         out = dossier.on_review(d, value, now, rs)
+    elif topic == COMMANDS.name and value.get("command") in records.COMMANDS:
+        records.command(d, value, out, rs)
     elif topic == COMMANDS.name:
         casework.command(d, value, now, out, rs)
     elif topic == TICKS.name:
@@ -92,6 +102,16 @@ async def person_record(record: Any, context: Context) -> None:
     # dossier every time would grow the changelog (and a new worker's restore) without end.
     if orjson.dumps(d, default=str) != before:
         cases[key] = d
+
+
+@service.agent(topics.EXCLUSION_ZONES)
+async def zone_by_person(zone: Any, context: Context) -> None:
+    """iom.exclusion-zones is keyed by zone id; the dossier is keyed by person. Each zone
+    is re-keyed by person onto ZONES (without its polygon), which person_record reads in
+    order with the person's other records: co-partitioned with the `cases` table."""
+    value = zone if isinstance(zone, dict) else zone.asdict()
+    summary = signals.zone_summary(value)
+    await service.send_json(ZONES, summary["person_id"].encode(), summary)
 
 
 @service.agent(topics.TAG_ENROLMENTS)

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from iomkit.settings import SettingsError, describe_error
 from services.referrals.case.eligibility import DEFAULT_PRIORITIES, ForcePriorities
 from services.referrals.case.panel import parse_rule
+from services.referrals.case.selection import ProlificRule, ProlificSettings
 
 
 class ReferralsSettings(BaseSettings):
@@ -21,6 +22,12 @@ class ReferralsSettings(BaseSettings):
         description="FREE-cohort priorities of every force without its own")
     force_priorities: dict[str, list[str]] = Field(
         default_factory=dict, description="FREE-cohort priorities per force")
+    prolific_convictions: int = Field(
+        3, ge=1, le=100, description="prolific: neighbourhood crime convictions needed")
+    prolific_months: int = Field(12, ge=1, le=120, description="prolific: within this many months")
+    force_prolific: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description='per force, e.g. {"Thames Valley": {"convictions": 4, "months": 18}}')
     tick_interval_s: float = Field(3600.0, gt=0, description="how often dates are checked")
     transition_weeks: int = Field(8, ge=0, le=52, description="transition opens this long "
                                   "before the licence end date")
@@ -47,6 +54,23 @@ class ReferralsSettings(BaseSettings):
         for rule in value.values():
             parse_rule(rule)
         return value
+
+    @field_validator("force_prolific")
+    @classmethod
+    def _prolific(cls, value: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        for force, rule in value.items():
+            unknown = set(rule) - {"convictions", "months"}
+            if unknown:
+                raise ValueError(f"{force}: unknown keys {sorted(unknown)} (convictions, months)")
+            ProlificRule(**rule)
+        return value
+
+    def prolific(self) -> ProlificSettings:
+        default = ProlificRule(self.prolific_convictions, self.prolific_months)
+        return ProlificSettings(default, {
+            force: ProlificRule(rule.get("convictions", default.convictions),
+                                rule.get("months", default.months))
+            for force, rule in self.force_prolific.items()})
 
     def priorities(self) -> ForcePriorities:
         return ForcePriorities(tuple(self.free_priorities),

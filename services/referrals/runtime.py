@@ -17,6 +17,8 @@ rs = config.load()
 
 COMMANDS = TopicSpec("throughcare-referrals-commands", "person_id", None)  # from the pages
 TICKS = TopicSpec("throughcare-referrals-ticks", "person_id", None)  # dates passing
+# iom.exclusion-zones re-keyed by person (app.zone_by_person), without the polygons.
+ZONES = TopicSpec("throughcare-referrals-zones", "person_id", None)
 # iom.tag.enrolments (keyed by device) handed on keyed by person (care/tagorders.py)
 TAGS = TopicSpec("throughcare-referrals-tags", "person_id", None)
 cases = service.table("cases", help="person_id -> the person's dossier")

@@ -23,6 +23,8 @@ def map_list(views: Iterable[dict[str, Any] | None], sees: Callable[[str | None]
         rows.append({"person_id": document["person_id"], "force": document["force"],
                      "rag": current["rag"], "revision": current["revision"],
                      "graded_at": current["graded_at"], "reason": current["reasons"][0],
-                     "registered": document["registered"] is not None})
+                     "registered": document["registered"] is not None,
+                     # beside the grade, never part of it (older views have none)
+                     "rosh_level": document.get("rosh_level")})
     rows.sort(key=lambda r: (RAG_ORDER.get(r["rag"], 3), r["force"] or "", r["person_id"]))
     return rows

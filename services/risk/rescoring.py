@@ -39,6 +39,10 @@ def rescore(state: PersonState, record: str, value: Mapping[str, Any], now: date
         complete or always,
     )
     if out is None:
+        # A new Person record with the same grade may change what the view shows beside it
+        # (the RoSH level): the view is refreshed, the grade is not republished.
+        if record == "Person" and state.last is not None:
+            return Rescored(None, view(state, grade, as_of))
         return Rescored(None, None)
     state.record_published(out, cause_event)
     return Rescored(out, view(state, grade, as_of))
@@ -100,6 +104,8 @@ def view(state: PersonState, grade: grading.Grade, as_of: datetime) -> dict[str,
         "person_id": person.get("person_id"),
         "force": person.get("force"),
         "current": state.last,
+        # OASys risk of serious harm (contract 1.1): shown beside the RAG, never graded.
+        "rosh_level": person.get("rosh_level"),
         "registered": state.cohort,
         "history": list(reversed(state.changes)),
         "static_score": explain(grade.static, as_of),

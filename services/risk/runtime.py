@@ -55,6 +55,8 @@ async def person_input(item: Item) -> None:
     people.put(item.partition, key, state)
     grade = rescored.grade
     if grade is None:
+        if rescored.view is not None:  # the same grade, a new RoSH level to show beside it
+            await hot_path.send_json(VIEWS, key, rescored.view, item.partition)
         return
     await hot_path.publish(topics.RISK_GRADES, grade, item.cause, key=key)
     if record == "OffenderEvent":

@@ -148,7 +148,7 @@ async def stack(settings, codec, start_service, tmp_path: Path, identity_dir: Pa
         ids = {"person_id": pid, "kent_person": kent_pid, "hit_id": hit["hit_id"],
                "referral_id": body["referral_id"], "agency": "Southampton Housing",
                "file": "caseload.csv",
-               "item": "ACCOMMODATION", "action_id": "a1"}
+               "item": "ACCOMMODATION", "action_id": "a1", "breach_id": "ZB-none"}
 
         async def ready() -> bool:
             views = [("referrals", f"/referrals/{ids['referral_id']}"),
@@ -211,12 +211,16 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
     # An officer of another force, with a role the route names: 403 on the person's data.
     person = {"referrals": ["/people/{person_id}/report", "/people/{person_id}/report.json",
                             "/referrals/{referral_id}", "/panel?force=Hampshire",
-                            "/map?force=Hampshire"],
+                            "/map?force=Hampshire", "/people/{person_id}/notes",
+                            "/map/minutes?force=Hampshire"],
               "risk": ["/people/{person_id}/grade", "/grades?force=Hampshire"],
               "gps_stream": ["/people/{person_id}/trail?purpose=enquiry",
                              "/hits/{hit_id}?purpose=enquiry"],
               "notifications": ["/api/hits/{hit_id}",
-                                "/console/hits/{hit_id}/map.svg?purpose=enquiry"],
+                                "/console/hits/{hit_id}/map.svg?purpose=enquiry",
+                                "/console/hits/{hit_id}/map.json?purpose=enquiry",
+                                "/console/hits/{hit_id}/pack.html?purpose=enquiry",
+                                "/console/hits/{hit_id}/pack.pdf?purpose=enquiry"],
               "insights": ["/insights?force=Hampshire", "/insights/report.json?force=Hampshire",
                            "/insights/tables/{file}?force=Hampshire",
                            "/insights/pack?force=Hampshire"]}
@@ -225,7 +229,11 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
             status, _ = await stack_.call("GET", service, concrete(path, ids), "kent-police")
             assert status == 403, f"{service} {path} as Kent's officer: {status}"
     for path in ("/people/{person_id}/needs", "/people/{person_id}/reviews",
-                 "/people/{person_id}/plan/actions", "/people/{person_id}/pathway"):
+                 "/people/{person_id}/plan/actions", "/people/{person_id}/pathway",
+                 "/people/{person_id}/deregistration", "/people/{person_id}/lead-officer",
+                 "/people/{person_id}/notes", "/people/{person_id}/contacts",
+                 "/people/{person_id}/transition/plan",
+                 "/people/{person_id}/map/actions/{action_id}/close"):
         status, _ = await stack_.call("POST", "referrals", concrete(path, ids), "kent-probation",
                                       json={"supervisor": "x", "finding": "y"})
         assert status == 403, f"POST {path} as Kent's probation: {status}"
@@ -246,6 +254,17 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
     _, central = await stack_.call("GET", "referrals", concrete(
         "/people/{person_id}/report.json", ids), "hub")
     assert {"needs", "sash"} <= set(police["care"]) and not {"needs", "sash"} & set(central["care"])
+    # case notes and contacts: the case roles only
+    assert {"notes", "contacts"} <= set(police["records"])
+    assert not {"notes", "contacts"} & set(central["records"])
+    notes = concrete("/people/{person_id}/notes", ids)
+    status, _ = await stack_.call("GET", "referrals", notes, "hub")
+    assert status == 403
+    # MAP minutes naming a person of another force: refused
+    status, _ = await stack_.call("POST", "referrals", "/map/minutes", "kent-probation", json={
+        "force": "Kent", "meeting_date": "2026-01-01", "attendees": ["x"],
+        "discussed": [ids["person_id"]]})
+    assert status == 403
     _, evidence = await stack_.call("GET", "gps_stream", concrete(
         "/hits/{hit_id}?purpose=enquiry", ids), "hants-police")
     _, told = await stack_.call("GET", "gps_stream", concrete(
@@ -253,6 +272,12 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
     assert len(evidence["fixes"]) == 6 and evidence["device_id"]
     assert "fixes" not in told and "device_id" not in told and "distance_m" not in told
     assert told["crime"] is None and told["person_id"] == ids["person_id"]
+    # The evidence pack and the map's data say where the person was: not for probation.
+    for path in ("/console/hits/{hit_id}/pack.pdf?purpose=enquiry",
+                 "/console/hits/{hit_id}/map.json?purpose=enquiry"):
+        status, _ = await stack_.call("GET", "notifications", concrete(path, ids),
+                                      "hants-probation")
+        assert status == 403, f"{path} as probation: {status}"
     # A partner: its own agency's actions only.
     status, _ = await stack_.call("GET", "referrals", "/agencies/Southampton Housing/actions",
                                   "housing")

@@ -25,7 +25,7 @@ async def test_breaches_per_episode_and_tag_alerts(settings, codec, start_servic
     now = testing.now().replace(microsecond=0)
     zone = {"zone_id": f"Z-{run}", "person_id": person, "kind": "EXCLUSION",
             "polygon": SQUARE, "active_from": now - timedelta(days=1), "active_to": None,
-            "version": 1}
+            "version": 1, "victim_safety": True}  # a victim's: its breaches say so
     bow_tie = dict(zone, zone_id=f"Z-bad-{run}", polygon=[
         [50.911, -1.407], [50.9085, -1.402], [50.911, -1.402], [50.9085, -1.407],
         [50.911, -1.407]])
@@ -56,6 +56,7 @@ async def test_breaches_per_episode_and_tag_alerts(settings, codec, start_servic
     assert [b["first_fix_at"] for b in found] == [now - timedelta(minutes=59),
                                                   now - timedelta(minutes=55)]
     assert all(b["kind"] == "ENTERED_EXCLUSION" and b["device_id"] == device for b in found)
+    assert all(b["victim_safety"] is True for b in found)
 
     async with testing.Reader(settings, codec, topics.TAG_ALERTS.name) as alerts:
         await alerts.wait_for(lambda seen: any(

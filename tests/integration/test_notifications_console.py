@@ -1,7 +1,10 @@
 """The live hit console on the real broker: unauthenticated and wrong-force requests are
 refused and audited; in headless Chromium a hit published to Kafka appears on an officer's
-page, is clicked (its evidence map drawn), qualified as confirmed with a reason, and the
-OffenderEvent HIT_CONFIRMED arrives on iom.offender.events. The crime was reported by
+page in words (UK time, lead officer, RoSH), is clicked (its evidence map drawn by the
+vendored Leaflet over a local tile server: the only place the page loads from besides the
+service, with no policy violation), its evidence pack fetched as a PDF and a printable page,
+qualified as confirmed with a reason, and the OffenderEvent HIT_CONFIRMED arrives on
+iom.offender.events; a zone breach is drawn on the map too. The crime was reported by
 another force (contract 1.1, CrimeHit.crime_force): the hit appears live in that force's
 police console too, with the investigating force's fields, the first force's decision shows
 there and a second decision is refused; its police subscription is paged, its probation
@@ -10,14 +13,19 @@ sees nothing. A screenshot is kept in var/artefacts/."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
+from PIL import Image
 from playwright.async_api import async_playwright
+from pypdf import PdfReader
 
 from iomkit import testing, topics
 from iomkit.identity.users import add_user
@@ -38,7 +46,7 @@ def person(codec: Any, person_id: str, force: str) -> dict[str, Any]:
     return from_json(codec.registry.current("Person").raw, raw)
 
 
-def crime_and_hit(run: str, person_id: str, crime_force: str
+def crime_and_hit(run: str, person_id: str, crime_force: str = "Hampshire"
                   ) -> tuple[dict[str, Any], dict[str, Any]]:
     start = testing.now().replace(microsecond=0) - timedelta(hours=2)
     crime = {"crime_ref": f"44/{run}/26", "version": 1, "offence": "BURGLARY_DWELLING",
@@ -57,6 +65,40 @@ def crime_and_hit(run: str, person_id: str, crime_force: str
            "distance_m": 0.0, "nearest_fix_at": start + timedelta(minutes=7), "fixes": fixes,
            "detected_at": testing.now(), "rule_version": 1, "crime_force": crime_force}
     return crime, hit
+
+
+def zone_and_breach(run: str, person_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    at = testing.now().replace(microsecond=0) - timedelta(hours=1)
+    lat, lon = CRIME_AT
+    ring = [[lat + 0.001, lon - 0.002], [lat + 0.001, lon + 0.002], [lat - 0.001, lon + 0.002],
+            [lat - 0.001, lon - 0.002], [lat + 0.001, lon - 0.002]]
+    zone = {"zone_id": f"Z-console-{run}", "person_id": person_id, "kind": "EXCLUSION",
+            "polygon": ring, "active_from": at - timedelta(days=1), "active_to": None,
+            "version": 1}
+    breach = {"breach_id": f"ZB-console-{run}", "zone_id": zone["zone_id"],
+              "person_id": person_id, "device_id": f"TAG-{run}", "kind": "ENTERED_EXCLUSION",
+              "first_fix_at": at, "detected_at": at + timedelta(seconds=50)}
+    return zone, breach
+
+
+async def tile_server() -> tuple[web.AppRunner, str, list[str]]:
+    """A force's tile server, here: one PNG for every tile, and the paths asked for."""
+    image = io.BytesIO()
+    Image.new("RGB", (256, 256), (214, 226, 208)).save(image, "PNG")
+    asked: list[str] = []
+
+    async def tile(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        return web.Response(body=image.getvalue(), content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/{z}/{x}/{y}.png", tile)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}", asked
 
 
 async def login(session: aiohttp.ClientSession, base: str, username: str, password: str
@@ -90,14 +132,20 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
                     '[[recipient]]\nname = "investigators"\nrole = "POLICE"\nkinds = ["HIT"]\n'
                     f'forces = ["{crime_force}"]\nurl = "http://127.0.0.1:9/"\n'
                     'secret_env = "TEST_SECRET"\n')
+    assert (ROOT / ".cache/leaflet/leaflet-1.9.4/leaflet.js").is_file(), \
+        "Leaflet is not vendored: make leaflet"
+    tiles_runner, tiles, tiles_asked = await tile_server()
     await testing.produce(settings, codec, topics.PEOPLE, [person(codec, subject, force)])
     service = start_service("notifications", IOM_USERS_FILE=str(users),
                             IOM_NOTIFY_SUBSCRIPTIONS_FILE=str(subs),
                             IOM_NOTIFY_EXTRA_FORCES=f"{force},Nowhere {run},{crime_force}",
-                            IOM_NOTIFY_PERSON_WAIT_S="0", TEST_SECRET="x" * 32)
+                            IOM_NOTIFY_PERSON_WAIT_S="0", TEST_SECRET="x" * 32,
+                            IOM_NOTIFY_TILE_URL=tiles + "/{z}/{x}/{y}.png",
+                            IOM_NOTIFY_TILE_ATTRIBUTION="test tiles")
     base = f"http://127.0.0.1:{service.port}"
     crime, hit = crime_and_hit(run, subject, crime_force)
     hit_id = hit["hit_id"]
+    zone, breach = zone_and_breach(run, subject)
 
     async with testing.Reader(settings, codec, topics.AUDIT.name) as audits, \
             testing.Reader(settings, codec, topics.OFFENDER_EVENTS.name) as events, \
@@ -110,6 +158,9 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
             outside: list[str] = []
             page.on("request", lambda r: outside.append(r.url)
                     if not r.url.startswith(base) else None)
+            refused: list[str] = []  # what the page's policy refused (a console error)
+            page.on("console", lambda m: refused.append(m.text)
+                    if "Content Security Policy" in m.text else None)
             await page.goto(f"{base}/console")
             # not signed in: 401, and on to the one sign-in page
             await page.wait_for_url("**/auth/signin?next=*")
@@ -134,18 +185,45 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
 
             # The hit is published to Kafka only now: it must arrive live, by SSE.
             await testing.produce(settings, codec, topics.CRIMES_REPORTED, [crime])
+            await testing.produce(settings, codec, topics.EXCLUSION_ZONES, [zone])
             await testing.produce(settings, codec, topics.GPS_HITS, [hit])
             item = page.locator(f"#item-{hit_id}")
             await item.wait_for(timeout=20_000)
+            listed = await item.inner_text()
+            assert re.search(r"\d\d:\d\d (GMT|BST)", listed) and "RoSH high" in listed
+            assert "lead officer: not allocated" in listed
             await item.click()
-            await page.wait_for_selector("svg.evidence-map")
-            svg = page.locator("svg.evidence-map")
-            assert await svg.get_attribute("data-fixes") == "6"
-            assert await page.locator("svg.evidence-map .crime").count() == 1
-            assert await page.locator("svg.evidence-map .scale-bar").count() == 1
-            colours = await page.locator("svg.evidence-map line.gap").evaluate_all(
-                "lines => lines.map(l => l.getAttribute('stroke'))")
+            # Leaflet, served by the service, over the tiles of the configured server
+            await page.wait_for_selector("#map[data-drawn=leaflet]")
+            await page.wait_for_selector("#leaflet img.leaflet-tile-loaded")
+            assert await page.locator("#leaflet path.fix").count() == 6
+            assert await page.locator("#leaflet path.crime").count() == 1
+            assert await page.locator(".leaflet-control-scale-line").count() == 1
+            assert await page.locator(".map-info.north").inner_text() == "▲\nN"
+            colours = await page.locator("#leaflet path.gap").evaluate_all(
+                "paths => paths.map(p => p.getAttribute('stroke'))")
             assert colours == ["#2a9d3f", "#2a9d3f", "#e9a100", "#2a9d3f", "#d62828"]
+            assert await page.locator("#refs li.crime").inner_text() == (
+                f"crime {crime['crime_ref']}: SU 41970 12417 (441970.9 E, 112417.7 N)")
+            rows = dict(await page.locator("#detail table.fields tr").evaluate_all(
+                "trs => trs.map(tr => [tr.cells[0].textContent, tr.cells[1].textContent])"))
+            assert rows["lead officer"] == "not allocated" and rows["offence"] == \
+                "burglary dwelling" and rows["risk of serious harm (RoSH)"] == "high"
+            assert rows["nearest distance to the crime"] == "0 m"
+            assert re.fullmatch(r"\w{3} \d+ \w{3} \d{4}, \d\d:\d\d:\d\d (GMT|BST)",
+                                rows["detected"])
+            # the evidence pack: a PDF to attach to a case file, and a printable page
+            pdf = await page.request.get(
+                base + await page.locator("#pack-pdf").get_attribute("href"))
+            assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+            text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(await pdf.body())).pages)
+            assert crime["crime_ref"] in text and "burglary dwelling" in text
+            packed = await browser.new_page()
+            await packed.context.add_cookies(await page.context.cookies())
+            await packed.goto(base + await page.locator("#pack-html").get_attribute("href"))
+            assert await packed.locator("svg.evidence-map .fix").count() == 6
+            assert await packed.locator("svg.evidence-map .north").count() == 1
+            await packed.close()
             await page.select_option("#qualify select[name=outcome]", "CONFIRMED")
             await page.fill("#qualify textarea[name=reason]",
                             "Trail passes the rear garden at the time of the burglary")
@@ -153,12 +231,21 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
             await page.wait_for_selector("#qualified")
             # one decision: the crime force's console shows it, live
             await theirs.locator(f"#item-{hit_id} .q").wait_for(timeout=20_000)
-            assert "CONFIRMED" in await theirs.locator(f"#item-{hit_id} .q").inner_text()
+            assert "confirmed" in await theirs.locator(f"#item-{hit_id} .q").inner_text()
             ARTEFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTEFACTS / "notifications-console.png"),
                                   full_page=True)
+            # a zone breach, on the map too
+            await testing.produce(settings, codec, topics.ZONE_BREACHES, [breach])
+            await page.locator(f"#item-{breach['breach_id']}").click(timeout=20_000)
+            await page.wait_for_selector("#map[data-drawn=leaflet] #leaflet path.zone")
+            assert "entered an exclusion zone" in await page.locator("#refs").inner_text()
             await browser.close()
-        assert outside == [], f"the page loaded from elsewhere: {outside}"
+        await tiles_runner.cleanup()
+        assert outside and all(url.startswith(tiles + "/") for url in outside), \
+            f"the page loaded from elsewhere than the tile server: {outside}"
+        # (a tile request the page cancels on a redraw need not reach the server)
+        assert tiles_asked and refused == [], refused
 
         confirmed = await events.wait_for(lambda seen: any(
             r.value["type"] == "HIT_CONFIRMED" and r.value["details"].get("hit_id") == hit_id
@@ -229,5 +316,8 @@ async def test_console_refusals_and_chromium_flow(settings, codec, start_service
                   and r.value["person_id"] == subject]
         assert {a["action"] for a in viewed} >= {"VIEW", "ALTER"}
         assert any(a["purpose"] == "hit evidence map" for a in viewed)
+        packs = [a for a in viewed if a["purpose"] == "hit evidence pack"]
+        assert {a["details"]["format"] for a in packs} == {"pdf", "html"}
+        assert all(a["details"]["stated_purpose"] for a in packs)
     shot = ARTEFACTS / "notifications-console.png"
     assert (await asyncio.to_thread(shot.stat)).st_size > 10_000

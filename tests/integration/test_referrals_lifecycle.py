@@ -1,6 +1,9 @@
 """The IOM lifecycle through the real broker: referral -> panel -> registration -> grade
 change in the report -> transition -> de-registration; bad input refused with the field or
-dead-lettered with the reason."""
+dead-lettered with the reason. Along the way the case records (#18 part 3): the panel's chair
+and agencies, a note, a contact, MAP minutes with an action carried in the pack until closed
+(all surviving a crash), a lead officer reassignment, the transition plan, and a manual
+de-registration with its rationale."""
 
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
+from services.referrals.case.dossier import alert_id
 from services.referrals.case.lifecycle import change_id
+from services.referrals.case.panel import uk_local_date
 from services.referrals.case.youth import add_months, birthday
 
 pytestmark = pytest.mark.integration
@@ -23,7 +28,8 @@ def person(person_id: str, licence_end) -> dict[str, Any]:
             "sex": "MALE", "force": "Hampshire", "under_statutory_supervision": True,
             "licence_end_date": licence_end, "first_sanction_date": datetime(2007, 1, 1).date(),
             "previous_sanctions": 14, "current_offence": "BURGLARY_DOMESTIC",
-            "current_conviction_date": datetime(2026, 2, 1).date()}
+            "current_conviction_date": datetime(2026, 2, 1).date(),
+            "mappa_level": None, "ppo": False, "rosh_level": None, "priority_flags": []}
 
 
 def grade(person_id: str, rag: str, revision: int) -> dict[str, Any]:
@@ -56,17 +62,69 @@ async def until(check, within: float = 30.0) -> Any:
         await asyncio.sleep(0.3)
 
 
+def registered_directly(pid: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A referral and its acceptance as agency systems and the panel would publish them."""
+    at = testing.now()
+    referral = {"referral_id": f"R-{pid}", "person_id": pid, "referring_agency": "Police",
+                "referrer": "DC Rivers", "proposed_cohort": "FIXED",
+                "reason": "prolific burglar; IOM grip needed", "urgent": False,
+                "index_offence": "burglary", "submitted_at": at}
+    decision = {"decision_id": f"D-{pid}", "referral_id": f"R-{pid}", "person_id": pid,
+                "outcome": "ACCEPTED", "cohort": "FIXED", "pathway": "CATCH_AND_CONTROL",
+                "lead_officer": "OM Kay", "rationale": "meets FIXED",
+                "panel_date": at.date(), "decided_at": at, "chair": "Supt Hale",
+                "agencies_present": ["Hampshire Police", "Probation"]}
+    return referral, decision
+
+
+async def post(http: aiohttp.ClientSession, url: str, body: dict[str, Any],
+               status: int = 202) -> Any:
+    async with http.post(url, json=body) as response:
+        assert response.status == status, await response.text()
+        return await response.json()
+
+
+def event(person_id: str, kind: str, event_id: str, offence: str | None = None,
+          **details: str) -> dict[str, Any]:
+    return {"event_id": event_id, "person_id": person_id, "type": kind,
+            "occurred_at": testing.now(), "source_agency": "Hampshire Constabulary",
+            "offence": offence, "details": details}
+
+
 async def test_referral_to_deregistration(settings, codec, start_service, token) -> None:
     pid = f"P-LC-{uuid.uuid4().hex[:8]}"
+    other = f"P-LC2-{uuid.uuid4().hex[:8]}"  # de-registered by hand
+    arrested = f"P-ARR-{uuid.uuid4().hex[:8]}"  # not on IOM: selection at arrest
     licence_end = (testing.now() + timedelta(days=30)).date()  # inside the 8 weeks
-    await testing.produce(settings, codec, topics.PEOPLE, [person(pid, licence_end)])
+    # Contract 1.1: a MAPPA-managed PPO with a RoSH level (issue 18 parts 2, 6).
+    await testing.produce(settings, codec, topics.PEOPLE, [
+        {**person(pid, licence_end), "mappa_level": "LEVEL_2", "ppo": True,
+         "rosh_level": "HIGH"},
+        person(other, licence_end), person(arrested, None)])
+    referral, accepted = registered_directly(other)
+    await testing.produce(settings, codec, topics.REFERRALS, [referral])
     # The risk service grades everyone it is told about; the panel reads that grade.
-    await testing.produce(settings, codec, topics.RISK_GRADES, [grade(pid, "AMBER", 1)])
+    await testing.produce(settings, codec, topics.RISK_GRADES, [
+        grade(pid, "AMBER", 1), grade(arrested, "RED", 1)])
+    # A victim's exclusion zone (keyed by zone id) reaches the person's dossier.
+    zone_id = f"Z-V-{uuid.uuid4().hex[:8]}"
+    square = [[50.91, -1.41], [50.91, -1.40], [50.90, -1.40], [50.90, -1.41], [50.91, -1.41]]
+    await testing.produce(settings, codec, topics.EXCLUSION_ZONES, [{
+        "zone_id": zone_id, "person_id": pid, "kind": "EXCLUSION", "polygon": square,
+        "active_from": testing.now() - timedelta(days=1), "active_to": None, "version": 1,
+        "victim_safety": True}])
+    # One arrest delivered twice, and a short community sentence.
+    arrest_id = uuid.uuid4().hex
+    arrest = event(arrested, "ARRESTED", arrest_id, "ROBBERY")
+    await testing.produce(settings, codec, topics.OFFENDER_EVENTS, [
+        arrest, arrest, event(arrested, "SENTENCED_COMMUNITY", uuid.uuid4().hex,
+                              sentence_months="6")])
     service = start_service("referrals", IOM_REFERRALS_TICK_INTERVAL_S="1")
     base = f"http://127.0.0.1:{service.port}"
     async with (testing.Reader(settings, codec, topics.COHORT_CHANGES.name) as changes,
                 testing.Reader(settings, codec, topics.CASE_ALERTS.name) as alerts,
                 testing.Reader(settings, codec, topics.DEAD_LETTERS.name) as dead,
+                testing.Reader(settings, codec, topics.CASE_RECORDS.name) as counted,
                 aiohttp.ClientSession(headers=token("PROBATION", "Hampshire")) as http,
                 ):
         body = {"person_id": pid, "referring_agency": "Probation", "referrer": "PO Patel",
@@ -86,6 +144,13 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
             return report if report.get("state") == "REFERRED" else None
 
         await until(opened)
+
+        async def other_referred() -> Any:  # the decision follows its referral
+            report = await get_json(http, f"{base}/people/{other}/report.json")
+            return report.get("state") == "REFERRED"
+
+        await until(other_referred)
+        await testing.produce(settings, codec, topics.PANEL_DECISIONS, [accepted])
         async with http.post(f"{base}/referrals", json={**body, "referrer": "DC Shaw"}
                              ) as response:
             assert response.status == 409
@@ -104,10 +169,40 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
 
         item = await until(on_agenda)
         assert item["urgent"] and item["assessment"]["cohort"] == "FIXED"
+        # MAPPA-managed: flagged to the panel, which decides (the item is decidable below).
+        assert (item["flags"]["mappa_level"], item["flags"]["ppo"],
+                item["flags"]["rosh_level"]) == ("LEVEL_2", True, "HIGH")
+        async with http.get(f"{base}/panel?force=Hampshire") as response:
+            page = await response.text()
+        assert f'data-referral-id="{referral_id}"' in page
+        assert 'data-mappa-level="LEVEL_2"' in page and "RoSH: high" in page
+
+        # Selection at arrest: one candidate alert for the one arrest, id from its event id.
+        def candidate(seen: list) -> list:
+            return [r.value for r in seen if r.value and r.value["person_id"] == arrested
+                    and r.value["kind"] == "ARREST_CANDIDATE"]
+
+        raised = candidate(await alerts.wait_for(candidate))
+        assert raised[0]["alert_id"] == alert_id(arrested, "ARREST_CANDIDATE", arrest_id)
+        assert raised[0]["force"] == "Hampshire" and raised[0]["details"]["event_id"] == arrest_id
+
+        async def signalled() -> Any:
+            report = await get_json(http, f"{base}/people/{arrested}/report.json")
+            return report if (report.get("selection") or {}).get("sentence") else None
+
+        assert (await until(signalled))["selection"]["sentence"]["short"] is True
+
+        async def protected() -> Any:
+            report = await get_json(http, f"{base}/people/{pid}/report.json")
+            return (report.get("selection") or {}).get("victim_safety_zones")
+
+        zones = await until(protected)
+        assert [(z["zone_id"], z["active_now"]) for z in zones] == [(zone_id, True)]
 
         decision = {"referral_id": referral_id, "outcome": "ACCEPTED", "cohort": "FIXED",
                     "pathway": "CATCH_AND_CONTROL", "lead_officer": "OM Ada Jones",
-                    "rationale": "accepted out of cycle: urgent"}
+                    "rationale": "accepted out of cycle: urgent", "chair": "Supt Hale",
+                    "agencies_present": ["Hampshire Police", "Probation", "Housing"]}
         async with http.post(f"{base}/panel/decisions", json={**decision, "lead_officer": ""}
                              ) as response:
             assert response.status == 422
@@ -115,10 +210,13 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
         async with http.post(f"{base}/panel/decisions", json=decision) as response:
             assert response.status == 201, await response.text()
 
-        def of(kind: str):
+        def of_person(who: str, kind: str):
             return lambda seen: [r.value for r in seen
-                                 if r.value and r.value["person_id"] == pid
+                                 if r.value and r.value["person_id"] == who
                                  and r.value["change"] == kind]
+
+        def of(kind: str):
+            return of_person(pid, kind)
 
         registered = (await changes.wait_for(of("REGISTERED")))
         assert of("REGISTERED")(registered)[0]["lead_officer"] == "OM Ada Jones"
@@ -142,6 +240,47 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
         assert pid in [r["person_id"] for r in force["changes"]["new_reds"]]
         assert pid in [r["person_id"] for r in force["changes"]["licences_ending"]]
 
+        # Case records: a note, a contact, the MAP meeting's minutes with an action.
+        today = uk_local_date(testing.now())
+        await post(http, f"{base}/people/{pid}/notes",
+                   {"text": "says he has a job interview on Friday", "agency": "Probation"})
+        await post(http, f"{base}/people/{pid}/contacts", {
+            "contact_at": testing.now().isoformat(), "agency": "Southampton Housing",
+            "method": "VISIT", "summary": "home visit, tenancy fine"})
+        taken = await post(http, f"{base}/map/minutes", {
+            "force": "Hampshire", "meeting_date": today.isoformat(), "chair": "DI Cole",
+            "attendees": ["DI Cole (Police)", "PO Patel (Probation)"],
+            "discussed": [{"person_id": pid, "summary": "RED: missed appointments"}],
+            "actions": [{"person_id": pid, "description": "drug test this week",
+                         "owner_agency": "Drug and Alcohol Service",
+                         "due": (today + timedelta(days=7)).isoformat()}]})
+        [action_id] = taken["actions"]
+        refused = await post(http, f"{base}/map/minutes", {
+            "force": "Hampshire", "meeting_date": today.isoformat(), "attendees": ["x"],
+            "discussed": [pid], "actions": [{"person_id": "P-NOT-DISCUSSED",
+                                             "description": "x", "owner_agency": "y",
+                                             "due": today.isoformat()}]}, status=422)
+        assert "actions[0].person_id" in refused["fields"]
+
+        async def recorded() -> Any:
+            report = await get_json(http, f"{base}/people/{pid}/report.json")
+            kept = report.get("records") or {}
+            return report if kept.get("notes") and kept.get("contacts") and kept.get(
+                "map_actions") else None
+
+        await until(recorded)
+        # counted for the management information: the agency and the day, not the text
+        facts = await counted.wait_for(lambda seen: {"CONTACT_LOGGED", "MAP_ACTION_AGREED"} <= {
+            r.value["kind"] for r in seen if r.value and r.value["person_id"] == pid})
+        assert {"Southampton Housing", "Drug and Alcohol Service"} <= {
+            r.value["agency"] for r in facts if r.value and r.value["person_id"] == pid}
+        # The central team reads the report, never the notes or contacts.
+        async with http.get(f"{base}/people/{pid}/report.json",
+                            headers=token("CENTRAL", "Hampshire")) as response:
+            central = (await response.json())["records"]
+        assert "notes" not in central and "contacts" not in central
+        assert central["decisions"][0]["chair"] == "Supt Hale"
+
         # A crash: a new worker on a new machine rebuilds every dossier from Kafka.
         service.kill()
         service = start_service("referrals", IOM_REFERRALS_TICK_INTERVAL_S="1")
@@ -152,18 +291,79 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
         assert report["lead_officer"] == "OM Ada Jones" and report["registered_on"]
         assert any(e["kind"] == "GRADE" and "RED" in e["summary"] for e in report["timeline"])
         assert report["review"]["interval_days"] == 14
+        # the case records are rebuilt with the dossier
+        kept = report["records"]
+        assert kept["notes"][0]["text"] == "says he has a job interview on Friday"
+        assert kept["contacts"][0]["method"] == "VISIT"
+        assert kept["decisions"][0]["agencies_present"] == ["Hampshire Police", "Probation",
+                                                            "Housing"]
+        pack = await get_json(http, f"{base}/map?force=Hampshire&format=json")
+        carried = next(f for f in pack["forces"] if f["force"] == "Hampshire")["open_actions"]
+        assert action_id in [a["action_id"] for a in carried]
+        minutes = await get_json(http, f"{base}/map/minutes?force=Hampshire&format=json")
+        assert minutes["chair"] == "DI Cole" and pid in [
+            p["person_id"] for p in minutes["discussed"]]
+
+        # The lead officer is reassigned, with the reason, and it is published.
+        await post(http, f"{base}/people/{pid}/lead-officer",
+                   {"lead_officer": "OM Ben Ode", "reason": "OM Jones moves to the courts"})
+        await changes.wait_for(of("LEAD_OFFICER_CHANGED"))
+        [moved] = of("LEAD_OFFICER_CHANGED")(changes.seen)
+        assert moved["lead_officer"] == "OM Ben Ode" and "courts" in moved["reason"]
 
         # The licence ends within 8 weeks: the next tick opens the transition plan.
         await changes.wait_for(of("TRANSITION_STARTED"))
         await alerts.wait_for(lambda seen: any(
             r.value and r.value["person_id"] == pid and r.value["kind"] == "TRANSITION_OPENED"
             for r in seen))
+        # The transition plan: weekly now, monthly from the licence's last day.
+        await post(http, f"{base}/people/{pid}/transition/plan", {"steps": [
+            {"from": today.isoformat(), "action": "weekly appointments", "who": "OM Ben Ode",
+             "contact": "WEEKLY"},
+            {"from": licence_end.isoformat(), "action": "community support",
+             "who": "Drug and Alcohol Service", "contact": "MONTHLY"}]})
+        bad = await post(http, f"{base}/people/{pid}/transition/plan", {"steps": [
+            {"from": today.isoformat(), "action": "a", "who": "b", "contact": "MONTHLY"},
+            {"from": licence_end.isoformat(), "action": "a", "who": "b",
+             "contact": "DAILY"}]}, status=422)
+        assert "steps[1].contact" in bad["fields"]
+        await post(http, f"{base}/people/{pid}/map/actions/{action_id}/close",
+                   {"outcome": "tested negative"})
+
+        async def planned() -> Any:
+            report = await get_json(http, f"{base}/people/{pid}/report.json")
+            kept = report.get("records") or {}
+            plan, actions = kept.get("transition_plan"), kept.get("map_actions") or [{}]
+            return report if plan and actions[0].get("closed_on") else None
+
+        report = await until(planned)
+        assert report["records"]["transition_plan"]["current_step"]["contact"] == "WEEKLY"
+        assert report["lead_officer"] == "OM Ben Ode"
+        pack = await get_json(http, f"{base}/map?force=Hampshire&format=json")
+        assert action_id not in [a["action_id"] for f in pack["forces"]
+                                 for a in f["open_actions"]]
+
+        # The other person is de-registered by hand, with the rationale; once.
+        why = {"rationale": "moved to Scotland; managed there from now on"}
+        await post(http, f"{base}/people/{other}/deregistration", why)
+        gone = await changes.wait_for(of_person(other, "DEREGISTERED"))
+        assert why["rationale"] in of_person(other, "DEREGISTERED")(gone)[0]["reason"]
+
+        async def other_closed() -> Any:
+            report = await get_json(http, f"{base}/people/{other}/report.json")
+            return report if report.get("state") == "DEREGISTERED" else None
+
+        closed_by_hand = await until(other_closed)
+        assert closed_by_hand["records"]["deregistration"]["rationale"] == why["rationale"]
+        again = await post(http, f"{base}/people/{other}/deregistration", why, status=200)
+        assert again["status"] == "already de-registered"
 
         # A decision about a referral the person never had: dead-lettered with the reason.
         stray = {"decision_id": uuid.uuid4().hex, "referral_id": "R-NOPE", "person_id": pid,
                  "outcome": "REJECTED", "cohort": "FIXED", "pathway": None,
                  "lead_officer": None, "rationale": "x",
-                 "panel_date": testing.now().date(), "decided_at": testing.now()}
+                 "panel_date": testing.now().date(), "decided_at": testing.now(),
+                 "chair": None, "agencies_present": []}
         await testing.produce(settings, codec, topics.PANEL_DECISIONS, [stray])
         letters = await dead.wait_for(lambda seen: [
             r for r in seen if "R-NOPE" in r.headers.get("iom-dlq-reason", "")])
@@ -185,6 +385,8 @@ async def test_referral_to_deregistration(settings, codec, start_service, token)
         assert len(transitions) == 1, "the tick must open the transition once"
         mine = [r.value for r in changes.seen if r.value and r.value["person_id"] == pid]
         assert mine and all(c["change_id"] == change_id(c) for c in mine)
+        # The arrest delivered twice (and read again after the crash) raised one alert.
+        assert {a["alert_id"] for a in candidate(alerts.seen)} == {raised[0]["alert_id"]}
 
 
 async def test_a_youth_at_17y7m_is_on_the_transfer_candidate_list(

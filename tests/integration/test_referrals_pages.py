@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -55,6 +56,8 @@ async def test_an_officer_refers_and_the_panel_registers_and_a_supervisor_review
         await form.locator("[name=pathway]").select_option("CATCH_AND_CONTROL")
         await form.locator("[name=lead_officer]").fill("OM Priya Shah")
         await form.locator("[name=rationale]").fill("meets FIXED criteria")
+        await form.locator("[name=chair]").fill("Supt Hale")
+        await form.locator("[name=agencies_present]").fill("Hampshire Police\nProbation")
         await form.locator("[type=submit]").click()
 
         await until_shown(page, f"{base}/people/{pid}/report", "OM Priya Shah", "#lead-officer")
@@ -65,5 +68,18 @@ async def test_an_officer_refers_and_the_panel_registers_and_a_supervisor_review
         await page.fill("[name=finding]", "contacts weekly; interventions match AMBER")
         await page.click("#record-review")
         await until_shown(page, f"{base}/people/{pid}/report", "SPO Grant", "#timeline")
+        assert "Hampshire Police, Probation" in await page.inner_text("#decisions")
+
+        # A home visit logged on the form, in UK local time; a case note.
+        await page.fill("#contact-form [name=contact_at]", (testing.now() - timedelta(
+            hours=3)).astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%dT%H:%M"))
+        await page.fill("#contact-form [name=agency]", "Southampton Housing")
+        await page.select_option("#contact-form [name=method]", "VISIT")
+        await page.click("#log-contact")
+        await until_shown(page, f"{base}/people/{pid}/report", "Southampton Housing",
+                          "#contacts")
+        await page.fill("#note-form [name=text]", "asked for help with a CV")
+        await page.click("#add-note")
+        await until_shown(page, f"{base}/people/{pid}/report", "asked for help", "#notes")
         await page.screenshot(path=str(ARTEFACTS / "referrals-report.png"), full_page=True)
     assert elsewhere == [], f"the pages loaded {elsewhere}"

@@ -66,3 +66,22 @@ def same_person(a: str | None, b: str | None) -> bool:
     if a is None or b is None:
         return False
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def check_day(field: str, value: object) -> date:
+    """A date given as a date or as YYYY-MM-DD text (a form, a JSON body)."""
+    if type(value) is date:  # a datetime would compare with dates only by raising
+        return value
+    text = check_text(field, value)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CareError(field, f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def check_text_within(field: str, value: object, limit: int) -> str:
+    """``check_text``, refused when longer than ``limit`` characters."""
+    text = check_text(field, value)
+    if len(text) > limit:
+        raise CareError(field, f"too long: at most {limit} characters, got {len(text)}")
+    return text

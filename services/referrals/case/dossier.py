@@ -17,7 +17,7 @@ from typing import Any
 
 from iomkit.offences import OFFENCE_CATEGORIES
 from services.referrals.care.checks import day, iso
-from services.referrals.case import lifecycle, youth
+from services.referrals.case import lifecycle, selection, youth
 from services.referrals.case.eligibility import Assessment, Candidate, assess
 from services.referrals.case.intake import check_referral
 from services.referrals.case.lifecycle import Case, CaseState
@@ -147,25 +147,38 @@ def on_person(d: dict[str, Any], person: Mapping[str, Any], now: datetime) -> No
 
 
 def assessment(d: Mapping[str, Any], referral: Mapping[str, Any] | None,
-               settings: ReferralsSettings) -> Assessment | None:
-    """The advisory cohort for the person's referral, from what is known now."""
+               settings: ReferralsSettings, now: datetime | None = None,
+               offence: str | None = None) -> Assessment | None:
+    """The advisory cohort for the person's referral, from what is known now.
+
+    ``now`` (the service clock) lets the offence history say whether the person is prolific
+    (case/selection.py); ``offence`` (an arrest's category) stands in for a referral's index
+    offence. The person's priority flags (contract 1.1), when they have any, take
+    precedence over the referral text's mention of domestic abuse."""
     person = d["person"]
     if person is None:
         return None
     grade = d["grade"] or {}
     text = " ".join(str(referral.get(k) or "") for k in ("index_offence", "reason")) \
         if referral else ""
-    offence = (referral or {}).get("index_offence") or ""
-    category = offence.strip().upper().replace(" ", "_")
+    written = (referral or {}).get("index_offence") or offence or ""
+    category = written.strip().upper().replace(" ", "_")
     index = category if category in OFFENCE_CATEGORIES else person.get("current_offence")
     if index is not None and index not in OFFENCE_CATEGORIES:
         index = "UNKNOWN"
+    flags = selection.flags(person)["priority_flags"]
+    history = selection.prolific(
+        (d.get("signals") or {}).get("convictions") or (), uk_local_date(now),
+        settings.prolific().for_force(person["force"])) if now is not None else None
     candidate = Candidate(
         person_id=d["person_id"], force=person["force"],
         under_statutory_supervision=bool(person["under_statutory_supervision"]),
-        index_offence=index, offence_text=offence or None,
+        index_offence=index, offence_text=written or None,
         rag=grade.get("rag"), static_band=grade.get("static_band"),
-        domestic_abuse_perpetrator=bool(_DOMESTIC.search(text)))
+        domestic_abuse_perpetrator=not flags and bool(_DOMESTIC.search(text)),
+        flags=frozenset(flags), flags_from_person=bool(flags),
+        prolific=bool(history and history.prolific),
+        prolific_reason=history.reason if history else None)
     return assess(candidate, settings.priorities())
 
 
@@ -230,7 +243,9 @@ def on_decision(d: dict[str, Any], decision: Mapping[str, Any], now: datetime,
         "outcome": decision["outcome"], "cohort": decision["cohort"],
         "pathway": decision["pathway"], "lead_officer": decision["lead_officer"],
         "rationale": decision["rationale"], "panel_date": iso(decision["panel_date"]),
-        "decided_at": decision["decided_at"].astimezone(UTC).isoformat()})
+        "decided_at": decision["decided_at"].astimezone(UTC).isoformat(),
+        "chair": decision.get("chair"),
+        "agencies_present": list(decision.get("agencies_present") or ())})
     referral["status"] = decision["outcome"]
     note(d, decision["decided_at"], "DECISION",
           f"panel {decision['outcome']}: {decision['rationale']}", decision["decision_id"],
@@ -394,9 +409,10 @@ def on_breach(d: dict[str, Any], breach: Mapping[str, Any], settings: ReferralsS
     d["incidents"].append({"kind": "BREACH", "incident_id": breach["breach_id"],
                            "ref": breach["zone_id"],
                            "detected_on": uk_local_date(breach["detected_at"]).isoformat()})
+    victim = " (a victim safety zone)" if breach.get("victim_safety") else ""
     note(d, breach["detected_at"], "BREACH",
-          f"zone breach: {breach['kind']} of zone {breach['zone_id']}", breach["breach_id"],
-          settings)
+          f"zone breach: {breach['kind']} of zone {breach['zone_id']}{victim}",
+          breach["breach_id"], settings)
 
 
 def on_review(d: dict[str, Any], review: Mapping[str, Any], now: datetime,

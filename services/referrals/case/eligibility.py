@@ -58,6 +58,10 @@ ELEVATED_GRADES: Final[frozenset[str]] = frozenset({"RED", "AMBER"})
 
 DOMESTIC_ABUSE_PRIORITY: Final = "domestic abuse perpetrators"
 DEFAULT_PRIORITIES: Final[tuple[str, ...]] = (DOMESTIC_ABUSE_PRIORITY,)
+#: Priority flags (contract 1.1 ``Person.priority_flags``, codes such as DOMESTIC_ABUSE)
+#: match a priority named the same in words (KNIFE_CRIME matches "knife crime"); these
+#: flags also match a priority worded differently in the settings.
+FLAG_ALIASES: Final[dict[str, str]] = {"domestic abuse": DOMESTIC_ABUSE_PRIORITY}
 
 # Shoplifting is named many ways on charge sheets and referral forms ("shop lifting",
 # "shop-lifting", "theft from a shop", "theft from shop"); any of them excludes the theft.
@@ -65,8 +69,9 @@ _SHOPLIFTING = re.compile(r"shop\s*-?\s*lift|theft\s+from\s+(?:a\s+)?shops?\b", 
 
 
 def _normalise(name: str) -> str:
-    """Case- and spacing-insensitive key, so "Knife  Crime" in settings matches "knife crime"."""
-    return " ".join(name.split()).casefold()
+    """Case-, spacing- and underscore-insensitive key, so "Knife  Crime" in settings matches
+    "knife crime" and the flag KNIFE_CRIME."""
+    return " ".join(name.replace("_", " ").split()).casefold()
 
 
 def _words(category: str) -> str:
@@ -89,6 +94,9 @@ class Candidate:
     ``iom.risk.grades`` and ``static_band`` the OGRS3 band; either may be ``None``.
     ``flags`` names any further force priorities the person matches (e.g. "knife crime");
     ``domestic_abuse_perpetrator`` is kept as its own field because it is the default priority.
+    ``flags_from_person``: the flags are the person's own priority flags (contract 1.1), said
+    in the reason. ``prolific`` is the offence history's verdict (selection.prolific) and
+    ``prolific_reason`` its evidence in words; None when not computed.
     """
 
     person_id: str
@@ -101,6 +109,9 @@ class Candidate:
     static_band: str | None = None
     domestic_abuse_perpetrator: bool = False
     flags: frozenset[str] = frozenset()
+    flags_from_person: bool = False
+    prolific: bool = False
+    prolific_reason: str | None = None
 
     def __post_init__(self) -> None:
         # A typo in a category would silently turn a burglar into "not neighbourhood crime";
@@ -208,7 +219,11 @@ def _neighbourhood(candidate: Candidate, reasons: list[str]) -> bool:
         reasons.append(
             "recent theft non motor not counted as neighbourhood crime: it may be shoplifting"
         )
-    return found
+    # Prolific from the convictions on iom.offender.events (seed 003: "prolific in their
+    # area"): a neighbourhood crime signal alongside what the referral says.
+    if candidate.prolific_reason:
+        reasons.append(candidate.prolific_reason)
+    return found or candidate.prolific
 
 
 def _risk(candidate: Candidate, reasons: list[str]) -> tuple[bool, bool]:
@@ -253,13 +268,16 @@ def _priorities(
     """The force priorities the candidate matches, appending why (or why not)."""
     applicable = priorities.for_force(candidate.force)
     held = {_normalise(flag) for flag in candidate.flags}
+    held |= {_normalise(FLAG_ALIASES[flag]) for flag in held if flag in FLAG_ALIASES}
     if candidate.domestic_abuse_perpetrator:
         held.add(_normalise(DOMESTIC_ABUSE_PRIORITY))
     matched = tuple(name for name in applicable if _normalise(name) in held)
     if not applicable:
         reasons.append(f"force {candidate.force} has no FREE-cohort priorities")
     elif matched:
-        reasons.append(f"matches force priority of {candidate.force}: {', '.join(matched)}")
+        source = " (the person's priority flags)" if candidate.flags_from_person else ""
+        reasons.append(
+            f"matches force priority of {candidate.force}: {', '.join(matched)}{source}")
     else:
         reasons.append(
             f"matches no force priority of {candidate.force} ({', '.join(applicable)})"

@@ -343,6 +343,18 @@ def decision_id(referral_id: str, panel_date: date, outcome: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def _agencies(names: Iterable[str]) -> list[str]:
+    """The agencies present, in the order given, each once (case and spacing ignored)."""
+    if isinstance(names, str):
+        raise DecisionError("agencies_present", "expected a list of agencies, got text")
+    kept: dict[str, str] = {}
+    for name in names:
+        text = _text("agencies_present", name)
+        if text is not None:
+            kept.setdefault(" ".join(text.split()).casefold(), " ".join(text.split()))
+    return list(kept.values())
+
+
 def _text(name: str, value: object) -> str | None:
     if value is None:
         return None
@@ -361,6 +373,8 @@ def decide(
     pathway: str | None = None,
     lead_officer: str | None = None,
     rationale: str | None = None,
+    chair: str | None = None,
+    agencies_present: Iterable[str] = (),
 ) -> Decided:
     """Validate a panel decision on ``referral`` and build its records.
 
@@ -369,6 +383,8 @@ def decide(
     (the decision must be reviewable) and carry no pathway or lead officer; their cohort, the
     one considered, defaults to the proposed cohort. An acceptance without a rationale records
     one built from its facts. For an out-of-cycle decision ``panel_date`` is the day decided.
+    ``chair`` and ``agencies_present`` record who decided (optional: a decision made before
+    they were asked for has neither); an agency named twice is kept once.
     """
     for name in ("referral_id", "person_id"):
         if not isinstance(referral.get(name), str) or not referral[name].strip():
@@ -391,6 +407,8 @@ def decide(
     pathway = _text("pathway", pathway)
     lead_officer = _text("lead_officer", lead_officer)
     rationale = _text("rationale", rationale)
+    chair = _text("chair", chair)
+    present = _agencies(agencies_present)
     if cohort is not None and cohort not in COHORTS:
         raise DecisionError("cohort", f"{cohort!r} is not one of {', '.join(COHORTS)}")
     if pathway is not None and pathway not in PATHWAYS:
@@ -439,6 +457,8 @@ def decide(
         "rationale": rationale,
         "panel_date": panel_date,
         "decided_at": decided_at,
+        "chair": chair,
+        "agencies_present": present,
     }
     change: dict[str, Any] | None = None
     if outcome == "ACCEPTED":

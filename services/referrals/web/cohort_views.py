@@ -12,9 +12,9 @@ from iomkit import topics
 from iomkit.identity import Forbidden, allow, check_force, principal_of
 from iomkit.identity.isa import CASE_ROLES
 from services.referrals.care.checks import day, iso
-from services.referrals.case import dossier, lifecycle, panel, youth
+from services.referrals.case import dossier, lifecycle, minutes, panel, signals, youth
 from services.referrals.runtime import rs, service
-from services.referrals.web import forms, render
+from services.referrals.web import forms, render, render_records
 from services.referrals.web.common import (
     audit,
     audit_list,
@@ -43,7 +43,7 @@ def _pending(found: list[dict[str, Any]]
         for x in d["decisions"]:
             decisions.append({**x, "panel_date": date.fromisoformat(x["panel_date"])})
         open_referral = d["referrals"].get(d["open_referral"]) if d["open_referral"] else None
-        advice = dossier.assessment(d, open_referral, rs)
+        advice = dossier.assessment(d, open_referral, rs, service.clock())
         if advice is not None:
             assessments[d["person_id"]] = advice
         if d["grade"]:
@@ -52,16 +52,20 @@ def _pending(found: list[dict[str, Any]]
 
 
 def _sitting(books: tuple[Any, ...], force: str, panel_date: date,
-             already: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """One sitting's agenda, leaving out the referrals ``already`` listed for an earlier one."""
+             already: frozenset[str] = frozenset(),
+             flags: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One sitting's agenda, leaving out the referrals ``already`` listed for an earlier one;
+    each item with the person's selection signals (MAPPA, PPO, RoSH, prolific...)."""
     items = panel.agenda(*books, panel_date, force=force)
+    flags = flags or {}
     return {"panel_date": panel_date.isoformat(), "items": [{
         "referral": {**item.referral, "submitted_at": item.referral["submitted_at"].isoformat()},
         "urgent": item.urgent,
         "assessment": None if item.assessment is None else {
             "cohort": item.assessment.cohort, "reasons": list(item.assessment.reasons)},
         "rag": item.rag, "grade_reasons": list(item.grade_reasons),
-        "deferred_on": [x.isoformat() for x in item.deferred_on]}
+        "deferred_on": [x.isoformat() for x in item.deferred_on],
+        "flags": flags.get(item.referral["person_id"])}
         for item in items if item.referral["referral_id"] not in already]}
 
 
@@ -69,12 +73,21 @@ def _agenda(found: list[dict[str, Any]], force: str, sittings: tuple[date, ...]
             ) -> dict[str, Any]:
     """The first sitting's agenda and, on a panel day, what is waiting for the next one."""
     books = _pending(found)
-    first = _sitting(books, force, sittings[0])
+    now = service.clock()
+    flags = {d["person_id"]: _flags(d, now) for d in found if d["person"] is not None}
+    first = _sitting(books, force, sittings[0], flags=flags)
     following = None
     if len(sittings) > 1:
         listed = frozenset(i["referral"]["referral_id"] for i in first["items"])
-        following = _sitting(books, force, sittings[1], listed)
+        following = _sitting(books, force, sittings[1], listed, flags)
     return {"force": force, **first, "next_sitting": following}
+
+
+def _flags(d: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The person's signals for the panel: the report's, without the victim's zones."""
+    view = signals.view(d, now, rs)
+    del view["victim_safety_zones"]
+    return view
 
 
 @service.page("/panel")
@@ -131,7 +144,8 @@ class Decisions(View):
                 referral, outcome=fields["outcome"],
                 panel_date=fields["panel_date"],
                 decided_at=now, cohort=fields.get("cohort"), pathway=fields.get("pathway"),
-                lead_officer=fields.get("lead_officer"), rationale=fields.get("rationale"))
+                lead_officer=fields.get("lead_officer"), rationale=fields.get("rationale"),
+                chair=fields.get("chair"), agencies_present=fields.get("agencies_present") or ())
         except forms.FieldErrors as exc:
             if as_json:
                 return self.json({"error": "invalid decision", "fields": exc.errors},
@@ -185,7 +199,11 @@ def _map_pack(found: list[dict[str, Any]], since: date, today: date, force: str 
         since, today, members, changes, incidents["HIT"], incidents["BREACH"],
         ending_weeks=rs.transition_weeks, review_days=rs.review_days,
         red_review_days=rs.red_review_days)
-    forces = sorted({m.force for m in members} | set(waiting))
+    forces = sorted({m.force for m in members} | set(waiting) | {
+        _force(d) or "unknown" for d in found
+        if (not force or (_force(d) or "").casefold() == force.casefold())
+        and minutes.open_actions([(d["person_id"], (d.get("records") or {}).get("map") or {})],
+                                 today)})
     order = lifecycle.GRADE_ORDER
 
     force_of = {m.person_id: m.force for m in members}
@@ -217,7 +235,20 @@ def _map_pack(found: list[dict[str, Any]], since: date, today: date, force: str 
                                  "review_due": reviews.get(m.person_id)}
                                 for m in of(f, pack.overdue_reviews)],
             "referrals_waiting": waiting.get(f, []),
-        }} for f in forces]}
+        },
+        # actions agreed at earlier MAP meetings, carried into every pack until closed
+        "open_actions": _open_actions(found, f, today)} for f in forces]}
+
+
+def _force(d: dict[str, Any]) -> str | None:
+    return (d.get("person") or {}).get("force")
+
+
+def _open_actions(found: list[dict[str, Any]], force: str, today: date
+                  ) -> list[dict[str, Any]]:
+    return minutes.open_actions(
+        ((d["person_id"], d["records"]["map"]) for d in found if d.get("records")
+         and (_force(d) or "").casefold() == force.casefold()), today)
 
 
 def _waiting_referrals(found: list[dict[str, Any]], today: date, force: str | None
@@ -268,11 +299,13 @@ async def map_page(web: Any, request: Request) -> Response:
     except ValueError as exc:
         return web.json({"error": f"since: {exc}"}, status=400)
     await audit_list(request, [m["person_id"] for f in doc["forces"]
-                               for m in f["cohort"] + f["changes"]["referrals_waiting"]],
+                               for m in f["cohort"] + f["changes"]["referrals_waiting"]
+                               + f["open_actions"]],
                      "CONSULT", "weekly MAP meeting pack")
     if wants_json(request):
         return web.json(doc)
-    return html_page(web, render.map_pack(doc))
+    return html_page(web, render.map_pack(doc, lambda f: render_records.carried_actions(
+        f["open_actions"]) + render_records.minutes_form(f["force"], doc["until"])))
 
 
 # -- the quarterly Youth to Adult Transfer Panel -------------------------------------------------

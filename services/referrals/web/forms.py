@@ -144,6 +144,18 @@ def _flag(value: Any) -> bool:
     raise _Invalid(f"{_shown(value)} is not true or false: tick the box or leave it empty")
 
 
+def _names(value: Any) -> list[str]:
+    """A list of names: a JSON list, or a form's text with one per line or comma."""
+    if value is _MISSING or value is None:
+        return []
+    if isinstance(value, str):
+        value = re.split(r"[,\n]", value)
+    if not isinstance(value, list):
+        raise _Invalid(f"expected a list of names, got {type(value).__name__}")
+    names = [_optional_text(item) for item in value]
+    return [name for name in names if name]
+
+
 def _optional_date(value: Any) -> date | None:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
@@ -200,6 +212,8 @@ _DECISION_PARSERS: Final[dict[str, _Parser]] = {
     "lead_officer": _optional_text,
     "rationale": _optional_text,
     "panel_date": _required(_optional_date),
+    "chair": _optional_text,
+    "agencies_present": _names,
 }
 _REVIEW_PARSERS: Final[dict[str, _Parser]] = {
     "supervisor": _text,
@@ -244,3 +258,37 @@ def decision_from_input(data: Mapping[str, Any]) -> dict[str, Any]:
 def review_from_input(data: Mapping[str, Any]) -> dict[str, Any]:
     """A supervisor's review of a management report: supervisor, finding, reviewed_on."""
     return _collect(data, _REVIEW_PARSERS, "supervisor review")
+
+
+def _rows(data: Mapping[str, Any], names: tuple[str, ...], count: int) -> list[dict[str, Any]]:
+    """A form's numbered rows (``from_0``, ``action_0``, ...) with the blank ones left out."""
+    rows = []
+    for n in range(count):
+        row = {k: data.get(f"{k}_{n}") for k in names}
+        if any(isinstance(v, str) and v.strip() for v in row.values()):
+            rows.append(row)
+    return rows
+
+
+def plan_steps_from_input(data: Mapping[str, Any], rows: int) -> Any:
+    """A transition plan's steps: a JSON body's ``steps``, or the form's numbered rows
+    (checked by case.transition_plan)."""
+    if "steps" in data:
+        return data["steps"]
+    return _rows(data, ("from", "action", "who", "contact"), rows)
+
+
+def minutes_from_input(data: Mapping[str, Any], rows: int) -> dict[str, Any]:
+    """MAP minutes as case.minutes checks them: a JSON body as it is; from the pack's form,
+    the people discussed one a line (or comma) and the numbered action rows."""
+    found = dict(data)
+    if isinstance(found.get("discussed"), str):
+        found["discussed"] = [p.strip() for p in found["discussed"].replace("\n", ",").split(",")
+                              if p.strip()]
+    if "actions" not in found:
+        found["actions"] = _rows(data, ("person_id", "description", "owner_agency", "due"),
+                                 rows)
+        for n in range(rows):
+            for k in ("person_id", "description", "owner_agency", "due"):
+                found.pop(f"{k}_{n}", None)
+    return found

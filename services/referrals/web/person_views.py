@@ -12,9 +12,9 @@ from iomkit import topics
 from iomkit.identity import allow, check_force, principal_of
 from iomkit.identity.isa import CASE_READERS, CASE_ROLES, HEALTH_ROLES, HEALTH_SECTIONS
 from services.referrals.care import casework
-from services.referrals.case import dossier
+from services.referrals.case import dossier, records, signals
 from services.referrals.runtime import COMMANDS, PERSON, cases, rs, service
-from services.referrals.web import forms, render, render_care
+from services.referrals.web import forms, render, render_care, render_records, render_selection
 from services.referrals.web.common import (
     audit,
     check_person,
@@ -75,7 +75,7 @@ class Referrals(View):
         await audit(request, referral["person_id"], "COLLECT", "referral to IOM",
                      {"referral_id": referral_id})
         service.log.info("referral.submitted", referral_id=referral_id)
-        assessment = dossier.assessment(d, referral, rs) if d else None
+        assessment = dossier.assessment(d, referral, rs, now) if d else None
         advice = None if assessment is None else {"cohort": assessment.cohort,
                                                   "reasons": list(assessment.reasons)}
         if as_json:
@@ -123,17 +123,25 @@ async def report_page(web: Any, request: Request, person_id: str) -> Response:
     check_person(request, d, person_id)
     await audit(request, person_id, "VIEW", "management report")
     doc = _report(request, d)
-    return html_page(web, render.report(doc, render_care.care_sections(doc)))
+    return html_page(web, render.report(doc, render_selection.report_sections(doc["selection"])
+                                        + render_care.care_sections(doc)
+                                        + render_records.record_sections(doc)))
 
 
 def _report(request: Request, d: dict[str, Any]) -> dict[str, Any]:
     """The report with exactly the sections the caller's agreement allows: no needs or
-    SASH for a role without health information."""
+    SASH for a role without health information, no case notes or contacts for a role
+    outside the case."""
     now = service.clock()
     care = casework.view(d, now)
-    if principal_of(request).role not in HEALTH_ROLES:
+    role = principal_of(request).role
+    if role not in HEALTH_ROLES:
         care = {k: v for k, v in care.items() if k not in HEALTH_SECTIONS}
-    return {**dossier.report(d, now, rs), "care": care}
+    kept = records.view(d, now)
+    if role not in CASE_ROLES:
+        kept = {k: v for k, v in kept.items() if k not in records.CASE_ONLY}
+    return {**dossier.report(d, now, rs), "selection": signals.view(d, now, rs),
+            "care": care, "records": kept}
 
 
 @service.page("/people/{person_id}/reviews", owned_by=PERSON)

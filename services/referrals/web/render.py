@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from html import escape
 from http import HTTPStatus
@@ -23,6 +23,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from services.referrals.case.panel import COHORTS, OUTCOMES, PATHWAYS
+from services.referrals.web import render_selection
 from services.referrals.web.forms import REFERRAL_FIELDS, TRUE_WORDS
 
 UNALLOCATED: Final = "not yet allocated"
@@ -52,6 +53,9 @@ button{font:inherit;background:#00703c;color:#fff;border:0;padding:.5rem 1.2rem;
 section.item,section.force{border-top:4px solid #1d70b8;margin-top:2rem}
 .guidance{background:#f3f2f1;padding:.5rem 1rem}.none{color:#505a5f;font-style:italic}
 .prose{white-space:pre-wrap}
+.rosh{display:inline-block;margin-left:.6rem;padding:.1rem .5rem;border:2px solid #0b0c0c}
+.mappa-flag{border-left:6px solid #4c2c92;background:#f3f2f1;padding:.5rem 1rem}
+.short-sentence{font-weight:700}
 """
 # The policy allows exactly this stylesheet (by hash) and nothing else: no script, no fetch.
 _STYLE_HASH: Final = base64.b64encode(hashlib.sha256(_STYLE.encode("utf-8")).digest()).decode()
@@ -355,9 +359,12 @@ def duplicate_referral(existing: Mapping[str, Any]) -> str:
 # --- Management report --------------------------------------------------------------------------
 
 
-def _grade(grade: Mapping[str, Any] | None) -> str:
+def _grade(grade: Mapping[str, Any] | None, rosh: object = None) -> str:
+    # RoSH stands beside the RAG badge, labelled as its own measure: never folded into it.
+    beside = render_selection.rosh(rosh, "rosh")
     if grade is None:
-        return f"<section><h2>Risk grade</h2><p>{_rag_badge(None, 'rag')}</p></section>"
+        return (f"<section><h2>Risk grade</h2><p>{_rag_badge(None, 'rag')}{beside}</p>"
+                "</section>")
     score = grade.get("static_score")
     shown = (
         f"{score:.2f} (OGRS3 two-year probability of proven reoffending)"
@@ -372,7 +379,8 @@ def _grade(grade: Mapping[str, Any] | None) -> str:
         ]
     )
     return (
-        f"<section><h2>Risk grade</h2><p>{_rag_badge(grade.get('rag'), 'rag')}</p>{facts}"
+        f"<section><h2>Risk grade</h2><p>{_rag_badge(grade.get('rag'), 'rag')}{beside}</p>"
+        f"{facts}"
         f"<h3>Why</h3>{_bullets(grade.get('reasons') or ())}</section>"
     )
 
@@ -490,7 +498,8 @@ def report(doc: Mapping[str, Any], extra: str = "") -> str:
         f"<h1>Management report: {_e(person)}</h1>"
         f'<p><a id="report-json" href="{_url("people", person, "report.json")}">'
         "This report as JSON</a></p>"
-        f"{_summary(doc)}{deregistration}{_grade(doc.get('grade'))}"
+        f"{_summary(doc)}{deregistration}"
+        f"{_grade(doc.get('grade'), (doc.get('selection') or {}).get('rosh_level'))}"
         f"<section><h2>Supervisor reviews</h2>{_review_due(doc.get('review'))}"
         f"{_reviews(doc.get('reviews') or ())}{_review_form(person)}</section>{extra}"
         f"<section><h2>Referrals</h2>{_referrals(doc.get('referrals') or ())}</section>"
@@ -559,20 +568,22 @@ def _changes(changes: Mapping[str, Any]) -> str:
     return html
 
 
-def _force_section(force: Mapping[str, Any]) -> str:
+def _force_section(force: Mapping[str, Any], more: str = "") -> str:
     name = force.get("force")
     return (
         f'<section class="force" data-force="{_e(name)}"><h2>{_e(name)}</h2>'
         f"<h3>Cohort, by grade</h3>{_cohort_table(force.get('cohort') or ())}"
         f"<h3>Changes since the last meeting</h3>{_changes(force.get('changes') or {})}"
-        "</section>"
+        f"{more}</section>"
     )
 
 
-def map_pack(pack: Mapping[str, Any]) -> str:
-    """The weekly Multi-Agency Practitioner (MAP) meeting pack, one section per force."""
+def map_pack(pack: Mapping[str, Any],
+             more: Callable[[Mapping[str, Any]], str] = lambda force: "") -> str:
+    """The weekly Multi-Agency Practitioner (MAP) meeting pack, one section per force;
+    ``more(force)`` is further HTML (escaped) at the end of each force's section."""
     forces = pack.get("forces") or ()
-    sections = "".join(_force_section(force) for force in forces)
+    sections = "".join(_force_section(force, more(force)) for force in forces)
     body = (
         "<h1>MAP meeting pack</h1>"
         f"<p>Changes from {_time(pack.get('since'))} to {_time(pack.get('until'))}.</p>"
@@ -604,6 +615,11 @@ def _decision_form(n: int, referral: Mapping[str, Any], panel_date: object) -> s
         f'<input type="text" id="lead_officer-{n}" name="lead_officer"></div>'
         f'<div class="field"><label for="rationale-{n}">Rationale</label>'
         f'<textarea id="rationale-{n}" name="rationale" rows="4"></textarea></div>'
+        f'<div class="field"><label for="chair-{n}">Chair</label>'
+        f'<input type="text" id="chair-{n}" name="chair"></div>'
+        f'<div class="field"><label for="agencies_present-{n}">Agencies present</label>'
+        '<p class="hint">One a line.</p>'
+        f'<textarea id="agencies_present-{n}" name="agencies_present" rows="3"></textarea></div>'
         f'<button type="submit" class="decide" id="decide-{n}">Record decision</button></form>'
     )
 
@@ -613,6 +629,7 @@ def _agenda_item(n: int, item: Mapping[str, Any], panel_date: object, decidable:
     urgent = referral.get("urgent") is True
     flag = '<strong class="urgent-flag">URGENT</strong> ' if urgent else ""
     deferred = item.get("deferred_on") or ()
+    flags = item.get("flags") or {}
     facts = _facts(
         [
             ("Person", _person_link(referral.get("person_id"))),
@@ -622,16 +639,19 @@ def _agenda_item(n: int, item: Mapping[str, Any], panel_date: object, decidable:
             ("Submitted", _time(referral.get("submitted_at"))),
             ("Urgent", _yes_no(referral.get("urgent"))),
             ("Deferred at", ", ".join(_e(d) for d in deferred) or "not deferred before"),
+            *render_selection.flag_rows(flags),
         ]
     )
     return (
         f'<section class="item{" urgent" if urgent else ""}" '
         f'data-referral-id="{_e(referral.get("referral_id"))}">'
-        f"<h2>{flag}{n}. Referral {_e(referral.get('referral_id'))}</h2>{facts}"
+        f"<h2>{flag}{n}. Referral {_e(referral.get('referral_id'))}</h2>"
+        f"{render_selection.mappa_banner(flags, f'mappa-{n}')}{facts}"
         "<h3>Why IOM would help (referrer)</h3>"
         f'<p class="reason prose">{_e(referral.get("reason"))}</p>'
         f"{_assessment(item.get('assessment'), 'h3')}"
-        f"<h3>Current grade {_rag_badge(item.get('rag'))}</h3>"
+        f"<h3>Current grade {_rag_badge(item.get('rag'))}"
+        f"{render_selection.rosh(flags.get('rosh_level'))}</h3>"
         f"{_bullets(item.get('grade_reasons') or (), 'no grade reasons')}"
         f"{_decision_form(n, referral, panel_date) if decidable else _not_yet(panel_date)}"
         "</section>"

@@ -277,6 +277,7 @@ def test_enter_stay_leave_enter() -> None:
         "kind": "ENTERED_EXCLUSION",
         "first_fix_at": datetime.fromtimestamp((T0 + MIN) / 1000, UTC),
         "detected_at": datetime.fromtimestamp(now / 1000, UTC),
+        "victim_safety": False,
     }]
     assert feed(tr, [fix(T0 + 2 * MIN, IN), fix(T0 + 3 * MIN, IN)]) == []  # staying
     assert feed(tr, [fix(T0 + 4 * MIN, OUT)]) == []  # leaving re-arms
@@ -284,6 +285,15 @@ def test_enter_stay_leave_enter() -> None:
     assert [b["breach_id"] for b in second] == [expected_id("Z-1", "P-1", T0 + 5 * MIN)]
     assert second[0]["device_id"] == "D-2"
     assert feed(tr, [fix(T0 + 5 * MIN, IN)]) == []  # a redelivered fix
+
+
+def test_a_victim_safety_zone_marks_its_breaches_and_a_zone_without_the_flag_does_not() -> None:
+    assert make_zone().victim_safety is False  # a zone from a writer before the flag
+    victim = tracker(make_zone(victim_safety=True))
+    breaches = feed(victim, [fix(T0, OUT), fix(T0 + MIN, IN)])
+    assert [b["victim_safety"] for b in breaches] == [True]
+    other = tracker(make_zone(victim_safety=False))
+    assert [b["victim_safety"] for b in feed(other, [fix(T0 + MIN, IN)])] == [False]
 
 
 def test_vague_fixes_neither_start_nor_end_episodes() -> None:

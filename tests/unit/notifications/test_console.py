@@ -118,11 +118,12 @@ def test_evidence_pack_lists_grid_references_a_crime_sent_in_grid_shows_as_sent(
     assert lines[0] == ("crime", "crime 44/G/26: SU 42000 12000 (442000.0 E, 112000.0 N)")
     assert [kind for kind, _ in lines] == ["crime"] + ["fix"] * 4
     # fixes in time order, each with its reference (the Belfast one refused, not shifted)
-    assert lines[1][1].startswith("13:59:00 ±10 m") and "no grid reference" in lines[1][1]
+    # times on the UK clock with their zone (2 March: GMT)
+    assert lines[1][1].startswith("13:59:00 GMT ±10 m") and "no grid reference" in lines[1][1]
     assert "Ireland" in lines[1][1]
-    assert re.fullmatch(r"14:00:00 ±10 m, 5 m from the crime: SU 41970 12417 \(.*\)",
+    assert re.fullmatch(r"14:00:00 GMT ±10 m, 5 m from the crime: SU 41970 12417 \(.*\)",
                         lines[2][1])
-    assert "<title>14:00:00 ±10 m, 5 m from the crime: SU 41970 12417" in svg
+    assert "<title>14:00:00 GMT ±10 m, 5 m from the crime: SU 41970 12417" in svg
 
 
 def test_map_with_tiles_and_without_a_crime() -> None:
@@ -202,7 +203,10 @@ def test_a_cross_force_hit_shows_in_both_forces_consoles() -> None:
 def test_one_decision_per_hit_seen_by_both_forces() -> None:
     b = board()
     b.hit(support.hit(crime_force="Thames Valley"))
-    b.qualify("h1", {"outcome": "RULED_OUT", "by": "tvp", "force": "Thames Valley"})
+    b.qualify("h1", {"outcome": "RULED_OUT", "by": "tvp", "force": "Thames Valley",
+                     "at": "2026-03-29T01:30:00+00:00", "reason": "on a bus elsewhere",
+                     "revision": 1})
     for user in (OFFICER, TVP):
         shown = b.card(b.items["h1"], user, True)
         assert shown["qualification"]["by"] == "tvp" and not shown["may_qualify"]
+        assert "by tvp (Thames Valley) on" in shown["qualification_text"]

@@ -29,7 +29,7 @@ def test_red_first_then_force_and_person() -> None:
     assert [r["person_id"] for r in rows] == ["P-1", "P-4", "P-2", "P-3"]
     assert rows[0] == {"person_id": "P-1", "force": "Hampshire", "rag": "RED", "revision": 3,
                        "graded_at": "2026-03-02T14:00:00Z", "reason": "RED because",
-                       "registered": True}
+                       "registered": True, "rosh_level": None}
     assert rows[2]["registered"] is False
 
 

@@ -369,7 +369,7 @@ def test_an_acceptance_gives_the_decision_and_a_registration():
         "decision_id": expected_id, "referral_id": "R-1", "person_id": "P-1",
         "outcome": "ACCEPTED", "cohort": "FIXED", "pathway": "CATCH_AND_CONTROL",
         "lead_officer": "PC A. Patel", "rationale": "Meets FIXED criteria.",
-        "panel_date": PANEL, "decided_at": DECIDED_AT,
+        "panel_date": PANEL, "decided_at": DECIDED_AT, "chair": None, "agencies_present": [],
     }
     assert result.cohort_change == with_id({
         "person_id": "P-1", "change": "REGISTERED", "cohort": "FIXED",
@@ -390,6 +390,19 @@ def test_the_records_are_valid_against_the_schemas():
                       rationale="Not prolific.")
     assert CODEC.decode(CODEC.encode("PanelDecision", rejected.decision)).value == (
         rejected.decision)
+
+
+def test_a_decision_records_its_chair_and_the_agencies_present_each_once():
+    result = accept(chair="  Supt Hale ", agencies_present=[
+        "Hampshire Police", "probation", " Probation ", "", "Southampton  Housing"])
+    assert result.decision["chair"] == "Supt Hale"
+    assert result.decision["agencies_present"] == ["Hampshire Police", "probation",
+                                                   "Southampton Housing"]
+    assert CODEC.decode(CODEC.encode("PanelDecision", result.decision)).value == (
+        result.decision)
+    with pytest.raises(DecisionError) as error:
+        accept(agencies_present="Hampshire Police")
+    assert error.value.field == "agencies_present"
 
 
 def test_the_same_decision_twice_has_the_same_id_and_outcomes_differ():

@@ -234,7 +234,21 @@ def test_a_decision_form_is_typed():
         "lead_officer": "PC A. Patel",
         "rationale": "Meets FIXED criteria.",
         "panel_date": date(2026, 12, 1),
+        "chair": None,
+        "agencies_present": [],
     }
+
+
+def test_the_chair_and_agencies_present_come_from_a_form_or_json():
+    typed = decision_from_input(decision_form(
+        chair=" Supt Hale ", agencies_present="Hampshire Police\nProbation, Housing\n"))
+    assert typed["chair"] == "Supt Hale"
+    assert typed["agencies_present"] == ["Hampshire Police", "Probation", "Housing"]
+    typed = decision_from_input({**decision_form(), "agencies_present": ["Probation", " "]})
+    assert typed["agencies_present"] == ["Probation"]
+    with pytest.raises(FieldErrors) as caught:
+        decision_from_input({**decision_form(), "agencies_present": 3})
+    assert "agencies_present" in caught.value.errors
 
 
 def test_blank_optional_choices_become_none():
@@ -307,3 +321,34 @@ def test_a_review_needs_supervisor_and_finding_and_a_real_date():
         "reviewed_on": "'2026-13-01' is not a date in the calendar",
         "rag": "not a field of a supervisor review",
     }
+
+
+# --- case records' forms -----------------------------------------------------------------------
+
+
+def test_plan_steps_come_from_json_or_the_forms_numbered_rows_blank_rows_left_out():
+    from services.referrals.web.forms import plan_steps_from_input
+
+    assert plan_steps_from_input({"steps": [{"from": "2026-01-01"}]}, 3) == [
+        {"from": "2026-01-01"}]
+    form = {"from_0": "2026-01-01", "action_0": "weekly", "who_0": "OM", "contact_0": "WEEKLY",
+            "from_1": "", "action_1": " ", "who_1": "", "contact_1": "",
+            "from_2": "2026-02-01", "contact_2": "MONTHLY"}
+    steps = plan_steps_from_input(form, 3)
+    assert [s["from"] for s in steps] == ["2026-01-01", "2026-02-01"]
+    assert steps[1]["who"] is None  # left for the plan's check to name
+
+
+def test_minutes_come_from_the_packs_form():
+    from services.referrals.web.forms import minutes_from_input
+
+    form = {"force": "Hampshire", "meeting_date": "2026-11-24", "attendees": "A\nB",
+            "discussed": "P-1\nP-2, ", "person_id_0": "P-1", "description_0": "drug test",
+            "owner_agency_0": "DAS", "due_0": "2026-12-01", "person_id_1": ""}
+    found = minutes_from_input(form, 2)
+    assert found["discussed"] == ["P-1", "P-2"]
+    assert found["actions"] == [{"person_id": "P-1", "description": "drug test",
+                                 "owner_agency": "DAS", "due": "2026-12-01"}]
+    assert "person_id_0" not in found
+    body = {"discussed": [{"person_id": "P-1"}], "actions": []}
+    assert minutes_from_input(body, 2) == body

@@ -632,6 +632,8 @@ def test_each_item_has_a_decision_form_for_its_referral():
                 "pathway",
                 "lead_officer",
                 "rationale",
+                "chair",
+                "agencies_present",
             ]
         )
         outcomes = [o["value"] for o in form.one("select", name="outcome").all("option")]
