@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -89,8 +90,9 @@ CROSS_FORCE_CRIME = DEMO_CRIMES[1]
 
 
 def demo_trail(now: datetime) -> dict[str, list[dict[str, object]]]:
-    """A tag fitted yesterday, half an hour of its trail, and a burglary on that trail:
-    relative to now, so the demo stays inside the 30-day retention whenever it runs."""
+    """A tag fitted yesterday, half an hour of its trail, and a burglary on that trail;
+    a release 30 hours ago with no tag fitted: relative to now, so the demo stays inside the
+    30-day retention whenever it runs."""
     start = now.replace(microsecond=0) - timedelta(hours=2)
     pings = [{"device_id": "TAG-0002", "recorded_at": (start + timedelta(minutes=i)).isoformat(),
               "lat": round(50.9040 + 0.0003 * i, 6), "lon": round(-1.4100 + 0.0002 * i, 6),
@@ -100,7 +102,15 @@ def demo_trail(now: datetime) -> dict[str, list[dict[str, object]]]:
         "iom.tag.enrolments": [{
             "enrolment_id": "ENR-0002", "device_id": "TAG-0002", "person_id": "P-1002",
             "status": "FITTED", "effective_at": (now - timedelta(days=1)).isoformat(),
-            "monitoring_ends_at": None}],
+            # set for 13 months: past the licence end (2027-02-01) and the 12-month maximum,
+            # so referrals raises TAG_BEYOND_LICENCE and TAG_BEYOND_MAXIMUM (tag orders)
+            "monitoring_ends_at": (now + timedelta(days=395)).isoformat()}],
+        # released 30 hours ago on a licence requiring a tag, none fitted: TAG_NOT_FITTED
+        "iom.offender.events": [{
+            "event_id": "EV-DEMO-RELEASE-1001", "person_id": "P-1001",
+            "type": "RELEASED_ON_LICENCE", "occurred_at": (now - timedelta(hours=30)).isoformat(),
+            "source_agency": "HMP Winchester", "offence": None,
+            "details": {"neighbourhood_licence": "true"}}],
         "iom.tag.pings": pings,
         "iom.crimes.reported": [{
             "crime_ref": "44/DEMO/26", "version": 1, "offence": "BURGLARY_DWELLING",
@@ -272,6 +282,77 @@ def show_deliveries(receivers: DemoReceivers, hit_ids: set[str], within: float) 
         say(f"  receivers refused {refused} request(s) with a bad signature")
 
 
+DEMO_OFFICER = "OM Demo Lee"
+DEMO_PARTNER = "Inclusion Hampshire"
+
+
+def _call(url: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url, method="POST" if body is not None else "GET",
+        data=None if body is None else orjson.dumps(body),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, orjson.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def show_partners_and_tag_orders(settings, logins: list[tuple[str, str, str, str]],  # type: ignore[no-untyped-def]
+                                 receivers: DemoReceivers, within: float) -> None:
+    """Partners told of their actions (issue 18 part 4): the panel accepts P-1002, probation
+    agrees a plan action with the drug and alcohol service, whose webhook is told; and the
+    tag order alerts (part 5) the demo's tag and release raised, as police were told them.
+    Best effort: the demo goes on whatever this step meets."""
+    password = next((p for user, p, _, _ in logins if user == "demo-probation"), None)
+    if password is None:
+        return
+    try:
+        base = f"http://127.0.0.1:{settings.port_of('notifications')}"
+        signed = urllib.request.Request(
+            f"{base}/auth/token", method="POST", headers={"Content-Type": "application/json"},
+            data=orjson.dumps({"username": "demo-probation", "password": password}))
+        with urllib.request.urlopen(signed, timeout=30) as answer:
+            token = orjson.loads(answer.read())["access_token"]
+        referrals = f"http://127.0.0.1:{settings.port_of('referrals')}"
+        _call(f"{referrals}/panel/decisions", token, {
+            "referral_id": "R-0001", "outcome": "ACCEPTED", "cohort": "FIXED",
+            "pathway": "REHABILITATE_AND_RESETTLE", "lead_officer": DEMO_OFFICER,
+            "rationale": "demo: accepted for the partners' actions"})
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            status, report = _call(f"{referrals}/people/P-1002/report.json", token)
+            if status == 200 and report and report.get("state") == "REGISTERED":
+                break
+            time.sleep(0.5)
+        due = (settings.now() + timedelta(days=14)).date().isoformat()
+        status, _ = _call(f"{referrals}/people/P-1002/plan/actions", token, {
+            "need": "ALCOHOL_DRUGS", "pathway": "REHABILITATE_AND_RESETTLE",
+            "partner_agency": DEMO_PARTNER, "description": "treatment place on release",
+            "due": due, "agreed_by": DEMO_OFFICER})
+        say(f"\npartners: probation agreed a plan action for {DEMO_PARTNER} (answer {status})")
+        told = receivers.of_role("DRUG_ALCOHOL")
+        while told and time.monotonic() < deadline and not any(
+                d.body["kind"] == "ACTION_ASSIGNED" for _, r in told for d in r.deliveries):
+            time.sleep(0.2)
+        for name, receiver in told:
+            for d in list(receiver.deliveries):
+                payload = d.body["payload"]
+                located = sorted(set(payload) & LOCATION_FIELDS)
+                say(f"  {name} received: {d.body['kind']} for {payload['person_id']}, "
+                    f"details {', '.join(sorted(payload.get('details', {}))) or '-'}: "
+                    + (f"LOCATION FIELDS {located}" if located else
+                       "nothing location-bearing, no health need named"))
+        kinds = ("TAG_NOT_FITTED", "TAG_BEYOND_LICENCE", "TAG_BEYOND_MAXIMUM")
+        tagged = sorted({(d.body["kind"], d.body["payload"]["person_id"])
+                         for _, r in receivers.of_role("POLICE") for d in list(r.deliveries)
+                         if d.body["kind"] in kinds})
+        say("tag orders told to Hampshire's IOM team: " + (", ".join(
+            f"{kind} ({person})" for kind, person in tagged) or "nothing yet"))
+    except (OSError, ValueError, KeyError) as exc:
+        say(f"partners: step skipped ({type(exc).__name__})")
+
+
 # One throwaway account per ISA role: (username, force, role, agency, what they may do).
 async def publish_history(settings, codec: Codec) -> None:  # type: ignore[no-untyped-def]
     """Three years of synthetic history for the insights page, published as the agencies
@@ -306,6 +387,17 @@ DEMO_ACCOUNTS = (
     ("demo-central", "*", "CENTRAL", "", "every force's hits and grades, no health"),
     ("demo-housing", "Hampshire", "PARTNER_HOUSING", "Southampton Housing",
      "Southampton Housing's own plan actions only"),
+    ("demo-drugs", "Hampshire", "DRUG_ALCOHOL", "Inclusion Hampshire",
+     "Inclusion Hampshire's own plan actions; told of them by webhook"),
+    ("demo-mental-health", "Hampshire", "MENTAL_HEALTH", "Solent Mind",
+     "Solent Mind's own plan actions"),
+    ("demo-yot", "Hampshire", "YOT", "Southampton YOT", "Southampton YOT's own plan actions"),
+    ("demo-prison", "Hampshire", "PRISON", "HMP Winchester",
+     "HMP Winchester's own plan actions"),
+    ("demo-council", "Hampshire", "LOCAL_AUTHORITY", "Southampton City Council",
+     "Southampton City Council's own plan actions"),
+    ("demo-voluntary", "Hampshire", "VOLUNTARY", "Society of St James",
+     "Society of St James's own plan actions"),
     ("demo-upload", "Hampshire", "POLICE_UPLOAD", "", "Hampshire's crime file upload only"),
     ("demo-iom-head", SYNTHETIC_FORCE, "POLICE", "",
      f"{SYNTHETIC_FORCE}'s synthetic history: the insights page"),
@@ -385,7 +477,7 @@ def main() -> int:
         # The demo's webhook secrets (services/notifications/subscriptions.toml names them);
         # a deployment sets its own.
         for name in ("HAMPSHIRE_POLICE", "SOUTHAMPTON_PDU", "SOUTHAMPTON_HOUSING",
-                     "THAMES_VALLEY_POLICE"):
+                     "INCLUSION_HAMPSHIRE", "THAMES_VALLEY_POLICE"):
             env.setdefault(f"IOM_NOTIFY_SECRET_{name}", f"demo-only-secret-{name.lower()}")
         # The demo recipients' endpoints, so deliveries land (and are checked) somewhere.
         receivers = DemoReceivers(subs.load(
@@ -461,6 +553,7 @@ def main() -> int:
         hit_ids = asyncio.run(show_hits(settings, codec, args.timeout))
         show_deliveries(receivers, hit_ids, min(args.timeout, 30.0))
         show_insights(settings, logins, args.timeout)
+        show_partners_and_tag_orders(settings, logins, receivers, min(args.timeout, 30.0))
         say("\nnotifications received them:")
         for line in (logs / "notifications.log").read_text().splitlines():
             if "grade.received" in line:

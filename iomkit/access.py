@@ -103,8 +103,10 @@ SERVICES: dict[str, Grant] = {g.principal: g for g in (
             produce=[t.REFERRALS, t.PANEL_DECISIONS, t.COHORT_CHANGES, t.CASE_ALERTS,
                      t.CASE_RECORDS],
             # iom.exclusion-zones: which zones protect a victim (the dossier shows them).
+            # iom.tag.enrolments: tag orders checked against the licence (care/tagorders.py)
             consume=[t.PEOPLE, t.REFERRALS, t.PANEL_DECISIONS, t.OFFENDER_EVENTS,
-                     t.RISK_GRADES, t.GPS_HITS, t.ZONE_BREACHES, t.EXCLUSION_ZONES]),
+                     t.RISK_GRADES, t.GPS_HITS, t.ZONE_BREACHES, t.EXCLUSION_ZONES,
+                     t.TAG_ENROLMENTS]),
     service("risk",
             produce=[t.RISK_GRADES],
             consume=[t.PEOPLE, t.OFFENDER_EVENTS, t.GPS_HITS, t.ZONE_BREACHES,

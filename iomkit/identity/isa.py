@@ -5,8 +5,10 @@ use (every service's routes name their roles from here). Pure.
 The table is the agreement in code: a role receives a kind only if the kind is in its table,
 and then only the fields listed (no more, no less). Police get the hit evidence (fixes,
 distances) because they must rule a person in or out; probation gets that there was a hit and
-its time, not where; partners such as housing never receive location data and only the
-kinds their work needs.
+its time, not where; partners (housing, drug and alcohol, mental health, youth offending,
+prison, local authority, voluntary sector: seed 003's "other partner agencies") never receive
+location data and only the kinds their work needs, and are told of the plan actions their own
+agency owes (ACTION_ASSIGNED, ACTION_OVERDUE: routed to the agency named on the action only).
 """
 
 from __future__ import annotations
@@ -23,8 +25,21 @@ PARTNER_HOUSING = "PARTNER_HOUSING"
 POLICE_UPLOAD = "POLICE_UPLOAD"
 # The team that runs the system: how it is doing (metrics, alerts), never a person.
 OPERATIONS = "OPERATIONS"
-ROLES = (POLICE, CENTRAL, PROBATION, PARTNER_HOUSING, POLICE_UPLOAD, OPERATIONS)
-PARTNER_ROLES = frozenset({PARTNER_HOUSING})
+# Seed 003's partner agencies beyond housing: "local authorities, drug and alcohol support
+# services, mental health services, accommodation providers and voluntary sector
+# organisations", the youth offending team (the youth to adult transfer) and the prison
+# (through the gate). Each user and recipient of these roles names its agency.
+DRUG_ALCOHOL = "DRUG_ALCOHOL"
+MENTAL_HEALTH = "MENTAL_HEALTH"
+YOT = "YOT"
+PRISON = "PRISON"
+LOCAL_AUTHORITY = "LOCAL_AUTHORITY"
+VOLUNTARY = "VOLUNTARY"
+ROLES = (POLICE, CENTRAL, PROBATION, PARTNER_HOUSING, POLICE_UPLOAD, OPERATIONS,
+         DRUG_ALCOHOL, MENTAL_HEALTH, YOT, PRISON, LOCAL_AUTHORITY, VOLUNTARY)
+# Agencies that deliver plan actions: each sees its own agency's actions and is told of them.
+PARTNER_ROLES = frozenset({PARTNER_HOUSING, DRUG_ALCOHOL, MENTAL_HEALTH, YOT, PRISON,
+                           LOCAL_AUTHORITY, VOLUNTARY})
 
 # -- pages and APIs ------------------------------------------------------------------------
 # Who manages a person's case (referrals, reports, plans, panel, MAP): police and
@@ -33,8 +48,21 @@ CASE_ROLES = frozenset({POLICE, PROBATION})
 # Who may read a case (the report) without changing it: also the central team, without
 # health information.
 CASE_READERS = frozenset({POLICE, PROBATION, CENTRAL})
-# Health information (needs, substance misuse, suicide and self-harm): only these roles.
-HEALTH_ROLES = frozenset({POLICE, PROBATION})
+# Health information (needs, substance misuse, mental health, suicide and self-harm): only
+# these roles. Police and probation manage the case (seed 004: the assessment "will include a
+# risk assessment considering the harm the offender may cause ... to themselves"). The
+# partners allowed are the clinical ones, bound by a duty of confidentiality of their own:
+# - MENTAL_HEALTH: the health service itself; seed 003 names mental health services among
+#   the partners that address "Finances and Health".
+# - DRUG_ALCOHOL: a treatment service; substance misuse (pathway 4, "Alcohol and/or Drug
+#   Misuse") is health information and the whole of its work, and the weeks after release,
+#   when overdose and suicide risks peak, are when it must know of a SASH concern.
+# - PRISON: prison healthcare and the custody SASH process are the prison's (the
+#   GP_REGISTRATION checklist item is prison healthcare's).
+# Not allowed: housing, the local authority, the voluntary sector (support, not clinical),
+# the youth offending team (the transfer needs the order and the dates, not health; its own
+# health workers are the health service's), the central team, upload and operations.
+HEALTH_ROLES = frozenset({POLICE, PROBATION, MENTAL_HEALTH, DRUG_ALCOHOL, PRISON})
 # Where a person was (trails, hit evidence): police and probation of the force, and only
 # with a stated purpose.
 EVIDENCE_ROLES = frozenset({POLICE, PROBATION})
@@ -59,9 +87,20 @@ CASE_KINDS = ("URGENT_REFERRAL", "REVIEW_OVERDUE", "TRANSITION_OPENED", "FURTHER
               "RELEASE_ITEMS_UNREADY", "SASH", "PLAN_REVIEW_DUE",
               # selection at arrest: for the force's IOM team (police, probation), and the
               # central team as every non-health case kind; never partners
-              "ARREST_CANDIDATE")
+              "ARREST_CANDIDATE",
+              "ACTION_ASSIGNED", "ACTION_OVERDUE", "TAG_NOT_FITTED", "TAG_BEYOND_LICENCE",
+              "TAG_BEYOND_MAXIMUM")
+# A plan action assigned to a partner agency (new) or past its due date: told to police and
+# probation of the force, and to a partner only when the action names its agency
+# (notifications routes these by details.partner_agency). Never health information: an
+# action for a health need names neither the need nor the description (care/partners.py).
+ACTION_KINDS = frozenset({"ACTION_ASSIGNED", "ACTION_OVERDUE"})
+# Tag orders (seed 003: tagged on release for the licence, up to 12 months): no fitting
+# within the hours after release, monitoring running past the licence end or the maximum.
+TAG_ORDER_KINDS = frozenset({"TAG_NOT_FITTED", "TAG_BEYOND_LICENCE", "TAG_BEYOND_MAXIMUM"})
 # Case alerts carrying health information (substance misuse and health needs, suicide and
-# self-harm): only for roles whose agreement allows health information, never partners.
+# self-harm): only for roles whose agreement allows health information (HEALTH_ROLES: no
+# partner but the clinical ones; the handover's needs and plan to police and probation only).
 HEALTH_KINDS = frozenset({"RELEASE_HANDOVER", "SASH"})
 KINDS = (HIT, HIT_WITHDRAWN, ZONE_BREACH, TAG_ALERT, GRADE_CHANGE, *CASE_KINDS)
 
@@ -117,6 +156,47 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     POLICE_UPLOAD: {},
     OPERATIONS: {},  # runs the system: receives nothing about anyone
 }
+
+# -- partners beyond housing ---------------------------------------------------------------
+# What every partner is told: the actions its agency owes (the action as its own actions page
+# shows it; an action for a health need says neither the need nor what it is, see
+# care/partners.py) and, for those working with the person in the community, whether to step
+# up support (the grade, no reasons) and that the transition plan (seed 003: "IOM partners
+# will provide a transition plan") or further support is to be worked on: a summary line,
+# never the case details.
+_ACTIONS = {kind: _CASE_FULL for kind in ACTION_KINDS}
+_SUMMARY = ("alert_id", "person_id", "kind", "summary", "raised_at", *_CONTEXT)
+_COMMUNITY = {
+    **_ACTIONS,
+    GRADE_CHANGE: FIELDS[PARTNER_HOUSING][GRADE_CHANGE],
+    "TRANSITION_OPENED": _SUMMARY,
+    "FURTHER_SUPPORT": _SUMMARY,
+}
+# Health partners (HEALTH_ROLES) are told of a suicide and self-harm concern in full, and of
+# a release (a summary: the handover's needs, plan and grade are the lead officer's).
+_HEALTH_PARTNER = {
+    "SASH": _CASE_FULL,
+    "RELEASE_HANDOVER": _SUMMARY,
+}
+FIELDS[PARTNER_HOUSING].update(_ACTIONS)
+FIELDS[DRUG_ALCOHOL] = {
+    **_COMMUNITY, **_HEALTH_PARTNER,
+    # DRUG_ALCOHOL_CONTINUITY is one of the items: that the checklist opened, not its items
+    "CHECKLIST_OPENED": FIELDS[PARTNER_HOUSING]["CHECKLIST_OPENED"],
+}
+FIELDS[MENTAL_HEALTH] = {**_COMMUNITY, **_HEALTH_PARTNER}
+FIELDS[LOCAL_AUTHORITY] = {
+    **_COMMUNITY,
+    # accommodation on release ("local authority housing"): that the checklist opened
+    "CHECKLIST_OPENED": FIELDS[PARTNER_HOUSING]["CHECKLIST_OPENED"],
+}
+FIELDS[VOLUNTARY] = dict(_COMMUNITY)
+# The youth offending team: its own actions, and the youth to adult transfer it takes part in
+# (the candidate's dates: the 18th birthday, the order's end; seed 003's transfer process).
+FIELDS[YOT] = {**_ACTIONS, "YOUTH_TRANSFER_CANDIDATE": _CASE_FULL}
+# The prison: its own actions, the pre-release checklist it works on in full (the items and
+# who delivers them), and as a health partner SASH and the release.
+FIELDS[PRISON] = {**_ACTIONS, **_HEALTH_PARTNER, "CHECKLIST_OPENED": _CASE_FULL}
 
 
 # What the police of the force investigating a crime (CrimeHit.crime_force, contract 1.1)

@@ -1,7 +1,9 @@
 """E-mail, the courtesy copy: a recipient with an ``email`` also gets a short message once
 its webhook has a notification. E-mail is not a secure channel, so the message carries no
 personal data: the kind, the notification id and where to look (the console or the
-recipient's own system, which received the full payload by signed webhook)."""
+recipient's own system, which received the full payload by signed webhook). Sent for the
+pager kinds and for a partner's plan actions (a partner may have no case system of its own:
+the message points at its actions page, where it signs in)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import asyncio
 import smtplib
 import ssl
 from email.message import EmailMessage
+from urllib.parse import quote
 
+from iomkit.identity.isa import ACTION_KINDS
 from services.notifications.outbox import DeliveryError, Notification
 from services.notifications.subscriptions import LOOPBACK, Recipient
 
@@ -21,11 +25,16 @@ def message(recipient: Recipient, notification: Notification, sender: str) -> Em
     mail["To"] = recipient.email or ""
     mail["Subject"] = f"Throughcare: new {kind}"
     mail["Message-ID"] = f"<{notification['notification_id']}@throughcare>"
+    where = (f"your agency's actions page (/agencies/{quote(recipient.agency)}/actions)"
+             if recipient.agency else "the Throughcare console")
     mail.set_content(
         f"A {kind} notification for {recipient.name} was delivered to your system.\n"
         f"Notification id: {notification['notification_id']}\n"
-        "Open the Throughcare console or your case system for the details.\n")
+        f"Open {where} or your case system for the details.\n")
     return mail
+
+
+MAILED = frozenset({"HIT", "HIT_WITHDRAWN", "ZONE_BREACH", *ACTION_KINDS})
 
 
 class Mailer:
@@ -33,9 +42,8 @@ class Mailer:
         self.host, self.port, self.sender, self.timeout_s = host, port, sender, timeout_s
 
     async def __call__(self, recipient: Recipient, notification: Notification) -> None:
-        if not recipient.email or notification["kind"] not in ("HIT", "HIT_WITHDRAWN",
-                                                                "ZONE_BREACH"):
-            return  # the pager kinds only
+        if not recipient.email or notification["kind"] not in MAILED:
+            return  # the pager kinds, and a partner's plan actions
         await asyncio.to_thread(self._send, message(recipient, notification, self.sender))
 
     def _send(self, mail: EmailMessage) -> None:

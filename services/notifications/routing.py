@@ -162,7 +162,9 @@ def plan_hit(hit: Mapping[str, Any], subject: Subject, recipients: Iterable[Reci
 def plan_once(kind: str, source_id: str, record: Mapping[str, Any], subject: Subject,
               recipients: Iterable[Recipient], already_sent: Iterable[str], now: datetime
               ) -> list[dict[str, Any]]:
-    """Breaches, tag alerts, grades and case alerts: once per (source, recipient)."""
+    """Breaches, tag alerts, grades and case alerts: once per (source, recipient); a plan
+    action (ACTION_ASSIGNED, ACTION_OVERDUE) to a partner only when it names its agency."""
     sent = set(already_sent)
+    agency = (record.get("details") or {}).get("partner_agency")  # a plan action's agency
     return [notification(r, kind, source_id, record.get("person_id"), record, subject, now)
-            for r in route(recipients, kind, subject.force) if r.name not in sent]
+            for r in route(recipients, kind, subject.force, agency) if r.name not in sent]

@@ -15,14 +15,22 @@ from typing import Any
 from urllib.parse import urlparse
 
 from iomkit.forces import ENGLAND_AND_WALES_FORCES
-from iomkit.identity.isa import HIT, HIT_WITHDRAWN, KINDS, ROLES, allows
+from iomkit.identity.isa import (
+    ACTION_KINDS,
+    HIT,
+    HIT_WITHDRAWN,
+    KINDS,
+    PARTNER_ROLES,
+    ROLES,
+    allows,
+)
 
 FORCES = ENGLAND_AND_WALES_FORCES  # a recipient or user names one of them (or extra forces)
 ALL_FORCES = "*"
 # What a recipient subscribes to; a HIT subscription includes the hit's withdrawal.
 SUBSCRIBABLE = tuple(k for k in KINDS if k != HIT_WITHDRAWN)
 _FIELDS = {"name", "description", "role", "kinds", "forces", "url", "secret_env", "email",
-           "agreement", "max_attempts"}
+           "agreement", "max_attempts", "agency"}
 
 
 class SubscriptionError(SystemExit):
@@ -44,12 +52,23 @@ class Recipient:
     description: str = ""
     email: str | None = None
     max_attempts: int | None = None  # None: the IOM_NOTIFY_MAX_ATTEMPTS setting
+    agency: str = ""  # a partner's agency: told of the plan actions it owes, no other's
 
-    def wants(self, kind: str, force: str | None) -> bool:
+    def wants(self, kind: str, force: str | None, agency: str | None = None) -> bool:
         subscribed = HIT if kind == HIT_WITHDRAWN else kind
         if subscribed not in self.kinds:
             return False
+        if kind in ACTION_KINDS and self.role in PARTNER_ROLES and \
+                not same_agency(self.agency, agency):
+            return False  # another agency's action
         return ALL_FORCES in self.forces or (force is not None and force in self.forces)
+
+
+def same_agency(ours: str, theirs: str | None) -> bool:
+    """Agency names as people type them: case and spacing do not matter (as the actions
+    page matches them)."""
+    return bool(ours.strip()) and theirs is not None and \
+        ours.casefold().split() == theirs.casefold().split()
 
 
 def load(path: Path, env: Mapping[str, str], extra_forces: Iterable[str] = ()
@@ -126,6 +145,12 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], where: str = "subscri
         email = entry.get("email")
         if email is not None and (not isinstance(email, str) or "@" not in email):
             raise fail("email", f"{email!r} is not an e-mail address")
+        agency = entry.get("agency", "")
+        if not isinstance(agency, str):
+            raise fail("agency", "must be a string")
+        if role in PARTNER_ROLES and set(kinds) & ACTION_KINDS and not agency.strip():
+            raise fail("agency", f"a {role} recipient of plan actions names its agency "
+                       "(it is told of that agency's actions only)")
         attempts = entry.get("max_attempts")
         if attempts is not None and (not isinstance(attempts, int) or not 1 <= attempts <= 100):
             raise fail("max_attempts", f"{attempts!r} is not a whole number from 1 to 100")
@@ -133,7 +158,7 @@ def parse(data: Mapping[str, Any], env: Mapping[str, str], where: str = "subscri
             name=name, role=role, kinds=frozenset(kinds), forces=frozenset(wanted), url=url,
             secret=secret, agreement=str(entry.get("agreement", "")),
             description=str(entry.get("description", "")), email=email,
-            max_attempts=attempts,
+            max_attempts=attempts, agency=agency.strip(),
         ))
     return recipients
 
@@ -146,6 +171,8 @@ def _strings(value: Any, fail: Any) -> list[str]:
     return list(value)
 
 
-def route(recipients: Iterable[Recipient], kind: str, force: str | None) -> list[Recipient]:
-    """Every recipient the agreement lets have this kind, for this person's force."""
-    return [r for r in recipients if r.wants(kind, force)]
+def route(recipients: Iterable[Recipient], kind: str, force: str | None,
+          agency: str | None = None) -> list[Recipient]:
+    """Every recipient the agreement lets have this kind, for this person's force (and, for
+    a plan action, a partner only of the agency named on it)."""
+    return [r for r in recipients if r.wants(kind, force, agency)]

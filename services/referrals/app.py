@@ -20,10 +20,10 @@ import orjson
 
 from iomkit import topics
 from iomkit.service import Context
-from services.referrals.care import casework
+from services.referrals.care import casework, tagorders
 from services.referrals.case import dossier, records, signals
 from services.referrals.case.dossier import Outputs
-from services.referrals.runtime import COMMANDS, TICKS, ZONES, app, cases, rs, service
+from services.referrals.runtime import COMMANDS, TAGS, TICKS, ZONES, app, cases, rs, service
 from services.referrals.web import (  # the page modules register their routes on import
     care_views,  # noqa: F401
     cohort_views,  # noqa: F401
@@ -35,7 +35,8 @@ from services.referrals.web import (  # the page modules register their routes o
 
 
 @service.agent(topics.PEOPLE, topics.REFERRALS, topics.PANEL_DECISIONS, topics.OFFENDER_EVENTS,
-               topics.RISK_GRADES, topics.GPS_HITS, topics.ZONE_BREACHES, COMMANDS, TICKS, ZONES)
+               topics.RISK_GRADES, topics.GPS_HITS, topics.ZONE_BREACHES, COMMANDS, TICKS, ZONES,
+               TAGS)
 async def person_record(record: Any, context: Context) -> None:
     value = record if isinstance(record, dict) else record.asdict()
     person_id = value["person_id"]
@@ -48,6 +49,7 @@ async def person_record(record: Any, context: Context) -> None:
     if topic == topics.PEOPLE.name:
         dossier.on_person(d, value, now)
         signals.recheck_arrests(d, now, out, rs)
+        tagorders.apply(d, now, out, rs)  # the licence end may have moved
     elif topic == topics.REFERRALS.name:
         out = dossier.on_referral(d, value, now, rs)
         service.log.info("referral.opened", referral_id=value["referral_id"],
@@ -80,6 +82,9 @@ async def person_record(record: Any, context: Context) -> None:
     elif topic == TICKS.name:
         out = dossier.on_tick(d, now, rs)
         casework.on_tick(d, now, out, rs)
+        tagorders.apply(d, now, out, rs)
+    elif topic == TAGS.name:
+        tagorders.enrolment(d, value, now, out, rs)
     else:
         raise ValueError(f"{topic}: unknown command {value.get('command')!r}")
     # Outputs first: a crash before the table write replays this record, and the outputs'
@@ -109,6 +114,14 @@ async def zone_by_person(zone: Any, context: Context) -> None:
     await service.send_json(ZONES, summary["person_id"].encode(), summary)
 
 
+@service.agent(topics.TAG_ENROLMENTS)
+async def enrolment_by_person(record: Any, context: Context) -> None:
+    """Enrolments are keyed by device: each is handed on keyed by its person, so the person's
+    agent reads it in order with their release and licence (care/tagorders.py)."""
+    value = record.asdict()
+    await service.send_json(TAGS, value["person_id"].encode(), value)
+
+
 @app.timer(interval=rs.tick_interval_s)
 async def dates_pass() -> None:
     """Transitions, licence ends and overdue reviews happen on dates, not on records."""
@@ -116,7 +129,8 @@ async def dates_pass() -> None:
     ticked = 0
     for key, d in list(cases.items()):
         if d and (d.get("youth") or d.get("care") or (
-                d.get("case") and d["case"]["state"] in dossier.OPEN_STATES)):
+                d.get("case") and d["case"]["state"] in dossier.OPEN_STATES)
+                or tagorders.needs_tick(d.get("tags"), rs.tag_fit_hours)):
             await service.send_json(TICKS, key, {**tick, "person_id": d["person_id"]})
             ticked += 1
     service.log.info("dates.checked", cases=ticked)

@@ -35,6 +35,10 @@ class ReferralsSettings(BaseSettings):
     red_review_days: int = Field(14, ge=1, description="days between reviews while RED")
     checklist_weeks: int = Field(12, ge=0, le=104, description="the pre-release checklist "
                                  "opens this long before release")
+    tag_fit_hours: float = Field(24.0, gt=0, le=24 * 14, description="a licence that "
+                                 "requires a GPS tag: fitted within this many hours of release")
+    tag_max_months: int = Field(12, ge=1, le=60, description="the longest GPS tag monitoring "
+                                "(seed 003: up to 12 months)")
     map_interval_days: int = Field(7, ge=1, description="days between MAP meetings")
     timeline_limit: int = Field(500, ge=10, description="timeline entries kept per person")
 

@@ -19,6 +19,8 @@ COMMANDS = TopicSpec("throughcare-referrals-commands", "person_id", None)  # fro
 TICKS = TopicSpec("throughcare-referrals-ticks", "person_id", None)  # dates passing
 # iom.exclusion-zones re-keyed by person (app.zone_by_person), without the polygons.
 ZONES = TopicSpec("throughcare-referrals-zones", "person_id", None)
+# iom.tag.enrolments (keyed by device) handed on keyed by person (care/tagorders.py)
+TAGS = TopicSpec("throughcare-referrals-tags", "person_id", None)
 cases = service.table("cases", help="person_id -> the person's dossier")
 # A view of one person is answered by the worker that holds their dossier (iomkit.routing).
 PERSON = (cases, "person_id")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from iomkit.identity.isa import ROLES
 from iomkit.processes import alive, free_port, holder_of
 from iomkit.prometheus import query
 from iomkit.settings import ROOT
@@ -109,9 +110,9 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         "IOM_PROMETHEUS_PORT": str(free_port()),
     })
     # The demo's recipients on free ports: a `make run` (or another test) elsewhere on this
-    # machine may hold 6070-6072.
+    # machine may hold 6070-6074.
     demo = (ROOT / "services" / "notifications" / "subscriptions.toml").read_text()
-    for port in (6070, 6071, 6072):
+    for port in (6070, 6071, 6072, 6073, 6074):
         demo = demo.replace(f"127.0.0.1:{port}/", f"127.0.0.1:{free_port()}/")
     env["IOM_NOTIFY_SUBSCRIPTIONS_FILE"] = str(tmp_path / "subscriptions.toml")
     (tmp_path / "subscriptions.toml").write_text(demo)
@@ -208,8 +209,7 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     assert any(line.startswith("sign in: https://127.0.0.1:") and "/auth/signin" in line
                for line in run.stdout.splitlines())  # through the front door
     demo = [line for line in run.stdout.splitlines() if "DEMO ONLY: user demo-" in line]
-    assert {line.split("(")[1].split(":")[0] for line in demo} == {
-        "POLICE", "PROBATION", "CENTRAL", "PARTNER_HOUSING", "POLICE_UPLOAD", "OPERATIONS"}
+    assert {line.split("(")[1].split(":")[0] for line in demo} == set(ROLES)  # every role
     assert any(line.startswith("operations: https://127.0.0.1:") and line.split()[1].endswith(
         "/ops") for line in run.stdout.splitlines())
     assert "stopping" in run.stdout

@@ -23,6 +23,7 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
+from iomkit.identity.isa import ROLES
 from iomkit.identity.users import add_user
 from iomkit.processes import all_healthy
 from iomkit.settings import ROOT
@@ -43,7 +44,15 @@ USERS = {  # username: (force, role, agency)
     "kent-police": ("Kent", "POLICE", ""),
     "kent-probation": ("Kent", "PROBATION", ""),
     "ops": ("*", "OPERATIONS", ""),
+    # partners beyond housing: their own agency's actions, nothing else
+    "drugs": ("Hampshire", "DRUG_ALCOHOL", "Inclusion Hampshire"),
+    "mind": ("Hampshire", "MENTAL_HEALTH", "Solent Mind"),
+    "yot": ("Hampshire", "YOT", "Southampton YOT"),
+    "prison": ("Hampshire", "PRISON", "HMP Winchester"),
+    "council": ("Hampshire", "LOCAL_AUTHORITY", "Southampton City Council"),
+    "voluntary": ("Hampshire", "VOLUNTARY", "Society of St James"),
 }
+assert {role for _, role, _ in USERS.values()} == set(ROLES), "a user for every ISA role"
 CRIME_FILE_LIMIT = 4096
 
 
@@ -98,7 +107,7 @@ async def stack(settings, codec, start_service, tmp_path: Path, identity_dir: Pa
                 ) -> AsyncIterator[tuple[Stack, dict[str, Any], dict[str, str]]]:
     run = uuid.uuid4().hex[:8]
     pid, kent_pid = f"P-acc-{run}", f"P-acc-kent-{run}"
-    crime, hit = crime_and_hit(run, pid)
+    crime, hit = crime_and_hit(run, pid, "Hampshire")  # a hit of the person's own force
     users = tmp_path / "users.toml"
     for name, (force, role, agency) in USERS.items():
         add_user(users, name, PASSWORD, force, role, agency=agency)
@@ -276,6 +285,18 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
     status, _ = await stack_.call("GET", "referrals", "/agencies/Kent Housing/actions",
                                   "housing")
     assert status == 403
+    # Every other partner: its own agency's actions; not another's, not the case, not
+    # where anyone was.
+    for user in ("drugs", "mind", "yot", "prison", "council", "voluntary"):
+        agency = USERS[user][2]
+        status, _ = await stack_.call("GET", "referrals", f"/agencies/{agency}/actions", user)
+        assert status == 200, user
+        for service, path in (("referrals", "/agencies/Southampton Housing/actions"),
+                              ("referrals", "/people/{person_id}/report.json"),
+                              ("gps_stream", "/hits/{hit_id}?purpose=enquiry"),
+                              ("notifications", "/api/hits/{hit_id}")):
+            status, _ = await stack_.call("GET", service, concrete(path, ids), user)
+            assert status == 403, f"{service} {path} as {user}: {status}"
 
     # Operations: how the system is doing (here with no Prometheus: it says so), no person.
     status, figures = await stack_.call("GET", "insights", "/ops/figures.json", "ops")

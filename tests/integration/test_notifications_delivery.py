@@ -2,7 +2,8 @@
 their agreements (each receives exactly its role's fields), signed webhooks verified by
 test receivers, once per hit, a receiver down for a while then back (every notification
 delivered exactly once by idempotency key, in order), FAILED after the last attempt with a
-dead letter, redelivery by command, and an AuditRecord per delivery."""
+dead letter, redelivery by command, an AuditRecord per delivery, and a partner told of its
+own agency's plan actions only."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ from services.notifications.routing import notification_id
 
 pytestmark = pytest.mark.integration
 SECRETS = {"POLICE": "police-secret-0123456789abcdef", "PROBATION": "pdu-secret-0123456789ab",
-           "PARTNER_HOUSING": "housing-secret-0123456789", "DEAD": "dead-secret-0123456789ab"}
+           "PARTNER_HOUSING": "housing-secret-0123456789", "DEAD": "dead-secret-0123456789ab",
+           "DRUG_ALCOHOL": "drugs-secret-0123456789ab"}
+DRUGS_AGENCY = "Inclusion Hampshire"
 
 
 def person(codec: Any, person_id: str, force: str) -> dict[str, Any]:
@@ -49,7 +52,8 @@ def hit(run: str, n: int, person_id: str, revision: int = 1, status: str = "ACTI
 
 def subscriptions(path: Path, force: str, ports: dict[str, int]) -> Path:
     kinds = {"POLICE": '["HIT", "GRADE_CHANGE"]', "PROBATION": '["HIT"]',
-             "PARTNER_HOUSING": '["GRADE_CHANGE"]', "DEAD": '["HIT"]'}
+             "PARTNER_HOUSING": '["GRADE_CHANGE"]', "DEAD": '["HIT"]',
+             "DRUG_ALCOHOL": '["ACTION_ASSIGNED", "ACTION_OVERDUE", "SASH"]'}
     text = ""
     for role, port in ports.items():
         text += (f'[[recipient]]\nname = "{role.lower()}"\n'
@@ -57,6 +61,7 @@ def subscriptions(path: Path, force: str, ports: dict[str, int]) -> Path:
                  f'kinds = {kinds[role]}\nforces = ["{force}"]\n'
                  f'url = "http://127.0.0.1:{port}/hooks/throughcare"\n'
                  f'secret_env = "TEST_SECRET_{role}"\nagreement = "test ISA"\n'
+                 + (f'agency = "{DRUGS_AGENCY}"\n' if role == "DRUG_ALCOHOL" else "")
                  + ("max_attempts = 3\n\n" if role == "DEAD" else "\n"))
     path.write_text(text)
     return path
@@ -77,7 +82,7 @@ async def test_routing_signing_outage_and_redelivery(settings, codec, start_serv
     force = f"Testshire {run}"  # only this test's people reach this test's receivers
     ports = {role: free_port() for role in SECRETS}
     receivers = {role: Receiver(SECRETS[role], ports[role]) for role in SECRETS}
-    for role in ("PROBATION", "PARTNER_HOUSING"):
+    for role in ("PROBATION", "PARTNER_HOUSING", "DRUG_ALCOHOL"):
         await receivers[role].start()
     # the police receiver starts down; the DEAD one never comes up
     people = [f"P-n-{run}-{i}" for i in range(5)]
@@ -199,5 +204,28 @@ async def test_routing_signing_outage_and_redelivery(settings, codec, start_serv
             FIELDS["PARTNER_HOUSING"]["GRADE_CHANGE"])
         assert set(police.deliveries[-1].body["payload"]) == set(FIELDS["POLICE"]["GRADE_CHANGE"])
         assert housing.deliveries[0].body["source_id"] == f"{people[2]}#4"  # not the GREEN
+
+        # Plan actions: the drug and alcohol service is told of its own agency's action by
+        # webhook (its role's fields), not of another agency's; housing is not told of either.
+        def action(n: int, agency: str) -> dict[str, Any]:
+            return {"alert_id": f"act-{run}-{n}", "person_id": people[4],
+                    "kind": "ACTION_ASSIGNED", "force": force, "lead_officer": "OM Jones",
+                    "summary": f"new plan action for {agency}, due 2026-12-20",
+                    "raised_at": testing.now(), "details": {
+                        "action_id": f"a{n}", "partner_agency": agency, "due": "2026-12-20",
+                        "pathway": "REHABILITATE_AND_RESETTLE"}}
+        await testing.produce(settings, codec, topics.CASE_ALERTS, [
+            action(1, "Solent Mind"), action(2, "inclusion  HAMPSHIRE")])
+        drugs = receivers["DRUG_ALCOHOL"]
+        for _ in range(100):
+            if drugs.deliveries:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # the other agency's would have come by now
+        assert [d.body["source_id"] for d in drugs.deliveries] == [f"act-{run}-2"]
+        assert set(drugs.deliveries[0].body["payload"]) == set(
+            FIELDS["DRUG_ALCOHOL"]["ACTION_ASSIGNED"])
+        assert drugs.refused == []
+        assert [d.body["kind"] for d in housing.deliveries] == ["GRADE_CHANGE"]
     for receiver in receivers.values():
         await receiver.stop()

@@ -100,6 +100,10 @@ async def test_reception_to_release_handover_and_plan_review(settings, codec, st
         assert (agreed["kind"], agreed["agency"], agreed["due_on"].isoformat()) == (
             "PLAN_ACTION_AGREED", "Southampton housing", action["due"])
         assert "supported housing" not in str(agreed)
+        # the agency is told, not only shown a page (notifications routes it by agency)
+        [assigned] = alert("ACTION_ASSIGNED")(await alerts.wait_for(alert("ACTION_ASSIGNED")))
+        assert assigned["details"]["partner_agency"] == "Southampton housing"
+        assert assigned["details"]["due"] == action["due"]
 
         # A release date before the reception: dead-lettered with the field and reason.
         await testing.produce(settings, codec, topics.OFFENDER_EVENTS, [event(
@@ -129,8 +133,10 @@ async def test_reception_to_release_handover_and_plan_review(settings, codec, st
             return items.get("items", {}).get("GP_REGISTRATION", {}).get("status") == "DONE"
 
         await until(gp_done)
+        # Released 25 hours ago on a burglar's licence (a tag is required): no tag yet.
+        released_at = now - timedelta(hours=25)
         await testing.produce(settings, codec, topics.OFFENDER_EVENTS,
-                              [event(pid, "RELEASED_ON_LICENCE", now,
+                              [event(pid, "RELEASED_ON_LICENCE", released_at,
                                      licence_end_date=(now + timedelta(days=300)).date()
                                      .isoformat())])
         handover = alert("RELEASE_HANDOVER")(await alerts.wait_for(alert("RELEASE_HANDOVER")))
@@ -143,6 +149,19 @@ async def test_reception_to_release_handover_and_plan_review(settings, codec, st
             await alerts.wait_for(alert("RELEASE_ITEMS_UNREADY")))
         assert "ACCOMMODATION" in unready[0]["details"]["unready_items"]
         assert "GP_REGISTRATION" not in unready[0]["details"]["unready_items"]
+
+        # Tag orders: not fitted within 24 hours of release; then a tag fitted for 400 days,
+        # past the licence end (300 days) and the 12-month maximum.
+        [late] = alert("TAG_NOT_FITTED")(await alerts.wait_for(alert("TAG_NOT_FITTED")))
+        assert late["details"]["hours"] == "24" and late["lead_officer"] == OM
+        await testing.produce(settings, codec, topics.TAG_ENROLMENTS, [{
+            "enrolment_id": f"ENR-{pid}", "device_id": f"TAG-{pid}", "person_id": pid,
+            "status": "FITTED", "effective_at": now - timedelta(hours=1),
+            "monitoring_ends_at": now + timedelta(days=400)}])
+        for kind in ("TAG_BEYOND_LICENCE", "TAG_BEYOND_MAXIMUM"):
+            [found] = alert(kind)(await alerts.wait_for(alert(kind)))
+            assert found["details"]["enrolment_id"] == f"ENR-{pid}"
+        assert len(alert("TAG_NOT_FITTED")(alerts.seen)) == 1  # once, whatever the ticks
 
         await testing.produce(settings, codec, topics.RISK_GRADES, [
             {**grade(pid, "RED", 2), "previous_rag": "AMBER"}])

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from services.referrals.care import gate, needs, plans
+from services.referrals.care import gate, needs, partners, plans, tagorders
 from services.referrals.care.checks import CareError, day, iso
 from services.referrals.case.dossier import Outputs, case_of, case_record, note, raise_alert
 from services.referrals.case.panel import uk_local_date
@@ -94,6 +94,10 @@ def on_event(d: dict[str, Any], event: Mapping[str, Any], now: datetime, out: Ou
                    f"suicide and self-harm concern {where}: contact the Offender Manager now",
                    now, {"event": kind, "on": on.isoformat(), "health_information": "true"},
                    settings)
+    if kind in gate.RELEASE_EVENTS:  # tag orders, whatever the prison record holds
+        tagorders.release(d, event, g["neighbourhood_licence"] if g["release_dates"] else None,
+                          (d.get("person") or {}).get("current_offence")
+                          in NEIGHBOURHOOD_OFFENCES, now, out, settings)
 
 
 def _checklist_opened(d: dict[str, Any], now: datetime, out: Outputs,
@@ -149,6 +153,7 @@ def on_tick(d: dict[str, Any], now: datetime, out: Outputs, settings: ReferralsS
                                   neighbourhood_licence=c["gate"]["neighbourhood_licence"])
     if opened and not opened_before:
         _checklist_opened(d, now, out, settings)
+    partners.overdue(d, c["plan"], today, now, out, settings)
     if c["plan"] is not None and c["plan"]["actions"]:
         rag = (d.get("grade") or {}).get("rag")
         due = plans.review_due(c["plan"], rag, today)
@@ -183,6 +188,8 @@ def command(d: dict[str, Any], cmd: Mapping[str, Any], now: datetime, out: Outpu
               f"({cmd['partner_agency']})", cmd["action_id"], settings)
         case_record(d, out, "PLAN_ACTION_AGREED", cmd["action_id"], now,
                     agency=cmd["partner_agency"], due_on=_iso_day(cmd, "due"))
+        partners.assigned(d, next(a for a in c["plan"]["actions"]
+                                  if a["action_id"] == cmd["action_id"]), now, out, settings)
     elif name == "record_outcome":
         c["plan"] = plans.record_outcome(_plan(d, today), cmd["action_id"], cmd["outcome"],
                                          _iso_day(cmd, "on"), today=today)

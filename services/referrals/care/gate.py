@@ -1,6 +1,6 @@
 """Through the gate: prison events, the pre-release checklist, the release handover, SASH.
 
-Pure module: no I/O, no logging, standard library only.
+Pure module: no I/O, no logging; the standard library and the agreement (iomkit.identity.isa).
 
 Seed 002: "Strong links need to be built with prisons so that work can start early to build
 motivation and plan for release", "working through the gate (preparing prisoners for release
@@ -48,6 +48,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
+from iomkit.identity import isa
 from services.referrals.care import needs as needs_module
 from services.referrals.care import plans
 from services.referrals.care.checks import CareError, check_choice, check_date, check_text, day, iso
@@ -91,9 +92,10 @@ ITEM_STATUSES: Final = (OPEN, DONE, NOT_NEEDED)
 
 # --- Health information ----------------------------------------------------------------------
 
-#: ISA roles that may receive health information (SASH flags, health needs). Anything else,
-#: including every PARTNER_* role and any role not known here, may not: deny by default.
-HEALTH_ROLES: Final = frozenset({"POLICE", "PROBATION", "PRISON", "HEALTH"})
+#: ISA roles that may receive health information (SASH flags, health needs): the agreement's
+#: own list (iomkit.identity.isa, where the reasons are). Anything else, including housing,
+#: the local authority, the voluntary sector and any role not known, may not.
+HEALTH_ROLES: Final = isa.HEALTH_ROLES
 
 
 def new() -> dict[str, Any]:
@@ -382,7 +384,7 @@ def sash_flag(state: Mapping[str, Any]) -> dict[str, str] | None:
 def may_share_health(isa_role: str) -> bool:
     """Whether the ISA lets ``isa_role`` receive health information (SASH, health needs).
 
-    POLICE, PROBATION, PRISON and HEALTH may; PARTNER_* roles (e.g. PARTNER_HOUSING) and any
-    role not listed may not.
+    POLICE, PROBATION, PRISON, MENTAL_HEALTH and DRUG_ALCOHOL may; PARTNER_HOUSING,
+    LOCAL_AUTHORITY, VOLUNTARY, YOT and any role not listed may not.
     """
     return isa_role in HEALTH_ROLES

@@ -5,14 +5,18 @@ from __future__ import annotations
 import pytest
 
 from iomkit.identity.isa import (
+    ACTION_KINDS,
     CASE_KINDS,
     FIELDS,
     HEALTH_KINDS,
+    HEALTH_ROLES,
     KINDS,
     LOCATION_FIELDS,
+    PARTNER_ROLES,
     ROLES,
     NotAllowed,
     allows,
+    fields,
     investigates,
     minimise,
 )
@@ -41,10 +45,24 @@ EXPECTED_HIT = {
 EXPECTED_KINDS = {
     "POLICE": set(KINDS), "CENTRAL": set(KINDS) - HEALTH_KINDS, "PROBATION": set(KINDS),
     "PARTNER_HOUSING": {"GRADE_CHANGE", "TRANSITION_OPENED", "FURTHER_SUPPORT",
-                        "CHECKLIST_OPENED"},
+                        "CHECKLIST_OPENED", "ACTION_ASSIGNED", "ACTION_OVERDUE"},
     "POLICE_UPLOAD": set(),  # uploads crimes, receives nothing about anyone
     "OPERATIONS": set(),  # runs the system: nothing about anyone
+    # partners beyond housing: their own actions; the clinical ones SASH and the release
+    "DRUG_ALCOHOL": {"ACTION_ASSIGNED", "ACTION_OVERDUE", "GRADE_CHANGE", "TRANSITION_OPENED",
+                     "FURTHER_SUPPORT", "CHECKLIST_OPENED", "SASH", "RELEASE_HANDOVER"},
+    "MENTAL_HEALTH": {"ACTION_ASSIGNED", "ACTION_OVERDUE", "GRADE_CHANGE", "TRANSITION_OPENED",
+                      "FURTHER_SUPPORT", "SASH", "RELEASE_HANDOVER"},
+    "LOCAL_AUTHORITY": {"ACTION_ASSIGNED", "ACTION_OVERDUE", "GRADE_CHANGE",
+                        "TRANSITION_OPENED", "FURTHER_SUPPORT", "CHECKLIST_OPENED"},
+    "VOLUNTARY": {"ACTION_ASSIGNED", "ACTION_OVERDUE", "GRADE_CHANGE", "TRANSITION_OPENED",
+                  "FURTHER_SUPPORT"},
+    "YOT": {"ACTION_ASSIGNED", "ACTION_OVERDUE", "YOUTH_TRANSFER_CANDIDATE"},
+    "PRISON": {"ACTION_ASSIGNED", "ACTION_OVERDUE", "CHECKLIST_OPENED", "SASH",
+               "RELEASE_HANDOVER"},
 }
+PARTNERS = ("PARTNER_HOUSING", "DRUG_ALCOHOL", "MENTAL_HEALTH", "YOT", "PRISON",
+            "LOCAL_AUTHORITY", "VOLUNTARY")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -110,6 +128,38 @@ def test_a_partner_learns_the_checklist_opened_but_not_its_items_or_readiness() 
     assert not allows("PARTNER_HOUSING", "RELEASE_ITEMS_UNREADY")
 
 
+def test_the_agreement_is_written_out_for_every_role() -> None:
+    assert set(EXPECTED_KINDS) == set(ROLES) == set(FIELDS)
+    assert PARTNER_ROLES == set(PARTNERS)
+
+
+@pytest.mark.parametrize("role", PARTNERS)
+def test_no_partner_ever_gets_location_reasons_or_the_handover(role: str) -> None:
+    for kind, names in FIELDS[role].items():
+        assert not LOCATION_FIELDS & set(names), kind
+        assert not {"reasons", "static_score", "fixes"} & set(names), kind
+    if allows(role, "RELEASE_HANDOVER"):  # that they were released, not the needs and plan
+        assert "details" not in fields(role, "RELEASE_HANDOVER")
+    if allows(role, "GRADE_CHANGE"):
+        assert fields(role, "GRADE_CHANGE") == FIELDS["PARTNER_HOUSING"]["GRADE_CHANGE"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_mental_health_and_other_health_information_only_to_health_roles(role: str) -> None:
+    """SASH (suicide and self-harm, mental health) and the release handover (needs,
+    substance misuse) reach a role exactly when its agreement allows health information."""
+    for kind in HEALTH_KINDS:
+        assert allows(role, kind) == (role in HEALTH_ROLES), (role, kind)
+    assert HEALTH_ROLES == {"POLICE", "PROBATION", "MENTAL_HEALTH", "DRUG_ALCOHOL", "PRISON"}
+
+
+def test_every_partner_is_told_of_its_actions_and_police_and_probation_too() -> None:
+    for role in (*PARTNERS, "POLICE", "PROBATION", "CENTRAL"):
+        assert ACTION_KINDS <= set(FIELDS[role]), role
+    assert not allows("OPERATIONS", "ACTION_ASSIGNED")
+    assert not allows("POLICE_UPLOAD", "ACTION_OVERDUE")
+
+
 # The police of the force that reported the crime (contract 1.1): the evidence and which
 # force manages the person, not the case (no lead officer). Nobody else investigates.
 EXPECTED_INVESTIGATING_HIT = EXPECTED_HIT["POLICE"] - {"lead_officer"}
@@ -135,3 +185,11 @@ def test_only_police_of_the_crime_force_investigate(role: str) -> None:
 def test_a_hit_written_before_1_1_has_no_crime_force() -> None:
     old = {k: v for k, v in RECORDS["HIT"].items() if k != "crime_force"}
     assert minimise("POLICE", "HIT", old, CONTEXT)["crime_force"] is None
+
+
+def test_the_readme_says_what_every_role_sees() -> None:
+    from iomkit.settings import ROOT
+    table = (ROOT / "README.md").read_text().split("**Who may see what**")[1].split("\n\n")[1]
+    named = {word.strip("` ") for row in table.splitlines()[2:]
+             for word in row.split("|")[1].replace(",", " ").split()}
+    assert set(ROLES) <= named, set(ROLES) - named

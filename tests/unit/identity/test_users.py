@@ -85,3 +85,22 @@ def test_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -
     assert "x" in load(tmp_path / "u.toml")
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["hash"]) == 2
+
+
+@pytest.mark.parametrize("role", ["DRUG_ALCOHOL", "MENTAL_HEALTH", "YOT", "PRISON",
+                                  "LOCAL_AUTHORITY", "VOLUNTARY"])
+def test_every_partner_beyond_housing_names_its_agency_and_one_force(tmp_path: Path,
+                                                                     role: str) -> None:
+    digest = hash_password("a long enough password")
+    path = tmp_path / "u.toml"
+    path.write_text(f'[[user]]\nusername="p"\nhash="{digest}"\nforce="Hampshire"\n'
+                    f'role="{role}"\n')
+    with pytest.raises(UsersError, match="a partner names their agency"):
+        load(path)
+    path.write_text(f'[[user]]\nusername="p"\nhash="{digest}"\nforce="*"\nrole="{role}"\n'
+                    'agency="Anyone"\n')
+    with pytest.raises(UsersError, match="may see every force"):
+        load(path)
+    add_user(tmp_path / "ok.toml", "p", "a long enough password", "Hampshire", role,
+             agency="Solent Mind")
+    assert load(tmp_path / "ok.toml")["p"].principal("s").agency == "Solent Mind"

@@ -57,3 +57,24 @@ async def test_an_unreachable_server_is_a_delivery_error() -> None:
     police = type(police)(**{**police.__dict__, "email": "iom@police.example"})
     with pytest.raises(DeliveryError, match="SMTP"):
         await Mailer("127.0.0.1", free_port(), "x@y", timeout_s=1)(police, note())
+
+
+async def test_a_partner_is_mailed_its_actions_and_pointed_at_its_actions_page() -> None:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        drugs = recipient("drugs", "DRUG_ALCOHOL", ("ACTION_ASSIGNED", "ACTION_OVERDUE"))
+        drugs = type(drugs)(**{**drugs.__dict__, "email": "iom@inclusion.example",
+                               "agency": "Inclusion Hampshire"})
+        mailer = Mailer("127.0.0.1", port, "throughcare@test.example")
+        await mailer(drugs, note("ACTION_OVERDUE"))
+        await mailer(drugs, note("SASH"))  # health information is never mailed
+    finally:
+        controller.stop()
+    [(to, message)] = inbox.messages
+    assert to == ["iom@inclusion.example"]
+    assert message["Subject"] == "Throughcare: new action overdue"
+    text = message.get_payload()
+    assert "/agencies/Inclusion%20Hampshire/actions" in text and "P-secret" not in text

@@ -101,6 +101,28 @@ def test_a_case_alert_about_a_person_not_followed_yet_counts_as_registered() -> 
     assert subject == Subject("Hampshire", True, "PC Smith")
 
 
+def test_a_plan_action_goes_to_the_force_and_to_the_partner_it_names_only() -> None:
+    from services.notifications.subscriptions import Recipient
+    drugs = Recipient(name="drugs", role="DRUG_ALCOHOL", kinds=frozenset({"ACTION_ASSIGNED"}),
+                      forces=frozenset({"Hampshire"}), url="http://127.0.0.1:1/d",
+                      secret=support.SECRET, agency="Inclusion Hampshire")
+    mind = Recipient(name="mind", role="MENTAL_HEALTH", kinds=frozenset({"ACTION_ASSIGNED"}),
+                     forces=frozenset({"Hampshire"}), url="http://127.0.0.1:1/m",
+                     secret=support.SECRET, agency="Solent Mind")
+    pdu = recipient("pdu2", "PROBATION", ("ACTION_ASSIGNED",))
+    alert = {**support.case_alert("ACTION_ASSIGNED"),
+             "details": {"action_id": "a1", "partner_agency": "inclusion hampshire",
+                         "pathway": "REHABILITATE_AND_RESETTLE", "due": "2026-12-20"}}
+    subject = case_alert_subject(alert, None)
+    made = plan_once("ACTION_ASSIGNED", "c1", alert, subject, [drugs, mind, pdu], [], T0)
+    assert [n["recipient"] for n in made] == ["drugs", "pdu2"]
+    payload = orjson.loads(made[0]["payload"])
+    assert payload["details"]["partner_agency"] == "inclusion hampshire"
+    assert not {"lat", "lon", "fixes", "device_id"} & set(payload)
+    assert plan_once("ACTION_ASSIGNED", "c1", alert, subject, [drugs, mind, pdu],
+                     ["drugs", "pdu2"], T0) == []  # once per recipient
+
+
 THAMES_VALLEY = recipient("tvp", "POLICE", ("HIT",), ("Thames Valley",))
 TVP_PROBATION = recipient("tvp-pdu", "PROBATION", ("HIT",), ("Thames Valley",))
 

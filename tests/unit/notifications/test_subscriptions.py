@@ -32,7 +32,9 @@ def test_the_shipped_file_is_valid() -> None:
     path = Path(subscriptions.__file__).with_name("subscriptions.toml")
     names = [e["secret_env"] for e in tomllib.loads(path.read_text())["recipient"]]
     recipients = load(path, {name: "x" * 32 for name in names})
-    assert {r.role for r in recipients} == {"POLICE", "PROBATION", "PARTNER_HOUSING"}
+    assert {r.role for r in recipients} == {"POLICE", "PROBATION", "PARTNER_HOUSING",
+                                            "DRUG_ALCOHOL"}
+    assert all(r.agency for r in recipients if r.role in ("PARTNER_HOUSING", "DRUG_ALCOHOL"))
 
 
 def test_a_valid_entry() -> None:
@@ -109,3 +111,31 @@ def test_https_only_except_on_this_machine_and_secrets_never_shown(tmp_path) -> 
         assert secret not in repr(recipient) and secret not in str(recipient)
     with pytest.raises(SubscriptionError, match="https only"):
         load(one("http://police.example/hooks"), {"S": secret})
+
+
+def test_a_partner_is_told_of_its_own_agencys_actions_only() -> None:
+    police, drugs, housing = parse({"recipient": [
+        entry(kinds=["ACTION_OVERDUE"]),
+        entry(name="drugs", role="DRUG_ALCOHOL", kinds=["ACTION_ASSIGNED", "ACTION_OVERDUE"],
+              agency="Inclusion  hampshire"),
+        entry(name="housing", role="PARTNER_HOUSING", kinds=["ACTION_ASSIGNED"],
+              agency="Southampton Housing"),
+    ]}, ENV)
+    everyone = [police, drugs, housing]
+    assert drugs.agency == "Inclusion  hampshire"
+    # matched as the actions page matches agencies: case and spacing do not matter
+    assert route(everyone, "ACTION_ASSIGNED", "Hampshire", "Inclusion Hampshire") == [drugs]
+    assert route(everyone, "ACTION_ASSIGNED", "Hampshire", "southampton housing") == [housing]
+    assert route(everyone, "ACTION_OVERDUE", "Hampshire", "Inclusion Hampshire") == [
+        police, drugs]  # police of the force: every agency's overdue actions
+    assert route(everyone, "ACTION_ASSIGNED", "Hampshire", "Kent Housing") == []
+    assert route(everyone, "ACTION_ASSIGNED", "Hampshire", None) == []
+    assert route(everyone, "ACTION_ASSIGNED", "Kent", "Inclusion Hampshire") == []
+
+
+def test_a_partner_subscribing_to_actions_names_its_agency() -> None:
+    message = problem(entry(role="VOLUNTARY", kinds=["ACTION_ASSIGNED"]))
+    assert "field agency: a VOLUNTARY recipient of plan actions names its agency" in message
+    assert "field agency: must be a string" in problem(entry(agency=3))
+    assert "does not allow SASH" in problem(entry(role="VOLUNTARY", kinds=["SASH"],
+                                                 agency="Society of St James"))

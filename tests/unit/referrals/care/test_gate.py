@@ -425,7 +425,9 @@ def test_an_unknown_sash_event_is_refused() -> None:
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("POLICE", True), ("PROBATION", True), ("PRISON", True), ("HEALTH", True),
+        ("POLICE", True), ("PROBATION", True), ("PRISON", True), ("MENTAL_HEALTH", True),
+        ("DRUG_ALCOHOL", True), ("HEALTH", False), ("YOT", False), ("LOCAL_AUTHORITY", False),
+        ("VOLUNTARY", False),
         ("PARTNER_HOUSING", False), ("PARTNER_EMPLOYMENT", False), ("CENTRAL", False),
         ("police", False), ("", False), ("UNKNOWN", False),
     ],
