@@ -45,7 +45,7 @@ from iomkit.processes import (  # noqa: E402
 )
 from iomkit.prometheus import RULES, Prometheus  # noqa: E402
 from iomkit.settings import Settings, load  # noqa: E402
-from iomkit.topics import GPS_HITS, OPERATOR_TOPICS, RISK_GRADES, spec  # noqa: E402
+from iomkit.topics import GPS_HITS, OFFENDER_EVENTS, OPERATOR_TOPICS, RISK_GRADES, spec  # noqa: E402
 from services.notifications import subscriptions as subs  # noqa: E402
 from services.notifications.receiver import Receiver  # noqa: E402
 
@@ -298,22 +298,91 @@ def _call(url: str, token: str, body: dict[str, Any] | None = None) -> tuple[int
         return error.code, None
 
 
+def _token(settings, logins: list[tuple[str, str, str, str]], username: str) -> str | None:  # type: ignore[no-untyped-def]
+    """A demo user's bearer token from the sign-in service (None without demo users)."""
+    password = next((p for user, p, _, _ in logins if user == username), None)
+    if password is None:
+        return None
+    base = f"http://127.0.0.1:{settings.port_of('notifications')}"
+    signed = urllib.request.Request(
+        f"{base}/auth/token", method="POST", headers={"Content-Type": "application/json"},
+        data=orjson.dumps({"username": username, "password": password}))
+    with urllib.request.urlopen(signed, timeout=30) as answer:
+        return str(orjson.loads(answer.read())["access_token"])
+
+
+def show_casework(settings, codec: Codec, logins: list[tuple[str, str, str, str]],  # type: ignore[no-untyped-def]
+                  receivers: DemoReceivers, within: float) -> None:
+    """Casework (issue 18): the MAPPA-managed referral in front of Thames Valley's panel
+    with its flags; P-1005, a prolific burglar not on IOM, arrested: Hampshire's IOM team
+    is told once (selection at arrest); probation logs a visit and a case note on P-1002's
+    record. Best effort: the demo goes on whatever this step meets."""
+    try:
+        referrals = f"http://127.0.0.1:{settings.port_of('referrals')}"
+        tvp = _token(settings, logins, "demo-tvp-police")
+        probation = _token(settings, logins, "demo-probation")
+        if tvp is None or probation is None:
+            return
+        status, agenda = _call(f"{referrals}/panel?force=Thames%20Valley&format=json", tvp)
+        items = [] if status != 200 else agenda["items"] + (
+            (agenda.get("next_sitting") or {}).get("items", []))
+        for item in items:
+            flags = item.get("flags") or {}
+            say(f"\npanel (Thames Valley, {agenda['panel_date']}): "
+                f"{item['referral']['referral_id']} {item['referral']['person_id']}: "
+                f"MAPPA {flags.get('mappa_level') or 'no'}, RoSH "
+                f"{flags.get('rosh_level') or 'not assessed'}, priorities "
+                f"{', '.join(flags.get('priority_flags') or []) or 'none'} "
+                "(the panel decides)")
+        arrest = {"event_id": "EV-DEMO-ARREST-1005", "person_id": "P-1005",
+                  "type": "ARRESTED", "occurred_at": settings.now(),
+                  "source_agency": "Hampshire Constabulary", "offence": "BURGLARY_DOMESTIC",
+                  "details": {}}
+        asyncio.run(testing.produce(settings, codec, OFFENDER_EVENTS, [arrest]))
+        police = receivers.of_role("POLICE")
+        deadline = time.monotonic() + within
+
+        def candidates() -> list[tuple[str, dict[str, Any]]]:
+            return [(name, d.body) for name, r in police for d in list(r.deliveries)
+                    if d.body["kind"] == "ARREST_CANDIDATE"]
+
+        while police and not candidates() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for name, body in candidates():
+            say(f"selection at arrest: {name} told ARREST_CANDIDATE for "
+                f"{body['payload']['person_id']} (once per arrest)")
+        if police and not candidates():
+            say("selection at arrest: nothing yet (see the referrals log)")
+        now = settings.now().replace(microsecond=0)
+        _call(f"{referrals}/people/P-1002/contacts", probation, {
+            "contact_at": (now - timedelta(hours=1)).isoformat(), "agency": "Probation",
+            "method": "VISIT", "summary": "home visit: settled, attending appointments"})
+        _call(f"{referrals}/people/P-1002/notes", probation, {
+            "text": "Discussed the treatment place with Inclusion Hampshire.",
+            "agency": "Probation"})
+        while time.monotonic() < deadline:
+            status, notes = _call(f"{referrals}/people/P-1002/notes", probation)
+            if status == 200 and notes["notes"] and notes["contacts"]:
+                say(f"case record of P-1002: {len(notes['notes'])} note(s), "
+                    f"{len(notes['contacts'])} contact(s) logged (case roles only, audited)")
+                break
+            time.sleep(0.3)
+        else:
+            say("case record of P-1002: nothing yet (see the referrals log)")
+    except (OSError, ValueError, KeyError) as exc:
+        say(f"casework: step skipped ({type(exc).__name__})")
+
+
 def show_partners_and_tag_orders(settings, logins: list[tuple[str, str, str, str]],  # type: ignore[no-untyped-def]
                                  receivers: DemoReceivers, within: float) -> None:
     """Partners told of their actions (issue 18 part 4): the panel accepts P-1002, probation
     agrees a plan action with the drug and alcohol service, whose webhook is told; and the
     tag order alerts (part 5) the demo's tag and release raised, as police were told them.
     Best effort: the demo goes on whatever this step meets."""
-    password = next((p for user, p, _, _ in logins if user == "demo-probation"), None)
-    if password is None:
-        return
     try:
-        base = f"http://127.0.0.1:{settings.port_of('notifications')}"
-        signed = urllib.request.Request(
-            f"{base}/auth/token", method="POST", headers={"Content-Type": "application/json"},
-            data=orjson.dumps({"username": "demo-probation", "password": password}))
-        with urllib.request.urlopen(signed, timeout=30) as answer:
-            token = orjson.loads(answer.read())["access_token"]
+        token = _token(settings, logins, "demo-probation")
+        if token is None:
+            return
         referrals = f"http://127.0.0.1:{settings.port_of('referrals')}"
         _call(f"{referrals}/panel/decisions", token, {
             "referral_id": "R-0001", "outcome": "ACCEPTED", "cohort": "FIXED",
@@ -554,6 +623,7 @@ def main() -> int:
         show_deliveries(receivers, hit_ids, min(args.timeout, 30.0))
         show_insights(settings, logins, args.timeout)
         show_partners_and_tag_orders(settings, logins, receivers, min(args.timeout, 30.0))
+        show_casework(settings, codec, logins, receivers, min(args.timeout, 30.0))
         say("\nnotifications received them:")
         for line in (logs / "notifications.log").read_text().splitlines():
             if "grade.received" in line:

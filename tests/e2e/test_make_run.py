@@ -163,7 +163,7 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
         if line.startswith('  {"person_id"'):
             grade = json.loads(line)
             grades[grade["person_id"]] = grade
-    assert set(grades) == {"P-1001", "P-1002", "P-1003", "P-1004"}
+    assert set(grades) == {"P-1001", "P-1002", "P-1003", "P-1004", "P-1005"}
     # P-1001 is risk-model.md's worked example woman, graded today (age band 50+).
     assert grades["P-1001"]["static_band"] == "LOW"
     assert grades["P-1001"]["rag"] == "GREEN"
@@ -212,6 +212,20 @@ def test_make_run_flow_publishes_a_grade_for_every_demo_person(broker, settings,
     assert {line.split("(")[1].split(":")[0] for line in demo} == set(ROLES)  # every role
     assert any(line.startswith("operations: https://127.0.0.1:") and line.split()[1].endswith(
         "/ops") for line in run.stdout.splitlines())
+    # casework (issue 18): the MAPPA-managed referral before Thames Valley's panel with its
+    # flags, one selection-at-arrest alert to Hampshire's IOM team, a visit and a note logged;
+    # and (parts 4, 5) a partner told of its action, the demo tag's orders told to police
+    lines = run.stdout.splitlines()
+    assert any(line.startswith("panel (Thames Valley") and "R-0002 P-1003: MAPPA LEVEL_2, "
+               "RoSH HIGH, priorities DOMESTIC_ABUSE" in line for line in lines), run.stdout
+    assert [line for line in lines if line.startswith("selection at arrest:")] == [
+        "selection at arrest: hampshire-police-iom told ARREST_CANDIDATE for P-1005 "
+        "(once per arrest)"], run.stdout
+    assert "case record of P-1002: 1 note(s), 1 contact(s) logged (case roles only, audited)" \
+        in lines, run.stdout
+    assert any("received: ACTION_ASSIGNED for P-1002" in line for line in lines), run.stdout
+    [tags] = [line for line in lines if line.startswith("tag orders told to")]
+    assert "TAG_BEYOND_LICENCE" in tags and "TAG_NOT_FITTED" in tags, tags
     assert "stopping" in run.stdout
 
 
