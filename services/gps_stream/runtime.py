@@ -16,6 +16,7 @@ from iomkit.batch import BatchConsumer, Item
 from iomkit.peers import Peers
 from iomkit.peopleforces import PeopleForces
 from iomkit.service import Service
+from iomkit.settings import SettingsError
 from iomkit.topics import TopicSpec
 from services.gps_stream import config
 from services.gps_stream.assembly import evidence_message
@@ -28,6 +29,11 @@ service = Service("gps_stream")
 app = service.app
 settings = service.settings
 gps = config.load()
+if settings.evidence_days < gps.retention_days:
+    # A hit forgotten from the views while its fixes are still held could be assembled
+    # again from them with its revisions counted from 1 (assembly.align).
+    raise SettingsError(f"IOM_EVIDENCE_DAYS ({settings.evidence_days}) is below "
+                        f"IOM_GPS_RETENTION_DAYS ({gps.retention_days})")
 
 EVIDENCE = TopicSpec("throughcare-gps-evidence", "person_id", None)  # partition -> assembler
 matchers = PartitionMatchers(

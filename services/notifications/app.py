@@ -46,6 +46,7 @@ from services.notifications.runtime import (
     ready,
     recipients,
     service,
+    settings,
     stopping,
     told,
     unfinished,
@@ -237,6 +238,16 @@ async def forget_old_crimes() -> None:
     """The map's crimes are kept as long as fixes are (30 days after the crime)."""
     crimes.forget_before(service.clock() - timedelta(days=notify.crime_days))
     zones.forget_before(service.clock() - timedelta(days=notify.crime_days))
+
+
+@app.timer(interval=3600.0)
+async def forget_old_evidence() -> None:
+    """Hits' evidence fixes leave the console board after the evidential period
+    (IOM_EVIDENCE_DAYS; the views never show them past it, purged or not)."""
+    gone = board.expire()
+    if gone:
+        service.log.info("board.evidence_expired", hits=gone,
+                         older_than_days=settings.evidence_days)
 
 
 @app.timer(interval=3600.0)
