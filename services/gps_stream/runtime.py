@@ -17,7 +17,7 @@ from iomkit.peers import Peers
 from iomkit.peopleforces import PeopleForces
 from iomkit.service import Service
 from iomkit.settings import SettingsError
-from iomkit.topics import TopicSpec
+from iomkit.topics import CONDUIT_MS, TopicSpec
 from services.gps_stream import config
 from services.gps_stream.assembly import evidence_message
 from services.gps_stream.matcher import HitUpdate
@@ -35,7 +35,8 @@ if settings.evidence_days < gps.retention_days:
     raise SettingsError(f"IOM_EVIDENCE_DAYS ({settings.evidence_days}) is below "
                         f"IOM_GPS_RETENTION_DAYS ({gps.retention_days})")
 
-EVIDENCE = TopicSpec("throughcare-gps-evidence", "person_id", None)  # partition -> assembler
+# partition -> assembler: evidence fixes, a conduit (a restored matcher sends them again)
+EVIDENCE = TopicSpec("throughcare-gps-evidence", "person_id", None, retention_ms=CONDUIT_MS)
 matchers = PartitionMatchers(
     settings, service.codec, gps.rule(), gps.retention_ms, service.clock,
     health=lambda: TagHealth(int(gps.silence_s * 1000), gps.unusable_after,
