@@ -2,7 +2,8 @@
 (``IOM_EVIDENCE_DAYS``, 30 by default, the fix retention of the contract; see
 deploy/retention.toml). Pure, the clock given: gps_stream's published hits and the
 notifications console's cards both pass every hit through :func:`current` when they keep
-it, when they are read and at their hourly purge.
+it, when they are read and at their hourly purge; a notification sent again (a recovery,
+a redelivery) passes its payload through :func:`payload`.
 
 A fix older than the cutoff is dropped from the hit; a hit left with no fix (or a withdrawn
 hit whose nearest fix is older) is forgotten whole: its crime's place and time would still
@@ -16,6 +17,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -24,9 +27,14 @@ def cutoff(now: datetime, days: float) -> datetime:
     return now - timedelta(days=days)
 
 
-def _at(value: datetime | int) -> datetime:
-    """A time as decoded (datetime) or as assembled (epoch milliseconds)."""
-    return value if isinstance(value, datetime) else _EPOCH + timedelta(milliseconds=value)
+def _at(value: datetime | int | str) -> datetime:
+    """A time as decoded (datetime), as assembled (epoch milliseconds) or in a JSON payload
+    (ISO 8601)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return _EPOCH + timedelta(milliseconds=value)
 
 
 def current(hit: Mapping[str, Any], before: datetime) -> dict[str, Any] | None:
@@ -41,3 +49,22 @@ def current(hit: Mapping[str, Any], before: datetime) -> dict[str, Any] | None:
     nearest = min(kept, key=lambda f: (f["distance_m"], _at(f["recorded_at"])))
     return {**hit, "fixes": kept, "nearest_fix_at": nearest["recorded_at"],
             "distance_m": nearest["distance_m"]}
+
+
+def payload(text: str, before: datetime) -> str | None:
+    """A notification's payload (JSON, the record as the recipient's role receives it)
+    without the evidence fixes recorded before ``before``: the same text when it carries
+    none of them, None when it carried fixes and none is left (not to be sent again)."""
+    value = orjson.loads(text)
+    fixes = value.get("fixes") if isinstance(value, dict) else None
+    if not fixes or all(_at(f["recorded_at"]) >= before for f in fixes):
+        return text
+    kept = [f for f in fixes if _at(f["recorded_at"]) >= before]
+    if not kept:
+        return None
+    value["fixes"] = kept
+    if "nearest_fix_at" in value or "distance_m" in value:
+        nearest = min(kept, key=lambda f: (f["distance_m"], _at(f["recorded_at"])))
+        value.update({k: nearest[v] for k, v in (("nearest_fix_at", "recorded_at"),
+                                                 ("distance_m", "distance_m")) if k in value})
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()

@@ -1,17 +1,21 @@
 """Every copy of a location obeys the evidential period (IOM_EVIDENCE_DAYS, 30 days): a
-hit's fixes older than it are unreadable in gps_stream's published hits and in the
-notifications console (its cards, maps and packs all read the board), the clock injected."""
+hit's fixes older than it are unreadable in gps_stream's published hits, in the
+notifications console (its cards, maps and packs all read the board) and in a notification
+sent again (recovered or redelivered), the clock injected."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from iomkit import evidential
 from iomkit.identity.principal import Principal
 from services.gps_stream.assembly import expire_published
 from services.notifications.console import Board
-from services.notifications.routing import Directory
+from services.notifications.routing import Directory, payload_text
+from services.notifications.unfinished import Unfinished
 
 # A leap day and a month end: the cutoff is 30 days of 24 h, not a calendar month.
 NOW = datetime(2028, 3, 1, 0, 30, tzinfo=UTC)  # 30 days before: 2028-01-31 00:30
@@ -104,3 +108,28 @@ def test_the_console_purge_drops_old_fixes_from_memory() -> None:
     assert board.expire() == 0
     assert [f["recorded_at"] for f in board.items["mixed"].record["fixes"]] == [
         EDGE, EDGE + timedelta(minutes=2)]
+
+
+def notification(nid: str, record: dict[str, Any], role: str = "POLICE") -> dict[str, Any]:
+    shown = {k: v for k, v in record.items() if role == "POLICE" or k != "fixes"}
+    return {"notification_id": nid, "recipient": "police", "state": "FAILED",
+            "created_at": NOW - timedelta(days=2), "payload": payload_text(shown)}
+
+
+def test_a_notification_sent_again_carries_no_fix_past_the_period() -> None:
+    unfinished = Unfinished()
+    for n in (notification("old", OLD_HIT), notification("mixed", MIXED),
+              notification("no-fixes", OLD_HIT, role="PROBATION")):
+        unfinished.keep(n, "iom.gps.hits/0/1")
+    again = {n["notification_id"]: n for n in unfinished.failed("police", CUTOFF)}
+    # every fix past the period: not sent again; a payload without fixes goes as it was
+    assert set(again) == {"mixed", "no-fixes"}
+    assert again["no-fixes"]["payload"] == unfinished.latest["no-fixes"]["payload"]
+    sent = orjson.loads(again["mixed"]["payload"])
+    assert [f["recorded_at"] for f in sent["fixes"]] == ["2028-01-31T00:30:00Z",
+                                                         "2028-01-31T00:32:00Z"]
+    assert (sent["nearest_fix_at"], sent["distance_m"]) == ("2028-01-31T00:32:00Z", 30.0)
+    assert len(orjson.loads(unfinished.latest["mixed"]["payload"])["fixes"]) == 3  # as read
+    # on the edge: the period given a millisecond later drops the fix at exactly 30 days
+    later = unfinished.failed("police", CUTOFF + timedelta(milliseconds=1))
+    assert len(orjson.loads(later[0]["payload"])["fixes"]) == 1
