@@ -538,7 +538,7 @@ def main() -> int:
         # and, for the demo, plays the agencies that publish.
         settings = settings.model_copy(update={"kafka_client_config": broker.operator_config})
         say(f"operator client file: {broker.operator_config}")
-        for state in asyncio.run(kafka.create_topics(settings, OPERATOR_TOPICS)):
+        for state in asyncio.run(kafka.create_topics(settings, OPERATOR_TOPICS, alter=True)):
             if state.created:
                 say(f"created topic {state.name} ({state.partitions} partitions)")
         env = broker.env()

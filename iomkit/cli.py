@@ -191,10 +191,11 @@ def tail(
 
 @topics_app.command("create")
 def topics_create() -> None:
-    """Create every topic of the contract that does not exist yet (idempotent)."""
+    """Create every topic of the contract that does not exist yet (idempotent), and alter
+    any topic whose retention or cleanup differs from deploy/retention.toml."""
     settings = load()
-    for state in asyncio.run(kafka.create_topics(settings, OPERATOR_TOPICS)):
-        status = "created" if state.created else "exists"
+    for state in asyncio.run(kafka.create_topics(settings, OPERATOR_TOPICS, alter=True)):
+        status = "created" if state.created else "altered" if state.altered else "exists"
         sys.stdout.write(f"{state.name:<24} {status:<8} partitions={state.partitions} "
                          f"{' '.join(f'{k}={v}' for k, v in sorted(state.config.items()))}\n")
 

@@ -14,7 +14,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.partitioner import murmur2
 from aiokafka.structs import TopicPartition
 
-from iomkit import kernel, metrics
+from iomkit import kernel, metrics, retention
 from iomkit import log as logging
 from iomkit.settings import Settings
 from iomkit.topics import ALL, TopicSpec
@@ -175,12 +175,19 @@ class TopicState:
     partitions: int
     config: dict[str, str]
     created: bool = False
+    altered: dict[str, str] | None = None  # what create_topics(alter=True) changed, was
 
 
 async def create_topics(
-    settings: Settings, specs: Iterable[TopicSpec] = ALL
+    settings: Settings, specs: Iterable[TopicSpec] = ALL, *, alter: bool = False
 ) -> list[TopicState]:
-    """Create every missing topic; existing ones are left as they are (idempotent)."""
+    """Create every missing topic (idempotent). With ``alter`` (the operator's creation),
+    also alter an existing topic whose retention or cleanup differs from its spec, and
+    every other topic of the retention schedule the broker has (the services' own) whose
+    configuration differs from the schedule: an upgrade applies a changed schedule. Each
+    change is logged (``topic.config_altered``). Services create theirs without ``alter``
+    (their principals may not alter configurations)."""
+    specs = list(specs)
     client = await admin(settings)
     try:
         existing = set(await client.list_topics())
@@ -199,12 +206,63 @@ async def create_topics(
                 if code not in (0, TOPIC_ALREADY_EXISTS):
                     raise RuntimeError(f"could not create topic {name}: error {code} {message}")
         created = {s.name for s in wanted}
-        return [
-            TopicState(s.name, s.partitions or settings.partitions, s.config(), s.name in created)
+        altered: dict[str, dict[str, str]] = {}
+        if alter:
+            configs = {s.name: s.config() for s in specs if s.name in existing}
+            for name, rule in retention.load().topics.items():
+                if name in existing and name not in configs:
+                    configs[name] = rule.config()
+            altered = await _align_configs(client, configs)
+        states = [
+            TopicState(s.name, s.partitions or settings.partitions, s.config(),
+                       s.name in created, altered.pop(s.name, None))
             for s in specs
         ]
+        rules = retention.load().topics
+        return states + [TopicState(name, 0, rules[name].config(), False, was)
+                         for name, was in sorted(altered.items())]
     finally:
         await client.close()
+
+
+_DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs v1+: a topic's own setting (not a default)
+
+
+async def _align_configs(client: AIOKafkaAdminClient, wanted: dict[str, dict[str, str]]
+                         ) -> dict[str, dict[str, str]]:
+    """Alter each topic whose governed settings differ from ``wanted[topic]``; returns what
+    each altered topic had before. AlterConfigs replaces a topic's own settings whole, so
+    the ones the schedule does not govern are sent again unchanged."""
+    if not wanted:
+        return {}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, n) for n in wanted]
+    effective: dict[str, dict[str, str]] = {}
+    own: dict[str, dict[str, str]] = {}
+    for response in await client.describe_configs(resources):
+        version = getattr(response, "API_VERSION", 0)
+        for resource in response.resources:
+            name, entries = resource[3], resource[4]
+            effective[name] = {e[0]: e[1] for e in entries}
+            own[name] = {e[0]: e[1] for e in entries if e[1] is not None and (
+                e[3] == _DYNAMIC_TOPIC_CONFIG if version >= 1 else not e[3])}
+    was: dict[str, dict[str, str]] = {}
+    changes = []
+    for name, config in wanted.items():
+        differs = retention.drift(config, effective.get(name, {}))
+        if differs:
+            was[name] = {k: effective.get(name, {}).get(k, "") for k in differs}
+            changes.append(ConfigResource(ConfigResourceType.TOPIC, name,
+                                          configs={**own.get(name, {}), **differs}))
+    if not changes:
+        return {}
+    for response in await client.alter_configs(changes):
+        for code, message, _, name in response.resources:
+            if code:
+                raise RuntimeError(f"could not alter topic {name}: error {code} {message}")
+    for name, before in was.items():
+        _log.warning("topic.config_altered", topic=name, was=before,
+                     now={k: wanted[name][k] for k in before})
+    return was
 
 
 async def describe_topics(settings: Settings, names: Iterable[str]) -> list[TopicState]:
@@ -230,7 +288,7 @@ async def describe_topics(settings: Settings, names: Iterable[str]) -> list[Topi
         await client.close()
 
 
-INTERESTING_CONFIGS = ("cleanup.policy", "retention.ms", "min.compaction.lag.ms")
+INTERESTING_CONFIGS = retention.GOVERNED
 
 
 async def end_offsets(settings: Settings, topic: str) -> dict[TopicPartition, int]:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     lag_interval_s: float = Field(5.0, gt=0, description="how often consumer lag is measured")
+    evidence_days: float = Field(
+        30.0, gt=0, le=31, description="a hit's evidence fixes are readable this long after "
+        "they were recorded (the 30-day fix retention; deploy/retention.toml)")
 
     referrals_port: int = Field(6061, ge=1, le=65535)
     risk_port: int = Field(6062, ge=1, le=65535)

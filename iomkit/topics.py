@@ -52,7 +52,9 @@ CASE_ALERTS = TopicSpec("iom.case.alerts", "person_id", "CaseAlert")
 CASE_RECORDS = TopicSpec("iom.case.records", "person_id", "CaseRecord")
 NOTIFICATIONS = TopicSpec("iom.notifications", "recipient", "Notification")
 AUDIT = TopicSpec("iom.audit", "person_id", "AuditRecord")
-DEAD_LETTERS = TopicSpec("iom.dead-letters", "original key", None, retention_ms=90 * DAY_MS)
+# Dead letters copy records of any topic, locations (TagPing) among them: kept no longer
+# than the shortest-lived record they may copy (deploy/retention.toml).
+DEAD_LETTERS = TopicSpec("iom.dead-letters", "original key", None, retention_ms=31 * DAY_MS)
 
 ALL: tuple[TopicSpec, ...] = (
     PEOPLE, OFFENDER_EVENTS, REFERRALS, PANEL_DECISIONS, COHORT_CHANGES, RISK_GRADES,
@@ -65,7 +67,10 @@ BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL}
 # sign-in service's sessions. No one service owns them, so the operator creates them with
 # the contract's topics (OPERATOR_TOPICS), and iomkit.access grants who reads and writes.
 IDENTITY_REVOCATIONS = TopicSpec("throughcare-identity-revocations", "sid", None,
-                                 partitions=1)
+                                 retention_ms=DAY_MS, partitions=1)  # > a token's life
+# Services' internal conduits (commands, ticks, re-keyed streams) are handled in seconds:
+# a week covers a worker down over a long weekend (deploy/retention.toml).
+CONDUIT_MS = 7 * DAY_MS
 IDENTITY_SESSIONS = TopicSpec("throughcare-identity-sessions", "session", None,
                               compacted=True, partitions=1)
 OPERATOR_TOPICS: tuple[TopicSpec, ...] = (*ALL, IDENTITY_REVOCATIONS, IDENTITY_SESSIONS)

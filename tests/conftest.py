@@ -36,7 +36,7 @@ def running_broker(data: Path) -> Iterator[Broker]:
 def operator_of(broker: Broker) -> Settings:
     """The operator's settings (super user), with every topic the operator makes."""
     settings = broker.operator_settings()
-    asyncio.run(kafka.create_topics(settings, OPERATOR_TOPICS))
+    asyncio.run(kafka.create_topics(settings, OPERATOR_TOPICS, alter=True))
     return settings
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from iomkit import forgetting, kernel, metrics, topics
+from iomkit import evidential, forgetting, kernel, metrics, topics
 from iomkit.records import CrimeReported, ExclusionZone
 from iomkit.service import Context
 from services.gps_stream import web  # noqa: F401 (the views register on import)
-from services.gps_stream.assembly import align, assemble, settled
+from services.gps_stream.assembly import align, assemble, expire_published, settled
 from services.gps_stream.hitrule import RULE_VERSION
 from services.gps_stream.partitions import crime_of
 from services.gps_stream.runtime import (
@@ -38,6 +38,7 @@ from services.gps_stream.runtime import (
     redeliver,
     send_evidence,
     service,
+    settings,
     trigger,
 )
 from services.gps_stream.trail import epoch_ms
@@ -151,12 +152,17 @@ async def purge_old_fixes() -> None:
     for key in done:
         published.pop(key, None)
         aligned.discard(key)
+    # Evidence fixes past the evidential period leave the view (a hit with none left goes).
+    gone = expire_published(published, evidential.cutoff(service.clock(),
+                                                          settings.evidence_days))
+    for key in gone:
+        aligned.discard(key)
     # The assembler's entry of a hit unchanged for twice the retention: all its fixes and
     # its crime's window are long past it (a margin over `settled`, which it cannot see
     # for another worker's hits).
     forgotten = service.forget_older(
         assembled, service.clock() - timedelta(milliseconds=2 * gps.retention_ms))
-    service.log.info("fixes.purged", fixes=purged, hits_forgotten=len(done),
+    service.log.info("fixes.purged", fixes=purged, hits_forgotten=len(done) + len(gone),
                      assembled_forgotten=forgotten)
 
 

@@ -15,10 +15,11 @@ nor leaves a hit at what was published before the crash, nor loses a hit never p
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Container, Mapping, MutableMapping
 from datetime import datetime
 from typing import Any
 
+from iomkit import evidential
 from services.gps_stream.trail import epoch_ms
 
 ACTIVE = "ACTIVE"
@@ -122,3 +123,19 @@ def settled(published: Mapping[bytes, Mapping[str, Any]], live_crimes: Container
     forget them (the hits topic keeps them)."""
     return [key for key, hit in list(published.items())
             if hit["crime_ref"] not in live_crimes and hit["nearest_fix_at"] < cutoff]
+
+
+def expire_published(published: MutableMapping[bytes, dict[str, Any]], before: datetime
+                     ) -> list[bytes]:
+    """Drop from the published hits the evidence fixes recorded before ``before`` (the
+    evidential period's cutoff, ``iomkit.evidential``); a hit with no evidence left is
+    removed. Returns the keys removed (the alignment forgets them too)."""
+    gone = []
+    for key, hit in list(published.items()):
+        kept = evidential.current(hit, before)
+        if kept is None:
+            del published[key]
+            gone.append(key)
+        elif len(kept["fixes"]) != len(hit["fixes"]):
+            published[key] = kept
+    return gone

@@ -16,7 +16,8 @@ from iomkit.batch import BatchConsumer, Item
 from iomkit.peers import Peers
 from iomkit.peopleforces import PeopleForces
 from iomkit.service import Service
-from iomkit.topics import TopicSpec
+from iomkit.settings import SettingsError
+from iomkit.topics import CONDUIT_MS, TopicSpec
 from services.gps_stream import config
 from services.gps_stream.assembly import evidence_message
 from services.gps_stream.matcher import HitUpdate
@@ -28,8 +29,14 @@ service = Service("gps_stream")
 app = service.app
 settings = service.settings
 gps = config.load()
+if settings.evidence_days < gps.retention_days:
+    # A hit forgotten from the views while its fixes are still held could be assembled
+    # again from them with its revisions counted from 1 (assembly.align).
+    raise SettingsError(f"IOM_EVIDENCE_DAYS ({settings.evidence_days}) is below "
+                        f"IOM_GPS_RETENTION_DAYS ({gps.retention_days})")
 
-EVIDENCE = TopicSpec("throughcare-gps-evidence", "person_id", None)  # partition -> assembler
+# partition -> assembler: evidence fixes, a conduit (a restored matcher sends them again)
+EVIDENCE = TopicSpec("throughcare-gps-evidence", "person_id", None, retention_ms=CONDUIT_MS)
 matchers = PartitionMatchers(
     settings, service.codec, gps.rule(), gps.retention_ms, service.clock,
     health=lambda: TagHealth(int(gps.silence_s * 1000), gps.unusable_after,

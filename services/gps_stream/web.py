@@ -14,7 +14,7 @@ import aiohttp
 from faust.web import Request, Response, View
 from yarl import URL
 
-from iomkit import crimeupload, nav
+from iomkit import crimeupload, evidential, nav
 from iomkit.identity import allow, check_force, isa, principal_of, purpose_of
 from iomkit.identity.guard import PURPOSE_HEADER, TOKEN_COOKIE, TooLarge
 from iomkit.identity.isa import CRIME_UPLOAD_ROLES, EVIDENCE_ROLES
@@ -75,6 +75,9 @@ async def hit_view(web: Any, request: Any, hit_id: str) -> Any:
     """The hit with exactly the fields the caller's role receives (isa.FIELDS): police get
     the evidence (fixes, the crime's place), probation that there was a hit and when."""
     hit = published.get(hit_id.encode())
+    if hit is not None:  # evidence past its period is not shown, even before the purge
+        hit = evidential.current(hit, evidential.cutoff(service.clock(),
+                                                        settings.evidence_days))
     if hit is None:
         return web.json({"error": f"no hit {hit_id}"}, status=404)
     principal = principal_of(request)

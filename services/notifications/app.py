@@ -17,8 +17,8 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
+from iomkit import evidential, kernel, topics
 from iomkit import headers as h
-from iomkit import kernel, topics
 from iomkit.identity.isa import CASE_KINDS, GRADE_CHANGE, TAG_ALERT, ZONE_BREACH
 from iomkit.service import Context
 from services.notifications import web  # noqa: F401 (the views register on import)
@@ -46,6 +46,7 @@ from services.notifications.runtime import (
     ready,
     recipients,
     service,
+    settings,
     stopping,
     told,
     unfinished,
@@ -141,7 +142,7 @@ async def command_received(command: dict[str, Any], context: Context) -> None:
     await ready["notifications"].wait()
     if command.get("command") != "redeliver" or command.get("recipient") not in by_name:
         raise ValueError(f"unknown command or recipient: {command.get('command')!r}")
-    again = unfinished.failed(command["recipient"])
+    again = unfinished.failed(command["recipient"], evidence_cutoff())
     for notification in again:
         await outbox.put(notification)
     service.log.info("redeliver", recipient=command["recipient"], notifications=len(again),
@@ -220,7 +221,7 @@ async def recover_owned(recovered: asyncio.Event, caught_up: asyncio.Event) -> N
         owned = {(tp.topic, tp.partition) for tp in app.consumer.assignment()}
         new = owned - handled
         if new or not caught_up.is_set():
-            resumed = unfinished.to_resume(new, by_name)
+            resumed = unfinished.to_resume(new, by_name, evidence_cutoff())
             for notification in resumed:
                 await outbox.put(notification)
             service.log.info("outbox.recovered", notifications=len(resumed),
@@ -237,6 +238,21 @@ async def forget_old_crimes() -> None:
     """The map's crimes are kept as long as fixes are (30 days after the crime)."""
     crimes.forget_before(service.clock() - timedelta(days=notify.crime_days))
     zones.forget_before(service.clock() - timedelta(days=notify.crime_days))
+
+
+def evidence_cutoff() -> datetime:
+    """Evidence fixes recorded before this are past the evidential period (IOM_EVIDENCE_DAYS)."""
+    return evidential.cutoff(service.clock(), settings.evidence_days)
+
+
+@app.timer(interval=3600.0)
+async def forget_old_evidence() -> None:
+    """Hits' evidence fixes leave the console board after the evidential period
+    (IOM_EVIDENCE_DAYS; the views never show them past it, purged or not)."""
+    gone = board.expire()
+    if gone:
+        service.log.info("board.evidence_expired", hits=gone,
+                         older_than_days=settings.evidence_days)
 
 
 @app.timer(interval=3600.0)

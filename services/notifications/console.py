@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from iomkit import evidential
 from iomkit.identity.isa import (
     CENTRAL,
     EVIDENCE_ROLES,
@@ -55,12 +57,25 @@ class Board:
     max_items: int = 2000  # the console shows recent events; the topics keep the rest
     max_queued: int = 256  # cards waiting for one slow console before the oldest go
     dropped: int = 0  # cards dropped that way (a gauge for the ops dashboard)
+    # A hit's evidence fixes are shown for the evidential period only (iomkit.evidential):
+    # dropped as a hit comes, as it is read and at the hourly purge (expire).
+    clock: Callable[[], datetime] = field(kw_only=True)  # the service's (tests: fixed)
+    evidence_days: float = 30.0
+
+    def _cutoff(self) -> datetime:
+        return evidential.cutoff(self.clock(), self.evidence_days)
 
     def hit(self, hit: Mapping[str, Any]) -> bool:
-        """The latest revision of a hit; False for an older one (replays)."""
+        """The latest revision of a hit; False for an older one (replays), or one whose
+        evidence is all past the evidential period."""
         known = self.items.get(hit["hit_id"])
         if known is not None and known.record["revision"] >= hit["revision"]:
             return False
+        current = evidential.current(hit, self._cutoff())
+        if current is None:
+            self.items.pop(hit["hit_id"], None)
+            return False
+        hit = current
         qualification = known.qualification if known else None
         self._put(Item(HIT, hit["hit_id"], dict(hit), qualification))
         return True
@@ -70,6 +85,34 @@ class Board:
             return False
         self._put(Item(ZONE_BREACH, breach["breach_id"], dict(breach)))
         return True
+
+    def get(self, item_id: str) -> Item | None:
+        """The item as it may be shown now: a hit without the fixes past the evidential
+        period (None when none is left), whatever the purge has done yet."""
+        item = self.items.get(item_id)
+        if item is None or item.kind != HIT:
+            return item
+        current = evidential.current(item.record, self._cutoff())
+        if current is None:
+            return None
+        if len(current["fixes"]) == len(item.record["fixes"]):
+            return item
+        return Item(item.kind, item.id, current, item.qualification)
+
+    def expire(self) -> int:
+        """The hourly purge: evidence fixes past the evidential period leave the board, a
+        hit with none left goes. Returns how many hits went."""
+        gone = 0
+        for item_id, item in list(self.items.items()):
+            if item.kind != HIT:
+                continue
+            current = self.get(item_id)
+            if current is None:
+                del self.items[item_id]
+                gone += 1
+            elif current is not item:
+                item.record = current.record
+        return gone
 
     def qualify(self, hit_id: str, qualification: dict[str, Any]) -> Item | None:
         item = self.items.get(hit_id)
@@ -128,7 +171,8 @@ class Board:
                     has_zone, investigating=self.investigating(user, item))
 
     def visible(self, user: User) -> Iterator[Item]:
-        return (item for item in self.items.values() if self.may_see(user, item))
+        shown = (self.get(item_id) for item_id in list(self.items))
+        return (item for item in shown if item is not None and self.may_see(user, item))
 
 
 def card(item: Item, user: User, force: str | None, has_crime: bool,

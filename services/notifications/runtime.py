@@ -44,7 +44,7 @@ service.declare(QUALIFICATIONS)
 # (source id | recipient) -> what was told: the once-per-hit state, or True for other kinds.
 told = service.table("told", help="source|recipient -> once-per-hit state or sent marker")
 directory = Directory()
-board = Board(directory)
+board = Board(directory, clock=service.clock, evidence_days=settings.evidence_days)
 crimes = MapCrimes()
 zones = MapZones()  # the zones under the console's breach maps
 service.measure_store("map_zones", lambda: len(zones))

@@ -14,6 +14,7 @@ from collections.abc import Collection, Set
 from datetime import datetime
 from typing import Any, Final
 
+from iomkit import evidential
 from services.notifications.recent import Recent
 
 Notification = dict[str, Any]
@@ -73,17 +74,32 @@ class Unfinished:
         or made here and not read back yet."""
         return self.made_from.get(notification["notification_id"], OURS) in partitions | {OURS}
 
-    def to_resume(self, partitions: Set[Partition], recipients: Collection[str]
-                  ) -> list[Notification]:
+    def to_resume(self, partitions: Set[Partition], recipients: Collection[str],
+                  evidence_from: datetime) -> list[Notification]:
         """Those still to deliver that were made from ``partitions`` (newly owned), for a
-        recipient still subscribed, oldest first: the order they were created in."""
-        return sorted((n for nid, n in list(self.latest.items())
-                       if n["state"] in TO_DELIVER and n["recipient"] in recipients
-                       and self.made_from.get(nid) in partitions),
-                      key=lambda n: n["created_at"])
+        recipient still subscribed, oldest first: the order they were created in. Without
+        the evidence fixes recorded before ``evidence_from`` (see :func:`current`)."""
+        return current(sorted((n for nid, n in list(self.latest.items())
+                               if n["state"] in TO_DELIVER and n["recipient"] in recipients
+                               and self.made_from.get(nid) in partitions),
+                              key=lambda n: n["created_at"]), evidence_from)
 
-    def failed(self, recipient: str) -> list[Notification]:
-        """A recipient's FAILED notifications, oldest first (for a redelivery)."""
-        return sorted((n for n in list(self.latest.values())
-                       if n["recipient"] == recipient and n["state"] == "FAILED"),
-                      key=lambda n: n["created_at"])
+    def failed(self, recipient: str, evidence_from: datetime) -> list[Notification]:
+        """A recipient's FAILED notifications, oldest first (for a redelivery), without the
+        evidence fixes recorded before ``evidence_from`` (see :func:`current`)."""
+        return current(sorted((n for n in list(self.latest.values())
+                               if n["recipient"] == recipient and n["state"] == "FAILED"),
+                              key=lambda n: n["created_at"]), evidence_from)
+
+
+def current(notifications: list[Notification], evidence_from: datetime) -> list[Notification]:
+    """Notifications to send again, their payloads without the evidence fixes past the
+    evidential period (iomkit.evidential): one whose every fix is past it is not sent again
+    (its FAILED or PENDING state stays on the topic, the disclosure it was never made)."""
+    kept = []
+    for notification in notifications:
+        text = evidential.payload(notification["payload"], evidence_from)
+        if text is not None:
+            kept.append(notification if text == notification["payload"]
+                        else {**notification, "payload": text})
+    return kept

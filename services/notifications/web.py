@@ -50,7 +50,7 @@ def see_other(location: str) -> aioweb.Response:
 def visible_hit(request: Request, hit_id: str) -> Any:
     """The hit the caller may see: 404 when there is none, 403 (audited, naming the
     person) when it is not for their force or role."""
-    item = board.items.get(hit_id)
+    item = board.get(hit_id)
     if item is None:
         raise aioweb.HTTPNotFound(text=orjson.dumps({"error": "no such hit"}).decode(),
                                   content_type="application/json")
@@ -106,7 +106,7 @@ class ConsoleEvents(View):
                         break  # the worker is stopping: let the web server close at once
                     await response.write(b": keep-alive\n\n")
                     continue
-                item = board.items.get(getting.result())
+                item = board.get(getting.result())
                 if item is not None and board.may_see(principal, item):
                     await self.send(request, response, [item])
         except (ConnectionResetError, RuntimeError):

@@ -13,7 +13,7 @@ from iomkit import metrics, topics
 from iomkit.batch import BatchConsumer, Item
 from iomkit.changelog import ChangelogStore
 from iomkit.service import Service
-from iomkit.topics import TopicSpec
+from iomkit.topics import CONDUIT_MS, TopicSpec
 from services.risk import config
 from services.risk.person import PersonState
 from services.risk.rescoring import REVIEW, rescore
@@ -23,7 +23,8 @@ app = service.app
 settings = service.settings
 risk_settings, rules = config.load()
 
-REVIEWS = TopicSpec("throughcare-risk-reviews", "person_id", None)  # time passing, per person
+# time passing, per person
+REVIEWS = TopicSpec("throughcare-risk-reviews", "person_id", None, retention_ms=CONDUIT_MS)
 VIEWS = TopicSpec("throughcare-risk-views", "person_id", None, compacted=True)
 INPUTS = [topics.PEOPLE, topics.OFFENDER_EVENTS, topics.GPS_HITS, topics.ZONE_BREACHES,
           topics.COHORT_CHANGES, REVIEWS]

@@ -32,7 +32,7 @@ HUB = Principal("hub", ("*",), "CENTRAL")
 def board() -> Board:
     directory = Directory()
     directory.person("P-1", "Hampshire")
-    return Board(directory)
+    return Board(directory, clock=lambda: T0 + timedelta(hours=1))
 
 
 async def test_board_keeps_the_latest_revision_and_tells_listeners() -> None:

@@ -100,7 +100,7 @@ def test_the_svg_map_shows_north() -> None:
 def test_the_card_in_words_with_lead_officer_rosh_and_victim_safety() -> None:
     directory = Directory()
     directory.person("P-1", "Hampshire", "VERY_HIGH")
-    board = Board(directory)
+    board = Board(directory, clock=lambda: T0)
     board.hit({**support.hit(), "crime_force": "Thames Valley"})
     board.breach({**support.breach(), "victim_safety": True})
     hit, breach = board.items["h1"], board.items["b1"]

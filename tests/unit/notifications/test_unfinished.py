@@ -13,7 +13,7 @@ from tests.unit.notifications.support import T0
 def state(nid: str, value: str, recipient: str = "police", minutes: int = 0
           ) -> dict[str, Any]:
     return {"notification_id": nid, "recipient": recipient, "state": value,
-            "created_at": T0 + timedelta(minutes=minutes)}
+            "created_at": T0 + timedelta(minutes=minutes), "payload": "{}"}
 
 
 def test_the_cause_names_the_input_partition() -> None:
@@ -53,9 +53,9 @@ def test_only_the_owner_of_the_input_partition_resumes_it_oldest_first() -> None
     u.keep(state("failed", "FAILED"), "iom.gps.hits/0/1")
     u.keep(state("gone", "PENDING", recipient="unsubscribed"), "iom.gps.hits/0/2")
     u.keep(state("causeless", "PENDING"), "")
-    resumed = u.to_resume({("iom.gps.hits", 0)}, {"police"})
+    resumed = u.to_resume({("iom.gps.hits", 0)}, {"police"}, T0)
     assert [n["notification_id"] for n in resumed] == ["early", "late"]
-    assert [n["notification_id"] for n in u.to_resume(set(), {"police"})] == []
+    assert [n["notification_id"] for n in u.to_resume(set(), {"police"}, T0)] == []
 
 
 def test_what_this_worker_delivers() -> None:
@@ -75,8 +75,8 @@ def test_a_redelivery_takes_the_recipients_failed_oldest_first() -> None:
     u.keep(state("a", "FAILED", minutes=1), "")
     u.keep(state("c", "PENDING"), "")
     u.keep(state("d", "FAILED", recipient="housing"), "")
-    assert [n["notification_id"] for n in u.failed("police")] == ["a", "b"]
-    assert [n["notification_id"] for n in u.failed("housing")] == ["d"]
+    assert [n["notification_id"] for n in u.failed("police", T0)] == ["a", "b"]
+    assert [n["notification_id"] for n in u.failed("housing", T0)] == ["d"]
 
 
 def test_those_made_before_the_cutoff_are_forgotten_whatever_their_state() -> None:
@@ -86,4 +86,4 @@ def test_those_made_before_the_cutoff_are_forgotten_whatever_their_state() -> No
     u.keep(state("new-failed", "FAILED", minutes=10), "iom.gps.hits/0/3")
     assert u.forget_before(T0 + timedelta(minutes=5)) == 2
     assert set(u.latest) == set(u.made_from) == {"new-failed"}
-    assert [n["notification_id"] for n in u.failed("police")] == ["new-failed"]
+    assert [n["notification_id"] for n in u.failed("police", T0)] == ["new-failed"]

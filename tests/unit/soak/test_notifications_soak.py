@@ -48,7 +48,8 @@ def test_notifications_memory_is_flat_once_the_crime_window_is_full() -> None:
     rng = random.Random(14)
     notify = NotifySettings()
     directory = Directory()
-    board = Board(directory)
+    clock = [START]
+    board = Board(directory, clock=lambda: clock[0])
     crimes = MapCrimes()
     unfinished = Unfinished()
     live, stalled = board.listen(), board.listen()
@@ -99,6 +100,7 @@ def test_notifications_memory_is_flat_once_the_crime_window_is_full() -> None:
     steps_a_day = 24 * 6
     for step in range(DAYS * steps_a_day):
         now = START + step * STEP
+        clock[0] = now
         day = step // steps_a_day
         person = rng.choice(people)
         if rng.random() < 0.05:
@@ -112,12 +114,14 @@ def test_notifications_memory_is_flat_once_the_crime_window_is_full() -> None:
                          "committed_from": began, "committed_to": began + timedelta(minutes=30)})
         hits += 1  # 6 new hits an hour, each revised once or twice within a few hours
         hit_id = f"H-{hits}"
-        board.hit({"hit_id": hit_id, "revision": 1, "person_id": person})
+        board.hit({"hit_id": hit_id, "revision": 1, "person_id": person, "fixes": [],
+                   "nearest_fix_at": now})
         card_made(hit_id, person, step, now)
         for k in range(rng.randrange(1, 3)):
             revisions.setdefault(step + rng.randrange(1, 24), []).append((hit_id, 2 + k))
         for revised, revision in revisions.pop(step, []):
-            if board.hit({"hit_id": revised, "revision": revision, "person_id": person}):
+            if board.hit({"hit_id": revised, "revision": revision, "person_id": person,
+                          "fixes": [], "nearest_fix_at": now}):
                 card_made(revised, person, step, now)
             if rng.random() < 0.1:
                 board.qualify(revised, {"outcome": "RULED_OUT"})
@@ -126,7 +130,8 @@ def test_notifications_memory_is_flat_once_the_crime_window_is_full() -> None:
             card_made(f"B-{step}", person, step, now)
         for notification in due.pop(step, []):
             read_back(notification)
-        if step % 6 == 0:  # app.forget_old_crimes and app.forget_old_unfinished, hourly
+        if step % 6 == 0:  # app.forget_old_crimes, _evidence and _unfinished, hourly
+            board.expire()
             crimes.forget_before(now - timedelta(days=notify.crime_days))
             unfinished.forget_before(now - timedelta(days=notify.unfinished_days))
         sizes.sample(day)
