@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from iomkit import deadletters, kafka, kernel
 from iomkit import headers as h
+from iomkit.audittrail.cli import audit_app
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.jsonconv import RecordError, from_json, to_json
 from iomkit.settings import Settings, load
@@ -24,6 +25,8 @@ app = typer.Typer(help="Throughcare: publish, read and manage IOM records on Kaf
                   no_args_is_help=True, add_completion=False)
 topics_app = typer.Typer(help="Create or describe the contract's topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+# the audit trail that answers (iomkit/audittrail/cli.py): iom audit load|who-saw|what-did
+app.add_typer(audit_app, name="audit")
 
 
 def _fail(message: str, code: int = 1) -> None:

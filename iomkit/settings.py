@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     oidc_audience: str = Field("", description="the audience its tokens carry (empty: any)")
     oidc_forces_claim: str = Field("forces", description="the claim carrying the force(s)")
     oidc_role_claim: str = Field("role", description="the claim carrying the ISA role")
+    # -- data protection (iomkit.audittrail, iomkit.subjectaccess) -----------------------
+    audit_store: Path = Field(ROOT / "var" / "audit" / "audit.duckdb", description="the "
+                              "audit store: loaded from iom.audit by `iom audit` (the "
+                              "operator), read (only) by the DPO's page")
 
     def hosts(self) -> frozenset[str]:
         return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
