@@ -471,6 +471,8 @@ DEMO_ACCOUNTS = (
     ("demo-iom-head", SYNTHETIC_FORCE, "POLICE", "",
      f"{SYNTHETIC_FORCE}'s synthetic history: the insights page"),
     ("demo-ops", "*", "OPERATIONS", "", "how the system is doing (the ops page), no person"),
+    ("demo-dpo", "*", "DATA_PROTECTION", "",
+     "the audit trail (/audit): who saw a person, what a user did"),
 )
 
 
