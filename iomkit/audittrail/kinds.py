@@ -13,7 +13,8 @@ combination, erasure". The writers' actions (grep ``audit(`` across services/):
   figures (insights), the audit trail itself (the DPO's page, ``iom audit``);
 - ``DISCLOSE``: a notification delivered to a recipient outside (notifications), a subject
   access export (``iom subject-access``);
-- ``COMBINE``: datasets joined into a new fact about a person (contract 1.2's symbol);
+- ``COMBINE``: datasets joined into a new fact about a person: a crime report with a
+  person's fixes into a hit, each revision (gps_stream; ``audit.combination_record``);
 - ``ERASE``: a person's data destroyed (erasure, issue 15 part 3).
 
 A VIEW is a consultation in s.62's words: the officer consulted the record. ``UNKNOWN`` is

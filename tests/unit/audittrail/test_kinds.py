@@ -54,3 +54,23 @@ def test_parse_kinds():
     assert kinds.parse_kinds(["all"]) == (*kinds.KINDS, kinds.UNCLASSIFIED)
     with pytest.raises(ValueError, match="unknown kind 'viewing'"):
         kinds.parse_kinds(["viewing"])
+
+
+def test_a_combination_written_again_is_the_same_record():
+    from datetime import UTC, datetime
+
+    from iomkit.audit import combination_record
+
+    def made(minute: int) -> dict:
+        return combination_record(service="gps_stream", person_id="P-1", what="hit",
+                                  source_id="h1|2", at=datetime(2028, 2, 29, 0, minute,
+                                                                tzinfo=UTC),
+                                  details={"hit_id": "h1"})
+
+    first, again = made(0), made(5)
+    assert first["audit_id"] == again["audit_id"] and len(first["audit_id"]) == 32
+    assert first["action"] == "COMBINE" and first["actor"] == "gps_stream"
+    assert kinds.kind_of(first["action"]) == kinds.COMBINATION
+    other = combination_record(service="gps_stream", person_id="P-1", what="hit",
+                               source_id="h1|3", at=first["at"], details={})
+    assert other["audit_id"] != first["audit_id"]
