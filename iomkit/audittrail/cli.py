@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import typer
 
 from iomkit.audit import audit_record
@@ -68,12 +70,26 @@ def codec_of(settings: Settings) -> Codec:
 
 def _store(settings: Settings, path: Path | None, no_load: bool) -> Store:
     store = Store(path or settings.audit_store)
+    opened(store)
     if not no_load:
         loaded = asyncio.run(load(settings, store, codec_of(settings)))
         sys.stderr.write(f"audit store {store.path}: {loaded.read} records read from "
                          f"{AUDIT.name}, {loaded.new} new, {loaded.dead_lettered} "
                          f"dead-lettered; {store.count()} held\n")
     return store
+
+
+def opened(store: Store, tries: int = 20) -> None:
+    """The DPO's page opens the file read only for a moment per question; DuckDB lets no
+    writer in meanwhile: try again for a few seconds before saying so."""
+    for attempt in range(tries):
+        try:
+            store.db  # noqa: B018 (opens it)
+            return
+        except duckdb.IOException as exc:
+            if attempt == tries - 1:
+                _fail(f"audit store {store.path} is held by another process: {exc}", 1)
+            time.sleep(0.25)
 
 
 async def write_audit(settings: Settings, record: dict[str, Any]) -> None:
