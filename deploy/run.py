@@ -476,6 +476,20 @@ DEMO_ACCOUNTS = (
 )
 
 
+def load_audit_trail(settings: Settings, codec: Codec, insights: str) -> None:
+    """The demo's processing log into the audit store (as the operator: `iom audit load`),
+    for the data protection officer's page."""
+    from iomkit.audittrail.load import load
+    from iomkit.audittrail.store import Store
+
+    with Store(settings.audit_store_file()) as store:
+        loaded = asyncio.run(load(settings, store, codec))
+        say(f"audit trail: {loaded.new} records of iom.audit loaded into "
+            f"{settings.audit_store_file()} ({store.count()} held); {insights}/audit (sign in as "
+            "demo-dpo: who saw a person, what a user did); `iom audit who-saw P-1002 "
+            "--since DAY` on the command line")
+
+
 def demo_users(folder: Path) -> tuple[Path, list[tuple[str, str, str, str]]]:
     """Throwaway users for this run only: fresh random passwords each time, in a file under
     var/ (never the users file a deployment would use)."""
@@ -626,6 +640,7 @@ def main() -> int:
         show_insights(settings, logins, args.timeout)
         show_partners_and_tag_orders(settings, logins, receivers, min(args.timeout, 30.0))
         show_casework(settings, codec, logins, receivers, min(args.timeout, 30.0))
+        load_audit_trail(settings, codec, insights)
         say("\nnotifications received them:")
         for line in (logs / "notifications.log").read_text().splitlines():
             if "grade.received" in line:

@@ -69,7 +69,7 @@ def codec_of(settings: Settings) -> Codec:
 
 
 def _store(settings: Settings, path: Path | None, no_load: bool) -> Store:
-    store = Store(path or settings.audit_store)
+    store = Store(path or settings.audit_store_file())
     opened(store)
     if not no_load:
         loaded = asyncio.run(load(settings, store, codec_of(settings)))

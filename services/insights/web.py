@@ -221,7 +221,7 @@ async def monthly_pack(web: Any, request: Any) -> Any:
 def _audit_answer(q: dpo.Question | None) -> tuple[list[Any], datetime | None]:
     """From the audit store file, opened read only for this request (the operator's
     ``iom audit load`` holds it open for writing only while it loads)."""
-    path = service.settings.audit_store
+    path = service.settings.audit_store_file()
     if not path.exists():
         return [], None
     loaded = datetime.fromtimestamp(path.stat().st_mtime, UTC)
