@@ -471,7 +471,27 @@ DEMO_ACCOUNTS = (
     ("demo-iom-head", SYNTHETIC_FORCE, "POLICE", "",
      f"{SYNTHETIC_FORCE}'s synthetic history: the insights page"),
     ("demo-ops", "*", "OPERATIONS", "", "how the system is doing (the ops page), no person"),
+    ("demo-dpo", "*", "DATA_PROTECTION", "",
+     "the audit trail (/audit): who saw a person, what a user did"),
 )
+
+
+def load_audit_trail(settings: Settings, codec: Codec, insights: str) -> None:
+    """The demo's processing log into the audit store (as the operator: `iom audit load`),
+    for the data protection officer's page."""
+    from iomkit.audittrail.load import load
+    from iomkit.audittrail.store import Store
+
+    with Store(settings.audit_store_file()) as store:
+        try:
+            loaded = asyncio.run(load(settings, store, codec))
+        except Exception as exc:  # best effort: the demo's services keep running
+            say(f"audit trail: not loaded ({type(exc).__name__}: {exc}); `iom audit load`")
+            return
+        say(f"audit trail: {loaded.new} records of iom.audit loaded into "
+            f"{settings.audit_store_file()} ({store.count()} held); {insights}/audit (sign in as "
+            "demo-dpo: who saw a person, what a user did); `iom audit who-saw P-1002 "
+            "--since DAY` on the command line")
 
 
 def demo_users(folder: Path) -> tuple[Path, list[tuple[str, str, str, str]]]:
@@ -624,6 +644,7 @@ def main() -> int:
         show_insights(settings, logins, args.timeout)
         show_partners_and_tag_orders(settings, logins, receivers, min(args.timeout, 30.0))
         show_casework(settings, codec, logins, receivers, min(args.timeout, 30.0))
+        load_audit_trail(settings, codec, insights)
         say("\nnotifications received them:")
         for line in (logs / "notifications.log").read_text().splitlines():
             if "grade.received" in line:

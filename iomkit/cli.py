@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from iomkit import deadletters, kafka, kernel
 from iomkit import headers as h
+from iomkit.audittrail.cli import audit_app
 from iomkit.codec import Codec, DecodeError, SchemaRegistry
 from iomkit.jsonconv import RecordError, from_json, to_json
 from iomkit.settings import Settings, load
@@ -24,6 +25,8 @@ app = typer.Typer(help="Throughcare: publish, read and manage IOM records on Kaf
                   no_args_is_help=True, add_completion=False)
 topics_app = typer.Typer(help="Create or describe the contract's topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+# the audit trail that answers (iomkit/audittrail/cli.py): iom audit load|who-saw|what-did
+app.add_typer(audit_app, name="audit")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -535,6 +538,36 @@ def credentials_table() -> None:
     from iomkit.access import markdown_table
 
     sys.stdout.write(markdown_table())
+
+
+# -- subject access ---------------------------------------------------------------------------
+
+
+@app.command("subject-access")
+def subject_access(
+    person: str,
+    out: Path = typer.Option(  # noqa: B008 (typer's way)
+        None, help="folder for the JSON and HTML (default var/subject-access/PERSON)"),
+    by: str = typer.Option("", "--as", help="who makes the export (default: your login "
+                           "name); written to iom.audit"),
+    recipient: str = typer.Option("the data subject", help="to whom it is disclosed"),
+    reference: str = typer.Option("", help="the request's reference, for the audit record"),
+) -> None:
+    """Everything held about PERSON, from every topic on the broker (contract topics, dead
+    letters, the services' internal topics and changelogs), as JSON and a readable HTML
+    summary; the export itself is written to iom.audit first. Run as the operator."""
+    from iomkit.audittrail.cli import asker
+    from iomkit.subjectaccess.export import subject_access as export
+
+    settings = load()
+    folder = out or settings.store_dir.parent / "subject-access" / person.replace("/", "_")
+    made, data, page = asyncio.run(export(settings, _codec(settings), person, folder,
+                                          by=asker(by), recipient=recipient,
+                                          reference=reference))
+    for topic, n in sorted(made.counts().items()):
+        sys.stdout.write(f"{topic:<44} {n:>8} records\n")
+    sys.stdout.write(f"{len(made.found)} records about {person} in {len(made.counts())} of "
+                     f"{len(made.topics_read)} topics read\n  {data}\n  {page}\n")
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("^~ /referrals", "referrals"), ("/people/", "referrals"), ("= /panel", "referrals"),
     ("^~ /panel/", "referrals"), ("= /map", "referrals"), ("= /youth-transfer", "referrals"),
     ("^~ /agencies/", "referrals"), ("^~ /insights", "insights"), ("^~ /ops", "insights"),
+    ("^~ /audit", "insights"),
 )
 
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import orjson
 
-from iomkit.identity.isa import OPERATIONS, OPS_ROLES
+from iomkit.identity.isa import DATA_PROTECTION, OPERATIONS, OPS_ROLES
 from iomkit.identity.principal import ALL_FORCES, Principal
 
 SIGNOUT = "/auth/signout"
@@ -25,6 +25,8 @@ def bar(principal: Principal) -> str:
         links.append(("Operations", "/ops"))
     if principal.role == OPERATIONS:  # runs the system: no person's page is theirs
         links = [("Operations", "/ops")]
+    if principal.role == DATA_PROTECTION:  # the audit trail, nobody's case
+        links = [("Audit trail", "/audit")]
     if principal.agency:
         links = [("My actions", f"/agencies/{quote(principal.agency)}/actions")]
     items = "".join(f'<a href="{escape(href)}">{escape(label)}</a> ' for label, href in links)

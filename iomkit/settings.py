@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     oidc_audience: str = Field("", description="the audience its tokens carry (empty: any)")
     oidc_forces_claim: str = Field("forces", description="the claim carrying the force(s)")
     oidc_role_claim: str = Field("role", description="the claim carrying the ISA role")
+    # -- data protection (iomkit.audittrail, iomkit.subjectaccess) -----------------------
+    audit_store: Path | None = Field(None, description="the audit store: loaded from "
+                                     "iom.audit by `iom audit` (the operator), read (only) "
+                                     "by the DPO's page; unset: audit/audit.duckdb beside "
+                                     "the store dir (var/audit/audit.duckdb)")
 
     def hosts(self) -> frozenset[str]:
         return frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
@@ -136,6 +141,9 @@ class Settings(BaseSettings):
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))
+
+    def audit_store_file(self) -> Path:
+        return self.audit_store or self.store_dir.parent / "audit" / "audit.duckdb"
 
     def now(self) -> datetime:
         """This process's clock: the wall clock shifted by ``clock_offset_s``."""

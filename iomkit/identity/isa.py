@@ -25,6 +25,11 @@ PARTNER_HOUSING = "PARTNER_HOUSING"
 POLICE_UPLOAD = "POLICE_UPLOAD"
 # The team that runs the system: how it is doing (metrics, alerts), never a person.
 OPERATIONS = "OPERATIONS"
+# The data protection officer: the audit trail (who saw a person, what a user did; DPA 2018
+# s.62 logs are for "verifying the lawfulness of processing", s.62(4)) and nothing else: no
+# case, no grade, no location; told of nothing. Every force, as the trail is the whole
+# system's (like OPERATIONS).
+DATA_PROTECTION = "DATA_PROTECTION"
 # Seed 003's partner agencies beyond housing: "local authorities, drug and alcohol support
 # services, mental health services, accommodation providers and voluntary sector
 # organisations", the youth offending team (the youth to adult transfer) and the prison
@@ -36,7 +41,7 @@ PRISON = "PRISON"
 LOCAL_AUTHORITY = "LOCAL_AUTHORITY"
 VOLUNTARY = "VOLUNTARY"
 ROLES = (POLICE, CENTRAL, PROBATION, PARTNER_HOUSING, POLICE_UPLOAD, OPERATIONS,
-         DRUG_ALCOHOL, MENTAL_HEALTH, YOT, PRISON, LOCAL_AUTHORITY, VOLUNTARY)
+         DRUG_ALCOHOL, MENTAL_HEALTH, YOT, PRISON, LOCAL_AUTHORITY, VOLUNTARY, DATA_PROTECTION)
 # Agencies that deliver plan actions: each sees its own agency's actions and is told of them.
 PARTNER_ROLES = frozenset({PARTNER_HOUSING, DRUG_ALCOHOL, MENTAL_HEALTH, YOT, PRISON,
                            LOCAL_AUTHORITY, VOLUNTARY})
@@ -71,9 +76,12 @@ GRADE_ROLES = frozenset({POLICE, PROBATION, CENTRAL})
 CRIME_UPLOAD_ROLES = frozenset({POLICE_UPLOAD})
 # How the system is doing (the ops page): aggregates only, no person and no force's cases.
 OPS_ROLES = frozenset({OPERATIONS, CENTRAL})
-# Who may be given every force ("*"): the central team (works every force's tag data), and
-# operations (sees the whole system, never a person).
-ALL_FORCE_ROLES = frozenset({CENTRAL, OPERATIONS})
+# The audit trail's page (insights' /audit, read from the audit store file): the DPO only.
+AUDIT_ROLES = frozenset({DATA_PROTECTION})
+# Who may be given every force ("*"): the central team (works every force's tag data),
+# operations (sees the whole system, never a person) and the data protection officer (the
+# trail of the whole system).
+ALL_FORCE_ROLES = frozenset({CENTRAL, OPERATIONS, DATA_PROTECTION})
 # Report sections that carry health information: removed for roles without it.
 HEALTH_SECTIONS = ("needs", "sash", "health")
 
@@ -155,6 +163,7 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     POLICE_UPLOAD: {},
     OPERATIONS: {},  # runs the system: receives nothing about anyone
+    DATA_PROTECTION: {},  # reads the audit trail on its page: told of nothing
 }
 
 # -- partners beyond housing ---------------------------------------------------------------
@@ -257,3 +266,4 @@ def fields_of(role: str, kind: str, investigating: bool = False) -> tuple[str, .
     except KeyError:
         raise NotAllowed(f"role {role} of an investigating force may not receive "
                          f"{kind}") from None
+

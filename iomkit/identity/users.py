@@ -3,8 +3,9 @@ hashing.
 
 The users file (TOML) lists each user's username, argon2id hash, force (or forces) and
 ISA role, and for a partner their agency; a user sees only their forces' people (the
-central processing team, role CENTRAL, and OPERATIONS, who see no person, may have force
-"*") and only the fields their role allows (isa.py).
+central processing team, role CENTRAL, OPERATIONS, who see no person, and the data
+protection officer, DATA_PROTECTION, who sees the audit trail, may have force "*") and only
+the fields their role allows (isa.py).
 
     python -m iomkit.identity.users add FILE --username U --force F --role R [--agency A]
     (reads the password from stdin, or asks for it on a terminal)

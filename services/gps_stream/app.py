@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from iomkit import evidential, forgetting, kernel, metrics, topics
+from iomkit.audit import combination_record
 from iomkit.records import CrimeReported, ExclusionZone
 from iomkit.service import Context
 from services.gps_stream import web  # noqa: F401 (the views register on import)
@@ -85,6 +86,14 @@ async def evidence_found(message: dict[str, Any], context: Context) -> None:
     service.keep(assembled, key, state, context)
     if hit is not None:
         await service.publish(topics.GPS_HITS, hit, cause=context)
+        # the combination itself in the processing log (s.62): a crime report joined with
+        # the person's fixes; no location in the record, the hit has it
+        await service.publish(topics.AUDIT, combination_record(
+            service=service.name, person_id=hit["person_id"],
+            what=f"hit: crime report and fixes combined (rule {hit['rule_version']})",
+            source_id=f"{hit['hit_id']}|{hit['revision']}", at=service.clock(),
+            details={"hit_id": hit["hit_id"], "revision": str(hit["revision"]),
+                     "crime_ref": hit["crime_ref"], "status": hit["status"]}), cause=context)
         cause = message.get("trigger")
         if cause:  # evidence sent again at a restore has none: not a latency
             metrics.observe_latency(service.name, cause["path"], arrived_ms=cause["arrived_ms"],

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import duckdb
 from prometheus_client import Gauge
 
 from iomkit import prometheus
+from iomkit.audittrail.store import Store as AuditStore
 from iomkit.identity import Forbidden, allow, principal_of
-from iomkit.identity.isa import CENTRAL, OPS_ROLES, POLICE, PROBATION
+from iomkit.identity.isa import AUDIT_ROLES, CENTRAL, OPS_ROLES, POLICE, PROBATION
 from iomkit.identity.principal import ALL_FORCES
 from iomkit.opsfigures import ALL_FIGURES
-from services.insights import ops, page, report
+from services.insights import dpo, ops, page, report
 from services.insights.runtime import insights_settings, service, store, unit_costs
 
 INSIGHTS_ROLES = frozenset({POLICE, PROBATION, CENTRAL})
@@ -211,6 +213,63 @@ async def monthly_pack(web: Any, request: Any) -> Any:
                          lambda document: web.html(page.pack(document,
                                                              first.strftime("%B %Y"))),
                          (first, last))
+
+
+# -- the data protection officer's audit trail ----------------------------------------------
+
+
+def _audit_answer(q: dpo.Question | None) -> tuple[list[Any], datetime | None]:
+    """From the audit store file, opened read only for this request (the operator's
+    ``iom audit load`` holds it open for writing only while it loads)."""
+    path = service.settings.audit_store_file()
+    if not path.exists():
+        return [], None
+    loaded = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    if q is None:
+        return [], loaded
+    with AuditStore(path, read_only=True) as audit_store:
+        return dpo.answer(audit_store, q), loaded
+
+
+async def _audit(web: Any, request: Any, render: Callable[..., Any]) -> Any:
+    try:
+        q = dpo.question(dict(request.query))
+    except dpo.BadQuestion as error:
+        return render(None, [], None, str(error), 400)
+    if q is not None:
+        # the DPO's consultation of the trail is in the trail, before it is answered
+        await service.audit(request, "CONSULT", "audit trail: " + (
+            "who saw a person" if q.person else "what a user did"), person_id=q.person,
+            details={k: v for k, v in {"user": q.user, "since": q.describe()["since"],
+                                       "until": q.describe()["until"]}.items() if v})
+    try:
+        entries, loaded = await asyncio.to_thread(_audit_answer, q)
+    except duckdb.IOException:  # the operator is loading it: a moment
+        return web.json({"error": "the audit store is being loaded; try again"}, status=503,
+                        headers={"Retry-After": "5"})
+    return render(q, entries, loaded, "", 200)
+
+
+@service.page("/audit")
+@allow(AUDIT_ROLES, scope="")
+async def audit_page(web: Any, request: Any) -> Any:
+    """Who saw a person (``person``, ``since``, ``until``, ``kind``), what a user did
+    (``user``, ``since``)."""
+    return await _audit(web, request, lambda q, entries, loaded, error, status: web.html(
+        dpo.page(q, entries, loaded, error), status=status,
+        headers={"Cache-Control": "no-store"}))
+
+
+@service.page("/audit.json")
+@allow(AUDIT_ROLES, scope="")
+async def audit_json(web: Any, request: Any) -> Any:
+    def render(q: dpo.Question | None, entries: list[Any], loaded: datetime | None,
+               error: str, status: int) -> Any:
+        if error or q is None:
+            return web.json({"error": error or "ask about a person (person, since) or a "
+                             "user (user)"}, status=status if error else 400)
+        return web.json(dpo.document(q, entries, loaded), headers={"Cache-Control": "no-store"})
+    return await _audit(web, request, render)
 
 
 async def refresh_gauges() -> None:

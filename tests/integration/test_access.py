@@ -23,6 +23,9 @@ import aiohttp
 import pytest
 
 from iomkit import testing, topics
+from iomkit.audit import audit_record
+from iomkit.audittrail.store import Store as AuditStore
+from iomkit.audittrail.store import rows_of
 from iomkit.identity.isa import ROLES
 from iomkit.identity.users import add_user
 from iomkit.processes import all_healthy
@@ -44,6 +47,7 @@ USERS = {  # username: (force, role, agency)
     "kent-police": ("Kent", "POLICE", ""),
     "kent-probation": ("Kent", "PROBATION", ""),
     "ops": ("*", "OPERATIONS", ""),
+    "dpo": ("*", "DATA_PROTECTION", ""),
     # partners beyond housing: their own agency's actions, nothing else
     "drugs": ("Hampshire", "DRUG_ALCOHOL", "Inclusion Hampshire"),
     "mind": ("Hampshire", "MENTAL_HEALTH", "Solent Mind"),
@@ -116,7 +120,14 @@ async def stack(settings, codec, start_service, tmp_path: Path, identity_dir: Pa
     subs.write_text('[[recipient]]\nname = "nobody"\nrole = "POLICE"\nkinds = ["HIT"]\n'
                     'forces = ["Kent"]\nurl = "http://127.0.0.1:9/"\n'
                     'secret_env = "TEST_SECRET"\n')
+    # the DPO's page reads the audit store file (loaded by the operator's `iom audit`)
+    trail = tmp_path / "audit.duckdb"
+    with AuditStore(trail) as audit_store:
+        audit_store.write([rows_of(audit_record(
+            service="referrals", actor="hants-police", action="VIEW", purpose="report",
+            person_id=pid, at=testing.now() - timedelta(hours=1)))], {0: 1})
     env = {"IOM_USERS_FILE": str(users), "IOM_NOTIFY_SUBSCRIPTIONS_FILE": str(subs),
+           "IOM_AUDIT_STORE": str(trail),
            "TEST_SECRET": "x" * 32, "IOM_NOTIFY_PERSON_WAIT_S": "0",
            "IOM_GPS_CRIME_FILE_MAX_BYTES": str(CRIME_FILE_LIMIT),
            "IOM_IDENTITY_DIR": str(identity_dir)}
@@ -307,6 +318,25 @@ async def every_route_of_every_service(stack, settings, codec) -> None:
                           ("insights", "/insights"), ("risk", "/grades")):
         status, _ = await stack_.call("GET", service, concrete(path, ids), "ops")
         assert status == 403, f"{service} {path} as operations: {status}"
+
+    # The data protection officer: the audit trail, from the store file, and nothing else;
+    # asking is itself audited.
+    since = (testing.now() - timedelta(days=1)).date().isoformat()
+    status, trail = await stack_.call("GET", "insights", concrete(
+        f"/audit.json?person={{person_id}}&since={since}", ids), "dpo")
+    assert status == 200, trail
+    assert [(e["actor"], e["kind"]) for e in trail["entries"]] == [
+        ("hants-police", "CONSULTATION")]
+    status, _ = await stack_.call("GET", "insights", "/audit?user=hants-police", "dpo")
+    assert status == 200
+    for service, path in (("referrals", "/people/{person_id}/report.json"),
+                          ("insights", "/insights"), ("insights", "/ops/figures.json")):
+        status, _ = await stack_.call("GET", service, concrete(path, ids), "dpo")
+        assert status == 403, f"{service} {path} as the DPO: {status}"
+    async with testing.Reader(settings, codec, topics.AUDIT.name) as audit:
+        await audit.wait_for(lambda seen: any(
+            r.value["actor"] == "dpo" and r.value["person_id"] == ids["person_id"]
+            and r.value["action"] == "CONSULT" for r in seen))
 
     # Refusals are audited with the token's user, never a header's.
     async with testing.Reader(settings, codec, topics.AUDIT.name) as audit:

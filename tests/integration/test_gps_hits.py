@@ -123,6 +123,18 @@ async def test_hits_are_found_whatever_arrives_first(settings, codec, start_serv
         assert revisions == sorted(set(revisions)), "a revision published twice or out of order"
         assert [h for h in ours if h["hit_id"] == hid][-1]["status"] == "WITHDRAWN"
     assert [h["crime_version"] for h in ours if h["status"] == "WITHDRAWN"] == [2, 2]
+    # Each revision's combination (a crime report with the person's fixes) is in the
+    # processing log (s.62), once, with no location in it.
+    wanted = {(h["hit_id"], str(h["revision"])) for h in ours}
+    async with testing.Reader(settings, codec, topics.AUDIT.name) as audit:
+        await audit.wait_for(lambda seen: wanted <= {
+            (r.value["details"].get("hit_id"), r.value["details"].get("revision"))
+            for r in seen if r.value["action"] == "COMBINE"})
+    combined = [r.value for r in audit.seen if r.value["action"] == "COMBINE"
+                and r.value["details"].get("hit_id") in (hit_a, hit_b)]
+    assert {r["person_id"] for r in combined if r["details"]["hit_id"] == hit_a} == {person_a}
+    assert len({r["audit_id"] for r in combined}) == len(wanted)
+    assert not any(k in r["details"] for r in combined for k in ("fixes", "lat", "distance_m"))
 
     for _ in range(40):  # the view follows the hit through a global table
         status, body = await asyncio.to_thread(

@@ -48,6 +48,7 @@ EXPECTED_KINDS = {
                         "CHECKLIST_OPENED", "ACTION_ASSIGNED", "ACTION_OVERDUE"},
     "POLICE_UPLOAD": set(),  # uploads crimes, receives nothing about anyone
     "OPERATIONS": set(),  # runs the system: nothing about anyone
+    "DATA_PROTECTION": set(),  # the audit trail on its page: told of nothing
     # partners beyond housing: their own actions; the clinical ones SASH and the release
     "DRUG_ALCOHOL": {"ACTION_ASSIGNED", "ACTION_OVERDUE", "GRADE_CHANGE", "TRANSITION_OPENED",
                      "FURTHER_SUPPORT", "CHECKLIST_OPENED", "SASH", "RELEASE_HANDOVER"},

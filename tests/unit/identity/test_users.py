@@ -40,7 +40,7 @@ def test_file_mistakes(tmp_path: Path) -> None:
         (f'[[user]]\nusername="x"\nhash="{digest}"\nforce="Hamshire"\nrole="POLICE"\n',
          "unknown force"),
         (f'[[user]]\nusername="x"\nhash="{digest}"\nforce="*"\nrole="POLICE"\n',
-         "only roles CENTRAL, OPERATIONS may see every force"),
+         "only roles CENTRAL, DATA_PROTECTION, OPERATIONS may see every force"),
         ('[[user]]\nusername="x"\nhash="plain"\nforce="Kent"\nrole="POLICE"\n',
          "not an argon2 hash"),
         (f'[[user]]\nusername="x"\nhash="{digest}"\nforce="Kent"\nrole="BOSS"\n',
