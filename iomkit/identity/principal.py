@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from iomkit.identity.isa import investigates
+
 ALL_FORCES = "*"  # the central processing team sees every force
 
 
@@ -27,3 +29,11 @@ class Principal:
     def sees(self, force: str | None) -> bool:
         """Whether a person of ``force`` is one of this user's forces' people."""
         return ALL_FORCES in self.forces or (force is not None and force in self.forces)
+
+    def investigates(self, kind: str, person_force: str | None, crime_force: str | None
+                     ) -> bool:
+        """Whether this user sees a ``kind`` record about a person of ``person_force`` only
+        as police of the force that reported the crime (contract 1.1, isa.INVESTIGATING):
+        then with the investigating force's fields."""
+        return (investigates(self.role, kind) and not self.sees(person_force)
+                and self.sees(crime_force))

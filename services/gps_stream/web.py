@@ -82,9 +82,8 @@ async def hit_view(web: Any, request: Any, hit_id: str) -> Any:
         return web.json({"error": f"no hit {hit_id}"}, status=404)
     principal = principal_of(request)
     # The police of the force that reported the crime see it too, as its investigators.
-    investigating = (not principal.sees(people.get(hit["person_id"]))
-                     and isa.investigates(principal.role, isa.HIT)
-                     and principal.sees(hit.get("crime_force")))
+    investigating = principal.investigates(isa.HIT, people.get(hit["person_id"]),
+                                           hit.get("crime_force"))
     if not investigating:
         check_force(request, people.get(hit["person_id"]), hit["person_id"])
     crime = matchers.crimes.get(hit["crime_ref"])

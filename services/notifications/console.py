@@ -29,7 +29,6 @@ from iomkit.identity.isa import (
     PROBATION,
     ZONE_BREACH,
     allows,
-    investigates,
     minimise,
 )
 from iomkit.identity.principal import Principal as User
@@ -152,9 +151,8 @@ class Board:
     def investigating(self, user: User, item: Item) -> bool:
         """Whether ``user`` sees a hit only as police of the crime's force (not of the
         person's): then with the investigating force's fields."""
-        return (item.kind == HIT and investigates(user.role, item.kind)
-                and not user.sees(self.force_of(item))
-                and user.sees(item.record.get("crime_force")))
+        return item.kind == HIT and user.investigates(
+            item.kind, self.force_of(item), item.record.get("crime_force"))
 
     def subject_of(self, item: Item) -> Subject | None:
         """What routing knows of the item's person: lead officer, RoSH level."""

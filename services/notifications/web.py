@@ -274,27 +274,31 @@ def evidence_pack(request: Request, item: Any) -> dict[str, Any]:
         purpose=str(request.query.get("purpose", "")).strip()[:200], now=service.clock())
 
 
+async def audited_pack(request: Request, hit_id: str, form: str) -> tuple[Any, dict[str, Any]]:
+    """The hit and its evidence pack, the disclosure audited (acknowledged) before either
+    leaves, in the ``form`` it is asked for (html, pdf)."""
+    item = evidence_item(request, hit_id)
+    await service.audit(request, "VIEW", "hit evidence pack", person_id=item.record["person_id"],
+                        details={"item": hit_id, "revision": str(item.record["revision"]),
+                                 "format": form})
+    return item, evidence_pack(request, item)
+
+
 @service.page("/console/hits/{hit_id}/pack.html")
 @allow(EVIDENCE_ROLES, purpose=True, scope="item")
 async def hit_pack_page(web: Any, request: Request, hit_id: str) -> aioweb.Response:
     """The evidence pack as one printable page (no script)."""
-    item = evidence_item(request, hit_id)
-    await service.audit(request, "VIEW", "hit evidence pack", person_id=item.record["person_id"],
-                        details={"item": hit_id, "revision": str(item.record["revision"]),
-                                 "format": "html"})
+    _, pack = await audited_pack(request, hit_id, "html")
     nonce = secrets.token_urlsafe(16)
-    return html(evidence.html(evidence_pack(request, item), nonce), nonce)
+    return html(evidence.html(pack, nonce), nonce)
 
 
 @service.page("/console/hits/{hit_id}/pack.pdf")
 @allow(EVIDENCE_ROLES, purpose=True, scope="item")
 async def hit_pack_pdf(web: Any, request: Request, hit_id: str) -> aioweb.Response:
     """The evidence pack as a PDF, to attach to a case file."""
-    item = evidence_item(request, hit_id)
-    await service.audit(request, "VIEW", "hit evidence pack", person_id=item.record["person_id"],
-                        details={"item": hit_id, "revision": str(item.record["revision"]),
-                                 "format": "pdf"})
-    body = await asyncio.to_thread(evidence.pdf, evidence_pack(request, item))
+    item, pack = await audited_pack(request, hit_id, "pdf")
+    body = await asyncio.to_thread(evidence.pdf, pack)
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"evidence-{item.record['crime_ref']}-{hit_id}")
     return aioweb.Response(body=body, content_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{name}.pdf"',

@@ -194,3 +194,16 @@ def test_the_readme_says_what_every_role_sees() -> None:
     named = {word.strip("` ") for row in table.splitlines()[2:]
              for word in row.split("|")[1].replace(",", " ").split()}
     assert set(ROLES) <= named, set(ROLES) - named
+
+
+def test_a_user_investigates_only_a_crime_of_their_force_about_another_forces_person() -> None:
+    from iomkit.identity.principal import Principal
+
+    tvp = Principal("tvp", ("Thames Valley",), "POLICE")
+    assert tvp.investigates("HIT", "Hampshire", "Thames Valley")
+    assert not tvp.investigates("HIT", "Thames Valley", "Thames Valley")  # their own person
+    assert not tvp.investigates("HIT", "Hampshire", "Kent")
+    assert not tvp.investigates("HIT", "Hampshire", None)  # a 1.0 hit names no crime force
+    assert not tvp.investigates("ZONE_BREACH", "Hampshire", "Thames Valley")
+    pdu = Principal("pdu", ("Thames Valley",), "PROBATION")
+    assert not pdu.investigates("HIT", "Hampshire", "Thames Valley")
